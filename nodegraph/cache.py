@@ -1,0 +1,281 @@
+"""Cache of node outputs: Merkle keys, an LRU memory tier bounded in bytes, a disk tier.
+
+key = hash(node type, node version, literal inputs, (key, output) of each linked input,
+fingerprints of external state). Computing a key is O(1) in the size of the graph: it
+never looks past a node's parents, whose keys already summarise their ancestry.
+
+Disk tier layout (one entry per key): ``<dir>/<key[:2]>/<key>.safetensors`` holding every
+tensor of the outputs and ``<key>.json`` holding the rest plus the tensor file's size and
+hash. Both are written to temporary names and renamed (atomic); the JSON is renamed last,
+so an entry without a readable JSON, or whose tensor file does not match it, is a miss
+and is removed. Types that cannot live on disk (model handles) stay in memory only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .types import _is_tensor
+
+DEFAULT_MEMORY_BYTES = 4 << 30
+DEFAULT_DISK_BYTES = 20 << 30
+_OBJECT_BYTES = 256  # what a non-tensor value is assumed to cost in the memory budget
+
+
+def cache_key(parts: list[Any]) -> str:
+    """Hash of JSON-able parts (canonical form: sorted keys, no whitespace)."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.blake2b(blob.encode(), digest_size=20).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return repr(value)
+
+
+def value_nbytes(value: Any) -> int:
+    if _is_tensor(value):
+        return value.element_size() * value.nelement()
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, dict):
+        return _OBJECT_BYTES + sum(value_nbytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return _OBJECT_BYTES + sum(value_nbytes(v) for v in value)
+    if isinstance(value, (str, bytes)):
+        return _OBJECT_BYTES + len(value)
+    return _OBJECT_BYTES
+
+
+@dataclass
+class CacheEntry:
+    outputs: dict[str, Any]
+    files: list[str] = field(default_factory=list)  # files an output node wrote
+    ui: dict[str, Any] = field(default_factory=dict)  # what the canvas shows for the node
+
+    def files_present(self) -> bool:
+        return all(os.path.exists(f) for f in self.files)
+
+
+class MemoryTier:
+    def __init__(self, max_bytes: int = DEFAULT_MEMORY_BYTES):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[str, tuple[CacheEntry, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> CacheEntry | None:
+        with self._lock:
+            item = self._entries.get(key)
+            if item is None:
+                return None
+            self._entries.move_to_end(key)
+            return item[0]
+
+    def put(self, key: str, entry: CacheEntry) -> None:
+        size = sum(value_nbytes(v) for v in entry.outputs.values()) + _OBJECT_BYTES
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            if size > self.max_bytes:
+                return
+            self._entries[key] = (entry, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self.bytes -= evicted
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.bytes = 0
+
+
+class NotStorable(Exception):
+    pass
+
+
+def _encode(outputs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split outputs into tensors (for safetensors) and a JSON description of the rest."""
+    tensors: dict[str, Any] = {}
+    described: dict[str, Any] = {}
+    for name, value in outputs.items():
+        described[name] = _encode_value(value, name, tensors)
+    return tensors, described
+
+
+def _encode_value(value: Any, path: str, tensors: dict[str, Any]) -> Any:
+    if _is_tensor(value):
+        tensors[path] = value.detach().contiguous().cpu()
+        return {"$tensor": path}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return {"$list": [_encode_value(v, f"{path}/{i}", tensors) for i, v in enumerate(value)],
+                "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"$dict": {k: _encode_value(v, f"{path}/{k}", tensors) for k, v in value.items()}}
+    raise NotStorable(type(value).__name__)
+
+
+def _decode_value(desc: Any, tensors: dict[str, Any]) -> Any:
+    if isinstance(desc, dict):
+        if "$tensor" in desc:
+            return tensors[desc["$tensor"]]
+        if "$list" in desc:
+            items = [_decode_value(v, tensors) for v in desc["$list"]]
+            return tuple(items) if desc.get("tuple") else items
+        if "$dict" in desc:
+            return {k: _decode_value(v, tensors) for k, v in desc["$dict"].items()}
+    return desc
+
+
+class DiskTier:
+    def __init__(self, directory: str | Path, max_bytes: int = DEFAULT_DISK_BYTES):
+        self.dir = Path(directory)
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.bytes = sum(p.stat().st_size for p in self.dir.glob("*/*") if p.is_file())
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        sub = self.dir / key[:2]
+        return sub / f"{key}.json", sub / f"{key}.safetensors"
+
+    def get(self, key: str) -> CacheEntry | None:
+        meta_path, data_path = self._paths(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            self._remove(key)
+            return None
+        try:
+            tensors = {}
+            if meta.get("tensor_file"):
+                blob = data_path.read_bytes()
+                if len(blob) != meta["tensor_file"]["size"] or \
+                        hashlib.blake2b(blob, digest_size=20).hexdigest() != meta["tensor_file"]["hash"]:
+                    raise ValueError("tensor file does not match its metadata")
+                from safetensors.torch import load as load_tensors
+                tensors = load_tensors(blob)
+            outputs = {name: _decode_value(desc, tensors) for name, desc in meta["outputs"].items()}
+            entry = CacheEntry(outputs, meta.get("files", []), meta.get("ui", {}))
+        except Exception:  # corrupt or truncated: a miss; the node recomputes and rewrites it
+            self._remove(key)
+            return None
+        now = time.time()
+        for path in (meta_path, data_path):
+            try:
+                os.utime(path, (now, now))  # LRU order is mtime order
+            except OSError:
+                pass
+        return entry
+
+    def put(self, key: str, entry: CacheEntry) -> bool:
+        try:
+            tensors, described = _encode(entry.outputs)
+        except NotStorable:
+            return False
+        meta_path, data_path = self._paths(key)
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        meta: dict[str, Any] = {"outputs": described, "files": entry.files, "ui": entry.ui}
+        written = 0
+        if tensors:
+            from safetensors.torch import save as save_tensors
+            blob = save_tensors(tensors)
+            meta["tensor_file"] = {"size": len(blob), "hash": hashlib.blake2b(blob, digest_size=20).hexdigest()}
+            written += _atomic_write(data_path, blob)
+        try:
+            text = json.dumps(meta).encode()
+        except (TypeError, ValueError):
+            return False
+        written += _atomic_write(meta_path, text)
+        with self._lock:
+            self.bytes += written
+        self._evict()
+        return True
+
+    def _remove(self, key: str) -> None:
+        for path in self._paths(key):
+            try:
+                size = path.stat().st_size
+                path.unlink()
+                with self._lock:
+                    self.bytes -= size
+            except OSError:
+                pass
+
+    def _evict(self) -> None:
+        if self.bytes <= self.max_bytes:
+            return
+        entries: dict[str, list[os.stat_result]] = {}
+        for path in self.dir.glob("*/*"):
+            if path.suffix in (".json", ".safetensors"):
+                try:
+                    entries.setdefault(path.stem, []).append(path.stat())
+                except OSError:
+                    pass
+        for key in sorted(entries, key=lambda k: max(s.st_mtime for s in entries[k])):
+            if self.bytes <= self.max_bytes:
+                break
+            self._remove(key)
+
+
+def _atomic_write(path: Path, data: bytes) -> int:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return len(data)
+
+
+class Cache:
+    """Both tiers behind one interface. ``persist`` says which outputs may go to disk."""
+
+    def __init__(self, memory_bytes: int = DEFAULT_MEMORY_BYTES, disk_dir: str | Path | None = None,
+                 disk_bytes: int = DEFAULT_DISK_BYTES, enabled: bool = True):
+        self.enabled = enabled
+        self.memory = MemoryTier(memory_bytes)
+        self.disk = DiskTier(disk_dir, disk_bytes) if (disk_dir is not None and enabled) else None
+
+    def get(self, key: str) -> tuple[CacheEntry | None, str | None]:
+        if not self.enabled:
+            return None, None
+        entry = self.memory.get(key)
+        if entry is not None:
+            return entry, "memory"
+        if self.disk is not None:
+            entry = self.disk.get(key)
+            if entry is not None:
+                self.memory.put(key, entry)
+                return entry, "disk"
+        return None, None
+
+    def put(self, key: str, entry: CacheEntry, persist: bool) -> None:
+        if not self.enabled:
+            return
+        self.memory.put(key, entry)
+        if persist and self.disk is not None:
+            self.disk.put(key, entry)

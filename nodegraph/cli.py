@@ -1,0 +1,209 @@
+"""The command line: run, validate, nodes, schema, serve (DESIGN.md external contract).
+
+Exit codes: 0 success, 1 a node failed, 2 invalid workflow or usage, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .errors import UsageError, WorkflowInvalid
+
+EXIT_OK, EXIT_NODE_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("NODEGRAPH_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nodegraph"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 2 with one clear line
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nodegraph", description="Run and inspect node-graph workflows.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add_plugins(p):
+        p.add_argument("--plugins", action="append", default=[], metavar="DIR",
+                       help="folder of plugin packs (repeatable; also $NODEGRAPH_PLUGINS)")
+
+    def add_dirs(p):
+        p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"))
+        p.add_argument("--models-dir", default=os.environ.get("NODEGRAPH_MODELS_DIR", "models"))
+
+    run = sub.add_parser("run", help="run a workflow headless")
+    run.add_argument("workflow")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.INPUT=VALUE")
+    run.add_argument("--out", default="output", help="output folder (default ./output)")
+    run.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
+                                                       "or ~/.cache/nodegraph)")
+    run.add_argument("--no-cache", action="store_true", help="turn both cache tiers off")
+    run.add_argument("--cache-memory", type=int, default=4 << 30, metavar="BYTES")
+    run.add_argument("--cache-disk", type=int, default=20 << 30, metavar="BYTES")
+    run.add_argument("--events", choices=["jsonl"], default=None, help="print JSON-lines events on stdout")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    add_plugins(run)
+    add_dirs(run)
+
+    validate = sub.add_parser("validate", help="check a workflow; print every problem")
+    validate.add_argument("workflow")
+    validate.add_argument("--json", action="store_true", help="problems as a JSON list")
+    add_plugins(validate)
+    add_dirs(validate)
+
+    nodes = sub.add_parser("nodes", help="list the node catalogue")
+    nodes.add_argument("--json", action="store_true", help="the whole catalogue as JSON (for UIs)")
+    add_plugins(nodes)
+
+    sub.add_parser("schema", help="print the JSON Schema of the workflow file")
+
+    serve = sub.add_parser("serve", help="serve the web canvas and the websocket API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8188)
+    serve.add_argument("--token", default=os.environ.get("NODEGRAPH_TOKEN"))
+    serve.add_argument("--data-dir", default="nodegraph-data", help="queue database and uploads")
+    serve.add_argument("--out", default="output")
+    serve.add_argument("--cache-dir", default=None)
+    serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    add_plugins(serve)
+    add_dirs(serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "schema": cmd_schema,
+                "serve": cmd_serve}[args.command](args)
+    except UsageError as exc:
+        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _env(args, strict: bool = False):
+    from .context import Environment
+    from .files import FileRoots
+    roots = FileRoots(input_dir=Path(args.input_dir), models_dir=Path(args.models_dir),
+                      output_dir=Path(getattr(args, "out", "output")), strict=strict)
+    return Environment(files=roots, device=getattr(args, "device", "auto"))
+
+
+def _registry(args):
+    from .plugins import load_registry
+    registry = load_registry(args.plugins)
+    for failure in registry.failures:
+        print(f"warning: plugin {failure.plugin}: {failure.message}", file=sys.stderr)
+    return registry
+
+
+def _print_problems(problems, as_json_events: bool) -> None:
+    for problem in problems:
+        print(f"invalid: {problem}", file=sys.stderr)
+        if as_json_events:
+            print(json.dumps({"event": "error", "kind": "validation", **problem.to_json()}), flush=True)
+
+
+def cmd_run(args) -> int:
+    from .cache import Cache
+    from .context import InterruptToken
+    from .events import JsonlSink, fanout
+    from .progress import HumanProgress
+    from .session import Session
+
+    jsonl = args.events == "jsonl"
+    cache = Cache(memory_bytes=args.cache_memory, enabled=not args.no_cache,
+                  disk_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
+                  disk_bytes=args.cache_disk)
+    session = Session(_registry(args), _env(args), cache)
+    try:
+        job = session.prepare(args.workflow, args.overrides)
+    except WorkflowInvalid as exc:
+        _print_problems(exc.problems, jsonl)
+        return EXIT_INVALID
+    job.sink = fanout(JsonlSink(sys.stdout) if jsonl else None, HumanProgress(sys.stderr, quiet=args.quiet))
+    token = job.interrupt = InterruptToken()
+
+    def on_sigint(signum, frame):
+        if token.is_set:  # a second Ctrl-C stops at once
+            signal.default_int_handler(signum, frame)
+        token.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = session.executor.execute(job)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        session.close()
+    return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate
+    from .workflow import load_workflow
+    registry = _registry(args)
+    try:
+        problems = validate(load_workflow(args.workflow), registry, _env(args))
+    except WorkflowInvalid as exc:
+        problems = exc.problems
+    if args.json:
+        print(json.dumps([p.to_json() for p in problems], indent=2))
+    else:
+        for problem in problems:
+            print(problem)
+    if problems:
+        if not args.json:
+            print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        return EXIT_INVALID
+    if not args.json:
+        print(f"ok: {args.workflow} is valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_nodes(args) -> int:
+    registry = _registry(args)
+    if args.json:
+        print(json.dumps(registry.catalogue(), indent=2, default=str))
+        return EXIT_OK
+    by_category: dict[str, list] = {}
+    for cls in registry.nodes.values():
+        by_category.setdefault(cls.category, []).append(cls)
+    for category in sorted(by_category):
+        print(f"{category}:")
+        for cls in sorted(by_category[category], key=lambda c: c.node_type):
+            ins = ", ".join(f"{n}:{s.socket}" for n, s in cls.inputs.items())
+            outs = ", ".join(f"{n}:{o.type}" for n, o in cls.outputs.items()) or ("(output)" if cls.output_node else "")
+            print(f"  {cls.node_type}({ins}) -> {outs}")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from .workflow import json_schema
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    try:
+        from .server.app import serve_forever
+    except ImportError as exc:
+        raise UsageError(f"the server is not available: {exc}") from None
+    return serve_forever(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

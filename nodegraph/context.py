@@ -1,0 +1,115 @@
+"""What a running node sees: its job's interrupt token, progress, settings and services."""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from .errors import Interrupted
+from .events import Sink, null_sink
+from .files import FileRoots
+
+T = TypeVar("T")
+
+
+class InterruptToken:
+    """Per-job interrupt flag. Checked between nodes by the executor, and by long nodes."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    @property
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Interrupted("interrupted")
+
+
+@dataclass
+class Environment:
+    """Settings and long-lived services shared by the jobs of one session (CLI run or server).
+
+    ``services`` holds things like the model manager that keep state (warm models) across
+    jobs; they are created on first use by ``service(name, factory)``.
+    """
+    files: FileRoots = field(default_factory=FileRoots)
+    device: str = "auto"
+    # Where demo models are materialised on first use (DESIGN.md principle 7).
+    demo_dir: Path = field(default_factory=lambda: Path(os.environ.get("NODEGRAPH_DEMO_DIR") or
+                                                         Path.home() / ".cache" / "nodegraph" / "demo"))
+    services: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.files.output_dir
+
+    def service(self, name: str, factory: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self.services:
+                self.services[name] = factory()
+            return self.services[name]
+
+
+class RunContext:
+    """Handed to ``Node.run``: one per node execution."""
+
+    __slots__ = ("node_id", "node_type", "env", "interrupt", "job_id", "_emit", "files_written",
+                 "ui", "cache_key", "graph")
+
+    def __init__(self, node_id: str, node_type: str, env: Environment, interrupt: InterruptToken,
+                 emit: Sink = null_sink, graph: Any = None, job_id: str | None = None,
+                 cache_key: str | None = None):
+        self.node_id = node_id
+        self.node_type = node_type
+        self.env = env
+        self.interrupt = interrupt
+        self.graph = graph  # the validated Graph of this job
+        self.job_id = job_id
+        self._emit = emit
+        self.files_written: list[str] = []
+        self.ui: dict[str, Any] = {}
+        self.cache_key = cache_key
+
+    # --- progress and interrupts -------------------------------------------------------
+    def progress(self, value: float, maximum: float) -> None:
+        """Report progress; also an interrupt point for long loops."""
+        self._emit({"event": "progress", "node": self.node_id, "value": value, "max": maximum,
+                    **({"job": self.job_id} if self.job_id else {})})
+        self.interrupt.check()
+
+    def check_interrupt(self) -> None:
+        self.interrupt.check()
+
+    def emit(self, event: dict) -> None:
+        """Extra events (e.g. preview images from the server's point of view)."""
+        self._emit(event)
+
+    # --- outputs -----------------------------------------------------------------------
+    def record_file(self, path: Path | str) -> None:
+        """An output file this node wrote: reported in ``executed`` and ``done``."""
+        self.files_written.append(str(path))
+
+    @property
+    def workflow(self) -> dict | None:
+        """The job's workflow file as JSON (for outputs that embed it)."""
+        return self.graph.workflow.to_json() if self.graph is not None else None
+
+    def provenance(self) -> dict:
+        """Workflow-independent facts for outputs: node versions and input-file hashes."""
+        from .provenance import build_provenance
+        return build_provenance(self.graph, self.env)
+
+    @property
+    def device(self) -> str:
+        return self.env.device
+
+    def service(self, name: str, factory: Callable[[], T]) -> T:
+        return self.env.service(name, factory)

@@ -1,0 +1,68 @@
+"""One event vocabulary for CLI, server and tests (DESIGN.md principle 5).
+
+Events are plain dicts with an ``"event"`` field so they serialise to JSON lines and
+websocket frames as they are. A sink is any callable taking one event; a job owns its sink.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any, Callable, TextIO
+
+Event = dict[str, Any]
+Sink = Callable[[Event], None]
+
+START = "start"
+CACHED = "cached"
+EXECUTING = "executing"
+PROGRESS = "progress"
+EXECUTED = "executed"
+ERROR = "error"
+INTERRUPTED = "interrupted"
+DONE = "done"
+VOCABULARY = (START, CACHED, EXECUTING, PROGRESS, EXECUTED, ERROR, INTERRUPTED, DONE)
+
+
+def null_sink(event: Event) -> None:
+    return None
+
+
+class CollectingSink:
+    """Keeps every event (tests, job history)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e["event"] == kind]
+
+    def nodes(self, kind: str) -> set[str]:
+        return {e["node"] for e in self.events if e["event"] == kind}
+
+
+class JsonlSink:
+    """One JSON object per line; thread-safe; flushes each line so pipes see it live."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        line = json.dumps(event, default=str)
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+
+def fanout(*sinks: Sink) -> Sink:
+    live = [s for s in sinks if s is not None]
+
+    def emit(event: Event) -> None:
+        for sink in live:
+            sink(event)
+
+    return emit

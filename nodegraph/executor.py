@@ -1,0 +1,194 @@
+"""Executors run a plan: serve cache hits, run the rest, emit events, honour interrupts.
+
+``Executor`` is the interface; ``InProcessExecutor`` runs nodes one after another in this
+process. A distributed executor (Ray) implements the same ``execute(job)``: values on
+edges are immutable and (where their type allows) picklable, and everything a node needs
+arrives through its inputs and its ``RunContext``.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .cache import Cache, CacheEntry, cache_key
+from .context import Environment, InterruptToken, RunContext
+from .errors import Interrupted, NodeError
+from .events import Sink, null_sink
+from .files import fingerprint_path
+from .graph import Graph, GraphNode
+from .plan import Plan
+from .types import TypeRegistry
+
+
+@dataclass
+class Job:
+    graph: Graph
+    plan: Plan
+    env: Environment
+    cache: Cache
+    types: TypeRegistry
+    sink: Sink = null_sink
+    interrupt: InterruptToken = field(default_factory=InterruptToken)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+@dataclass
+class RunResult:
+    status: str  # "success", "failed" or "interrupted"
+    executed: list[str]
+    cached: list[str]
+    seconds: float
+    outputs: list[str]  # files written (or found in the cache) by output nodes
+    error: dict[str, Any] | None = None
+    ui: dict[str, dict[str, Any]] = field(default_factory=dict)  # per output node
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # outputs of output nodes
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+class Executor(Protocol):
+    def execute(self, job: Job) -> RunResult: ...
+
+
+class OutputMismatch(Exception):
+    pass
+
+
+def _defaults(cls) -> dict[str, Any]:
+    cached = cls.__dict__.get("_ng_defaults")
+    if cached is None:
+        cached = {name: spec.default for name, spec in cls.inputs.items() if spec.widget is not None}
+        cls._ng_defaults = cached
+    return cached
+
+
+def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> str:
+    """Merkle key of one node: its own inputs plus its parents' keys, never their values."""
+    cls = gnode.cls
+    literals = {**_defaults(cls), **gnode.literals}
+    for name in gnode.links:
+        literals.pop(name, None)
+    parts: list[Any] = [cls.node_type, cls.version, literals,
+                        sorted((name, keys[link.node], link.output) for name, link in gnode.links.items())]
+    for name, spec in cls.inputs.items():
+        if spec.file_kind and name not in gnode.links:
+            value = literals.get(name)
+            path = job.env.files.resolve(spec.file_kind, value) if isinstance(value, str) and value else None
+            parts.append(fingerprint_path(path) if path is not None else None)
+    extra = cls.fingerprint(literals, job.env)
+    if extra is not None:
+        parts.append(extra)
+    if cls.output_node:
+        parts.append(str(job.env.output_dir))
+    if not cls.is_deterministic(literals):
+        parts.append(nonce)
+    return cache_key(parts)
+
+
+class InProcessExecutor:
+    def execute(self, job: Job) -> RunResult:
+        started = time.perf_counter()
+        emit, graph, plan, cache = job.sink, job.graph, job.plan, job.cache
+        job_tag = {"job": job.id}
+        emit({"event": "start", "nodes": list(plan.order), **job_tag})
+        nonce = uuid.uuid4().hex
+        keys: dict[str, str] = {}
+        values: dict[str, dict[str, Any]] = {}
+        remaining = dict(plan.consumers)
+        executed: list[str] = []
+        cached: list[str] = []
+        files: list[str] = []
+        result = RunResult("success", executed, cached, 0.0, files)
+        for node_id in plan.order:
+            if job.interrupt.is_set:
+                result.status = "interrupted"
+                emit({"event": "interrupted", "node": node_id, **job_tag})
+                break
+            gnode = graph.nodes[node_id]
+            cls = gnode.cls
+            key = keys[node_id] = node_key(gnode, keys, job, nonce)
+            entry, _tier = cache.get(key)
+            if entry is not None and entry.files_present():
+                cached.append(node_id)
+                emit({"event": "cached", "node": node_id, **job_tag,
+                      **({"outputs": entry.files} if entry.files else {}), **({"ui": entry.ui} if entry.ui else {})})
+            else:
+                inputs = dict(gnode.literals)
+                for name, link in gnode.links.items():
+                    inputs[name] = values[link.node][link.output]
+                emit({"event": "executing", "node": node_id, **job_tag})
+                ctx = RunContext(node_id, cls.node_type, job.env, job.interrupt, emit,
+                                 graph, job.id, key)
+                try:
+                    outputs = cls.model_construct(**inputs).run(ctx) or {}
+                    _check_outputs(cls, outputs, job.types)
+                except Interrupted:
+                    result.status = "interrupted"
+                    emit({"event": "interrupted", "node": node_id, **job_tag})
+                    break
+                except Exception as exc:  # noqa: BLE001 - every node failure becomes an event
+                    result.status = "failed"
+                    result.error = _error_event(node_id, cls.node_type, exc, job_tag)
+                    emit(result.error)
+                    break
+                entry = CacheEntry(outputs, ctx.files_written, ctx.ui)
+                cache.put(key, entry, persist=_persistable(cls, job.types))
+                executed.append(node_id)
+                emit({"event": "executed", "node": node_id, **job_tag,
+                      **({"outputs": entry.files} if entry.files else {}), **({"ui": entry.ui} if entry.ui else {})})
+            values[node_id] = entry.outputs
+            if cls.output_node:
+                files.extend(entry.files)
+                result.ui[node_id] = entry.ui
+                result.values[node_id] = entry.outputs
+            # Drop values nobody else needs, so a long chain holds O(1) of them.
+            for link in gnode.links.values():
+                left = remaining[link.node] = remaining[link.node] - 1
+                if left <= 0:
+                    values.pop(link.node, None)
+        result.seconds = time.perf_counter() - started
+        emit({"event": "done", "status": result.status, "executed": len(executed), "cached": len(cached),
+              "seconds": round(result.seconds, 6), "outputs": files, **job_tag})
+        return result
+
+
+def _check_outputs(cls, outputs: Any, types: TypeRegistry) -> None:
+    if not isinstance(outputs, dict):
+        raise OutputMismatch(f"{cls.node_type}.run returned {type(outputs).__name__}, expected a dict of outputs")
+    for name, spec in cls.outputs.items():
+        if name not in outputs:
+            raise OutputMismatch(f"output {name!r} ({spec.type}) was not produced")
+        if not types.check_value(spec.type, outputs[name]):
+            raise OutputMismatch(f"output {name!r} should be {spec.type} but is {_describe(outputs[name])}")
+    extra = set(outputs) - set(cls.outputs)
+    if extra:
+        raise OutputMismatch(f"produced undeclared outputs {sorted(extra)}")
+
+
+def _describe(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return f"{type(value).__name__}{'' if shape is None else ' of shape ' + str(tuple(shape))}"
+
+
+def _persistable(cls, types: TypeRegistry) -> bool:
+    for output in cls.outputs.values():
+        socket_type = types.get(output.type)
+        if socket_type is not None and not socket_type.persist:
+            return False
+    return True
+
+
+def _error_event(node_id: str, node_type: str, exc: BaseException, job_tag: dict) -> dict[str, Any]:
+    event = {"event": "error", "node": node_id, "node_type": node_type,
+             "message": str(exc) or type(exc).__name__, "exception": type(exc).__name__,
+             "traceback": "".join(traceback.format_exception(exc)), **job_tag}
+    if isinstance(exc, NodeError) and exc.input:
+        event["input"] = exc.input
+    if isinstance(exc, OutputMismatch):
+        event["message"] = f"node {node_id!r} ({node_type}): {exc}"
+    return event

@@ -1,0 +1,62 @@
+"""Provenance embedded in outputs (DESIGN.md principle 8): workflow, node versions, file hashes."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+
+class FileHasher:
+    """sha256 of files and folders, remembered by (path, size, mtime) for the session."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int, int], str] = {}
+        self._lock = threading.Lock()
+
+    def file(self, path: Path) -> str:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        value = digest.hexdigest()
+        with self._lock:
+            self._known[key] = value
+        return value
+
+    def path(self, path: Path) -> str:
+        if path.is_file():
+            return self.file(path)
+        combined = hashlib.sha256()
+        for sub in sorted(p for p in path.rglob("*") if p.is_file()):
+            combined.update(sub.relative_to(path).as_posix().encode() + b"\0" + self.file(sub).encode())
+        return combined.hexdigest()
+
+
+def build_provenance(graph: Any, env: Any) -> dict[str, Any]:
+    hasher = env.service("file_hasher", FileHasher)
+    nodes: dict[str, Any] = {}
+    files: dict[str, Any] = {}
+    for node_id, gnode in graph.nodes.items():
+        cls = gnode.cls
+        nodes[node_id] = {"type": cls.node_type, "version": cls.version, "plugin": getattr(cls, "__plugin__", None)}
+        for name, spec in cls.inputs.items():
+            value = gnode.literals.get(name)
+            if not spec.file_kind or not isinstance(value, str) or not value:
+                continue
+            try:
+                path = env.files.resolve(spec.file_kind, value)
+            except ValueError:
+                path = None
+            entry: dict[str, Any] = {"node": node_id, "input": name, "value": value}
+            if path is not None:
+                entry["sha256"] = hasher.path(path)
+            files[f"{node_id}.{name}"] = entry
+    return {"nodegraph": __version__, "nodes": nodes, "files": files}

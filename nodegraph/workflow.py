@@ -1,0 +1,147 @@
+"""The workflow file (DESIGN.md external contract) as pydantic models."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import Problem, WorkflowInvalid
+
+FORMAT = "nodegraph/workflow"
+VERSION = 1
+
+
+class Link(BaseModel):
+    """An input fed by another node's named output."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    node: str = Field(alias="from", description="id of the node that produces the value")
+    output: str = Field(description="name of that node's output")
+
+    def to_json(self) -> dict[str, str]:
+        return {"from": self.node, "output": self.output}
+
+
+JsonValue = Union[None, bool, int, float, str, list[Any], dict[str, Any]]
+
+
+class NodeEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(min_length=1, description="registered node type")
+    inputs: dict[str, Union[Link, JsonValue]] = Field(default_factory=dict)
+    ui: dict[str, Any] = Field(default_factory=dict, description="canvas layout; ignored by the executor")
+
+
+class Workflow(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="nodegraph workflow")
+    format: Literal["nodegraph/workflow"] = FORMAT
+    version: Literal[1] = VERSION
+    nodes: dict[str, NodeEntry] = Field(default_factory=dict)
+    ui: dict[str, Any] = Field(default_factory=dict, description="canvas state (viewport, ...); optional")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "nodes": {}}
+        for node_id, entry in self.nodes.items():
+            item: dict[str, Any] = {"type": entry.type, "inputs": {
+                name: (v.to_json() if isinstance(v, Link) else v) for name, v in entry.inputs.items()}}
+            if entry.ui:
+                item["ui"] = entry.ui
+            data["nodes"][node_id] = item
+        if self.ui:
+            data["ui"] = self.ui
+        return data
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Workflow.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def parse_workflow(data: Any) -> Workflow:
+    """Workflow from decoded JSON; every structural problem is reported with its place."""
+    if not isinstance(data, dict):
+        raise WorkflowInvalid([Problem("bad_format", f"a workflow is a JSON object, not {type(data).__name__}")])
+    problems: list[Problem] = []
+    if data.get("format") != FORMAT:
+        problems.append(Problem("bad_format", f"'format' must be {FORMAT!r}, got {data.get('format')!r}"))
+    if "version" in data and data.get("version") != VERSION:
+        problems.append(Problem("bad_version", f"unknown workflow version {data.get('version')!r}; "
+                                               f"this nodegraph reads version {VERSION}"))
+    if problems:
+        raise WorkflowInvalid(problems)
+    # Links are recognised before pydantic so that a malformed link is named precisely
+    # instead of silently becoming a dict literal.
+    nodes = data.get("nodes")
+    if isinstance(nodes, dict):
+        for node_id, entry in nodes.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("inputs"), dict):
+                continue
+            for name, value in entry["inputs"].items():
+                if isinstance(value, dict) and "from" in value:
+                    if set(value) != {"from", "output"} or not all(isinstance(value[k], str) for k in value):
+                        problems.append(Problem("bad_link", 'a link is {"from": "<node id>", "output": "<name>"}'
+                                                f", got {json.dumps(value)[:120]}", node_id, name))
+    try:
+        workflow = Workflow.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc))
+    if problems:
+        raise WorkflowInvalid(_dedupe(problems))
+    return workflow
+
+
+def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        node = input_name = None
+        if len(loc) >= 2 and loc[0] == "nodes":
+            node = str(loc[1])
+            if len(loc) >= 4 and loc[2] == "inputs":
+                input_name = str(loc[3])
+                # A union error lists one entry per branch; the link branch is handled above.
+                if len(loc) > 4 and loc[4] == "Link":
+                    continue
+            field = ".".join(str(p) for p in loc[2:] if p not in ("inputs",)) if input_name is None else None
+            message = err["msg"] if not field else f"{field}: {err['msg']}"
+        else:
+            message = f"{'.'.join(str(p) for p in loc) or 'workflow'}: {err['msg']}"
+        problems.append(Problem("bad_structure", message, node, input_name))
+    return problems
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = (p.node, p.input, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def load_workflow(source: str | Path) -> Workflow:
+    """Read a workflow file; not-JSON, wrong format or version give clear problems."""
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowInvalid([Problem("not_found", f"workflow file {str(path)!r} does not exist")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkflowInvalid([Problem("unreadable", f"cannot read {str(path)!r}: {exc}")]) from None
+    return loads_workflow(text, str(path))
+
+
+def loads_workflow(text: str, name: str = "<workflow>") -> Workflow:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorkflowInvalid([Problem("bad_json", f"{name} is not valid JSON: {exc.msg} "
+                                                   f"(line {exc.lineno}, column {exc.colno})")]) from None
+    return parse_workflow(data)
+
+
+def dumps_workflow(workflow: Workflow) -> str:
+    return json.dumps(workflow.to_json(), indent=2) + "\n"

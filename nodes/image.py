@@ -1,0 +1,115 @@
+"""Image basics: load from the input folder, resize, make a solid image, save PNGs with provenance.
+
+IMAGE values are float tensors [batch, height, width, channels] in 0..1 (channels 3 or 4).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+PNG_WORKFLOW_KEY = "nodegraph.workflow"
+PNG_PROVENANCE_KEY = "nodegraph.provenance"
+
+
+def image_to_tensor(pil_image) -> Any:
+    import numpy as np
+    import torch
+    array = np.asarray(pil_image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(array.copy())[None]
+
+
+def tensor_to_pil(image) -> list:
+    import numpy as np
+    from PIL import Image
+    arrays = (image.detach().float().clamp(0, 1).mul(255).round().to("cpu").numpy()).astype(np.uint8)
+    return [Image.fromarray(a[..., :3] if a.shape[-1] >= 3 else a[..., 0]) for a in arrays]
+
+
+@node("LoadImage", category="image", outputs={"image": "IMAGE"})
+class LoadImage(Node):
+    """Load an image from the input folder."""
+    image: str = FileInput("image", extensions=IMAGE_EXTENSIONS)
+
+    def run(self, ctx):
+        from PIL import Image, UnidentifiedImageError
+        path = ctx.env.files.resolve("image", self.image)
+        if path is None:
+            raise NodeError(f"image {self.image!r} not found", input="image")
+        try:
+            with Image.open(path) as img:
+                return {"image": image_to_tensor(img)}
+        except (UnidentifiedImageError, OSError) as exc:
+            raise NodeError(f"cannot read image {self.image!r}: {exc}", input="image") from None
+
+
+@node("SolidImage", category="image", outputs={"image": "IMAGE"})
+class SolidImage(Node):
+    """An image of one colour (useful as a start frame or test input)."""
+    width: int = Widget(64, ge=1, le=8192)
+    height: int = Widget(64, ge=1, le=8192)
+    red: float = Widget(0.5, ge=0.0, le=1.0, step=0.01)
+    green: float = Widget(0.5, ge=0.0, le=1.0, step=0.01)
+    blue: float = Widget(0.5, ge=0.0, le=1.0, step=0.01)
+
+    def run(self, ctx):
+        import torch
+        color = torch.tensor([self.red, self.green, self.blue], dtype=torch.float32)
+        return {"image": color.expand(1, self.height, self.width, 3).clone()}
+
+
+@node("ResizeImage", category="image", outputs={"image": "IMAGE"})
+class ResizeImage(Node):
+    """Resize an image batch to width × height."""
+    image: Any = Socket("IMAGE")
+    width: int = Widget(512, ge=1, le=8192, step=8)
+    height: int = Widget(512, ge=1, le=8192, step=8)
+    method: Literal["bilinear", "bicubic", "nearest", "area"] = Widget("bilinear")
+
+    def run(self, ctx):
+        import torch.nn.functional as F
+        x = self.image.movedim(-1, 1)
+        kwargs = {"align_corners": False, "antialias": True} if self.method in ("bilinear", "bicubic") else {}
+        y = F.interpolate(x, size=(self.height, self.width), mode=self.method, **kwargs)
+        return {"image": y.clamp(0, 1).movedim(1, -1).contiguous()}
+
+
+@node("SaveImage", category="image", output_node=True)
+class SaveImage(Node):
+    """Save PNGs to the output folder with the workflow and provenance embedded.
+
+    File names are derived from the node's cache key, so the same inputs give the same name
+    (and a byte-identical file); drop the PNG on the canvas to get its workflow back.
+    """
+    images: Any = Socket("IMAGE")
+    prefix: str = Widget("nodegraph")
+
+    def run(self, ctx):
+        from PIL.PngImagePlugin import PngInfo
+        prefix = Path(self.prefix).name or "nodegraph"
+        out_dir = ctx.env.output_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        info = PngInfo()
+        if ctx.graph is not None:
+            info.add_text(PNG_WORKFLOW_KEY, json.dumps(ctx.workflow, sort_keys=True))
+            info.add_text(PNG_PROVENANCE_KEY, json.dumps(ctx.provenance(), sort_keys=True))
+        tag = (ctx.cache_key or "")[:10]
+        images = []
+        for i, pil in enumerate(tensor_to_pil(self.images)):
+            path = out_dir / f"{prefix}_{tag}_{i:02d}.png"
+            pil.save(path, pnginfo=info, compress_level=6)
+            ctx.record_file(path)
+            images.append(path.name)
+        ctx.ui["images"] = images
+        return {}
+
+
+def read_png_workflow(path: str | Path) -> dict | None:
+    """The workflow embedded in a PNG saved by SaveImage, or None."""
+    from PIL import Image
+    with Image.open(path) as img:
+        text = img.info.get(PNG_WORKFLOW_KEY)
+    return json.loads(text) if text else None
