@@ -129,7 +129,9 @@ def cmd_run(args) -> int:
     cache = Cache(memory_bytes=args.cache_memory, enabled=not args.no_cache,
                   disk_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
                   disk_bytes=args.cache_disk)
-    session = Session(_registry(args), _env(args), cache)
+    env = _env(args)
+    env.cache_dir = None if args.no_cache else Path(args.cache_dir or default_cache_dir())
+    session = Session(_registry(args), env, cache)
     try:
         job = session.prepare(args.workflow, args.overrides)
     except WorkflowInvalid as exc:

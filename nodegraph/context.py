@@ -44,6 +44,9 @@ class Environment:
     # Where demo models are materialised on first use (DESIGN.md principle 7).
     demo_dir: Path = field(default_factory=lambda: Path(os.environ.get("NODEGRAPH_DEMO_DIR") or
                                                          Path.home() / ".cache" / "nodegraph" / "demo"))
+    # Disk cache folder of this session (None with --no-cache); packs may keep their own
+    # caches beneath it (e.g. LLM responses under cache_dir / "llm").
+    cache_dir: Path | None = None
     services: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
