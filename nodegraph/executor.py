@@ -19,6 +19,7 @@ from .errors import Interrupted, NodeError
 from .events import Sink, null_sink
 from .files import fingerprint_path
 from .graph import Graph, GraphNode
+from .node import Node, instantiate
 from .plan import Plan
 from .types import TypeRegistry
 
@@ -59,30 +60,43 @@ class OutputMismatch(Exception):
     pass
 
 
-def _defaults(cls) -> dict[str, Any]:
-    cached = cls.__dict__.get("_ng_defaults")
-    if cached is None:
-        cached = {name: spec.default for name, spec in cls.inputs.items() if spec.widget is not None}
-        cls._ng_defaults = cached
-    return cached
+@dataclass(frozen=True)
+class _KeyFacts:
+    """Per node class facts the key needs, computed once."""
+    defaults: dict[str, Any]
+    file_inputs: tuple[tuple[str, str], ...]  # (input name, file kind)
+    custom_fingerprint: bool
+
+
+def _key_facts(cls) -> _KeyFacts:
+    facts = cls.__dict__.get("_ng_key_facts")
+    if facts is None:
+        facts = cls._ng_key_facts = _KeyFacts(
+            {name: spec.default for name, spec in cls.inputs.items() if spec.widget is not None},
+            tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
+            getattr(cls.fingerprint, "__func__", None) is not getattr(Node.fingerprint, "__func__", None))
+    return facts
 
 
 def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> str:
     """Merkle key of one node: its own inputs plus its parents' keys, never their values."""
     cls = gnode.cls
-    literals = {**_defaults(cls), **gnode.literals}
-    for name in gnode.links:
-        literals.pop(name, None)
+    facts = _key_facts(cls)
+    literals = {**facts.defaults, **gnode.literals}
+    links = gnode.links
+    if links:
+        for name in links:
+            literals.pop(name, None)
     parts: list[Any] = [cls.node_type, cls.version, literals,
-                        sorted((name, keys[link.node], link.output) for name, link in gnode.links.items())]
-    for name, spec in cls.inputs.items():
-        if spec.file_kind and name not in gnode.links:
-            value = literals.get(name)
-            path = job.env.files.resolve(spec.file_kind, value) if isinstance(value, str) and value else None
-            parts.append(fingerprint_path(path) if path is not None else None)
-    extra = cls.fingerprint(literals, job.env)
-    if extra is not None:
-        parts.append(extra)
+                        sorted((name, keys[link.node], link.output) for name, link in links.items())]
+    for name, kind in facts.file_inputs:
+        value = literals.get(name)
+        path = job.env.files.resolve(kind, value) if isinstance(value, str) and value else None
+        parts.append(fingerprint_path(path) if path is not None else None)
+    if facts.custom_fingerprint:
+        extra = cls.fingerprint(literals, job.env)
+        if extra is not None:
+            parts.append(extra)
     if cls.output_node:
         parts.append(str(job.env.output_dir))
     if not cls.is_deterministic(literals):
@@ -103,6 +117,7 @@ class InProcessExecutor:
         executed: list[str] = []
         cached: list[str] = []
         files: list[str] = []
+        persistable: dict[type, bool] = {}
         result = RunResult("success", executed, cached, 0.0, files)
         for node_id in plan.order:
             if job.interrupt.is_set:
@@ -125,7 +140,7 @@ class InProcessExecutor:
                 ctx = RunContext(node_id, cls.node_type, job.env, job.interrupt, emit,
                                  graph, job.id, key)
                 try:
-                    outputs = cls.model_construct(**inputs).run(ctx) or {}
+                    outputs = instantiate(cls, inputs).run(ctx) or {}
                     _check_outputs(cls, outputs, job.types)
                 except Interrupted:
                     result.status = "interrupted"
@@ -137,7 +152,10 @@ class InProcessExecutor:
                     emit(result.error)
                     break
                 entry = CacheEntry(outputs, ctx.files_written, ctx.ui)
-                cache.put(key, entry, persist=_persistable(cls, job.types))
+                persist = persistable.get(cls)
+                if persist is None:
+                    persist = persistable[cls] = _persistable(cls, job.types)
+                cache.put(key, entry, persist)
                 executed.append(node_id)
                 emit({"event": "executed", "node": node_id, **job_tag,
                       **({"outputs": entry.files} if entry.files else {}), **({"ui": entry.ui} if entry.ui else {})})
@@ -176,11 +194,7 @@ def _describe(value: Any) -> str:
 
 
 def _persistable(cls, types: TypeRegistry) -> bool:
-    for output in cls.outputs.values():
-        socket_type = types.get(output.type)
-        if socket_type is not None and not socket_type.persist:
-            return False
-    return True
+    return all(types.get(o.type) is None or types.get(o.type).persist for o in cls.outputs.values())
 
 
 def _error_event(node_id: str, node_type: str, exc: BaseException, job_tag: dict) -> dict[str, Any]:

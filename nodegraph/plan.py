@@ -7,6 +7,8 @@ import networkx as nx
 
 from .graph import Graph
 
+_SINK = object()  # a virtual node every target feeds, so one traversal finds all ancestors
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -20,17 +22,19 @@ class Plan:
 
 
 def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
-    """Only ancestors of output nodes (or of ``targets``) are planned."""
+    """Only ancestors of output nodes (or of ``targets``) are planned. O(nodes + edges)."""
     g = nx.DiGraph()
     g.add_nodes_from(graph.nodes)
     g.add_edges_from(graph.edges())
     wanted = targets if targets is not None else {n for n, gn in graph.nodes.items() if gn.cls.output_node}
-    needed = set(wanted)
-    for target in wanted:
-        needed |= nx.ancestors(g, target)
-    sub = g.subgraph(needed)
-    order = tuple(nx.lexicographical_topological_sort(sub)) if len(sub) < 2000 else tuple(nx.topological_sort(sub))
-    levels = tuple(tuple(level) for level in nx.topological_generations(sub))
-    branches = tuple(frozenset(c) for c in nx.weakly_connected_components(sub))
-    consumers = {n: sub.out_degree(n) for n in sub}
+    g.add_edges_from((t, _SINK) for t in wanted)
+    needed = nx.ancestors(g, _SINK) if wanted else set()
+    g.remove_node(_SINK) if wanted else None
+    if len(needed) != len(g):
+        g = g.subgraph(needed).copy()  # a copy: traversals over views are several times slower
+    # Generations are levels of mutually independent nodes; concatenated, a topological order.
+    levels = tuple(tuple(level) for level in nx.topological_generations(g))
+    order = tuple(n for level in levels for n in level)
+    branches = tuple(frozenset(c) for c in nx.weakly_connected_components(g))
+    consumers = dict(g.out_degree())
     return Plan(order, levels, branches, consumers)
