@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--out", default="output")
     serve.add_argument("--cache-dir", default=None)
     serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                       help="another Host name the server answers to (repeatable; DNS-rebinding allowlist)")
+    serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the repository's web/)")
+    serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
+                       help="largest websocket message, uploads included (default 32 MiB)")
     add_plugins(serve)
     add_dirs(serve)
     return parser

@@ -1,0 +1,187 @@
+"""The durable job queue: a state machine (pure) and its SQLite store (stdlib ``sqlite3``).
+
+States: ``pending`` -> ``running`` -> ``success`` | ``failed`` | ``interrupted``;
+``pending`` -> ``cancelled``. Jobs run in FIFO order of their queue sequence number.
+
+Durability: every transition is committed before it is announced (WAL journal), so a kill -9
+loses nothing that a client was told. On start, ``recover()`` puts a job that was ``running``
+when the server died back to ``pending`` *at its original place in the queue* (it runs first,
+again from the start; cached nodes are served from the cache) and counts the attempt; a job
+that was already started ``MAX_ATTEMPTS`` times is marked ``failed`` with code
+``server_stopped`` instead (a workflow that crashes the server does not crash it forever).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PENDING, RUNNING, SUCCESS, FAILED, INTERRUPTED, CANCELLED = (
+    "pending", "running", "success", "failed", "interrupted", "cancelled")
+FINAL = (SUCCESS, FAILED, INTERRUPTED, CANCELLED)
+TRANSITIONS = {
+    PENDING: (RUNNING, CANCELLED),
+    RUNNING: (SUCCESS, FAILED, INTERRUPTED, PENDING),  # -> pending: re-queued (restart, shutdown)
+}
+MAX_ATTEMPTS = 3
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def check_transition(old: str, new: str) -> None:
+    if new not in TRANSITIONS.get(old, ()):
+        raise TransitionError(f"a {old} job cannot become {new}")
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class JobRecord:
+    id: str
+    seq: int
+    status: str
+    workflow: dict[str, Any]
+    client_ref: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    attempts: int
+    result: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        """The history entry sent to clients (without the workflow)."""
+        r = self.result
+        return {"job": self.id, "status": self.status, "created": self.created, "started": self.started,
+                "finished": self.finished, "attempts": self.attempts, "client_ref": self.client_ref,
+                "outputs": r.get("outputs", []), "urls": r.get("urls", []), "ui": r.get("ui", {}),
+                "error": r.get("error"), "executed": r.get("executed"), "cached": r.get("cached"),
+                "seconds": r.get("seconds"), **({"note": r["note"]} if r.get("note") else {})}
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    workflow TEXT NOT NULL,
+    client_ref TEXT,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs(status, seq);
+"""
+_COLUMNS = "id, seq, status, workflow, client_ref, created, started, finished, attempts, result"
+
+
+class JobStore:
+    """All queue state, in one SQLite file. Thread-safe (one connection behind a lock)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process kills
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- reads ---------------------------------------------------------------------------
+    def _row(self, row) -> JobRecord:
+        return JobRecord(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6], row[7], row[8],
+                         json.loads(row[9] or "{}"))
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return self._row(row) if row else None
+
+    def pending_ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE status=? ORDER BY seq", (PENDING,))]
+
+    def running_id(self) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT id FROM jobs WHERE status=? ORDER BY seq LIMIT 1", (RUNNING,)).fetchone()
+        return row[0] if row else None
+
+    def history(self, limit: int = 50, before: int | None = None) -> list[JobRecord]:
+        """Newest first; ``before`` pages by sequence number."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                (before if before is not None else 2**62, limit)).fetchall()
+        return [self._row(r) for r in rows]
+
+    # --- writes --------------------------------------------------------------------------
+    def add(self, workflow: dict[str, Any], client_ref: str | None = None) -> JobRecord:
+        job_id = new_job_id()
+        now = time.time()
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO jobs (id, status, workflow, client_ref, created) VALUES (?, ?, ?, ?, ?)",
+                (job_id, PENDING, json.dumps(workflow), client_ref, now))
+            seq = cur.lastrowid
+        return JobRecord(job_id, seq, PENDING, workflow, client_ref, now, None, None, 0, {})
+
+    def _move(self, job_id: str, old: str, new: str, **fields: Any) -> bool:
+        check_transition(old, new)
+        sets = ["status=?"] + [f"{k}=?" for k in fields]
+        values = [new] + [json.dumps(v) if k == "result" else v for k, v in fields.items()]
+        with self._lock:
+            cur = self._db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id=? AND status=?",
+                                   (*values, job_id, old))
+            return cur.rowcount == 1
+
+    def claim_next(self) -> JobRecord | None:
+        """The oldest pending job, now running (attempts + 1), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT id, attempts FROM jobs WHERE status=? ORDER BY seq LIMIT 1",
+                                   (PENDING,)).fetchone()
+            if row is None:
+                return None
+            self._move(row[0], PENDING, RUNNING, started=time.time(), attempts=row[1] + 1)
+            return self.get(row[0])
+
+    def cancel(self, job_id: str) -> bool:
+        return self._move(job_id, PENDING, CANCELLED, finished=time.time(),
+                          result={"error": {"code": "cancelled", "message": "cancelled before it ran"}})
+
+    def finish(self, job_id: str, status: str, result: dict[str, Any]) -> bool:
+        return self._move(job_id, RUNNING, status, finished=time.time(), result=result)
+
+    def requeue(self, job_id: str, note: str) -> bool:
+        """A running job goes back to pending at its original place (shutdown, restart)."""
+        return self._move(job_id, RUNNING, PENDING, started=None, result={"note": note})
+
+    def recover(self) -> tuple[list[str], list[str]]:
+        """After a restart: re-queue jobs left running, or fail them after MAX_ATTEMPTS starts."""
+        requeued, failed = [], []
+        with self._lock:
+            rows = self._db.execute("SELECT id, attempts FROM jobs WHERE status=? ORDER BY seq", (RUNNING,)).fetchall()
+            for job_id, attempts in rows:
+                if attempts >= MAX_ATTEMPTS:
+                    self.finish(job_id, FAILED, {"error": {
+                        "code": "server_stopped",
+                        "message": f"the server stopped while running this job {attempts} times; not retried"}})
+                    failed.append(job_id)
+                else:
+                    self.requeue(job_id, f"re-queued after the server stopped during attempt {attempts}")
+                    requeued.append(job_id)
+        return requeued, failed

@@ -1,0 +1,179 @@
+"""The websocket protocol without I/O: parse client frames, shape server messages.
+
+Every client text frame is a JSON object with ``type`` and an optional ``id`` that the reply
+echoes. ``parse`` returns the checked message or raises ``ProtocolError`` (sent back as an
+``error`` frame; the connection stays open). docs/protocol.md documents each message.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+VERSION = 1
+FILE_KINDS = ("image", "input", "video", "tasks", "output", "checkpoint", "lora", "llm", "vae", "embedding")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
+UPLOAD_KINDS = {"image": (".png", ".jpg", ".jpeg", ".webp", ".bmp")}
+MAX_ID_LENGTH = 200
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, id: Any = None, **extra: Any):
+        self.code = code
+        self.message = message
+        self.id = id
+        self.extra = extra
+        super().__init__(message)
+
+    def to_message(self) -> dict[str, Any]:
+        return error(self.code, self.message, self.id, **self.extra)
+
+
+def error(code: str, message: str, id: Any = None, **extra: Any) -> dict[str, Any]:
+    msg: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if id is not None:
+        msg["id"] = id
+    msg.update(extra)
+    return msg
+
+
+def reply(request: dict[str, Any], type: str, **fields: Any) -> dict[str, Any]:
+    msg: dict[str, Any] = {"type": type}
+    if request.get("id") is not None:
+        msg["id"] = request["id"]
+    msg.update(fields)
+    return msg
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, default=str, separators=(",", ":"))
+
+
+# field -> (accepted python types, required)
+_STR, _INT = (str,), (int,)
+SCHEMAS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "hello": {},
+    "catalogue": {},
+    "queue": {"workflow": ((dict,), True), "client_ref": ((str,), False)},
+    "interrupt": {"job": ((str, type(None)), False)},
+    "cancel": {"job": (_STR, True)},
+    "history": {"limit": (_INT, False), "before": (_INT, False)},
+    "job": {"job": (_STR, True)},
+    "queue_state": {},
+    "files": {"kind": (_STR, True)},
+    "upload": {"name": (_STR, True), "kind": (_STR, False), "overwrite": ((bool,), False)},
+    "subscribe": {"job": (_STR, True)},
+    "unsubscribe": {"job": (_STR, True)},
+    "ping": {},
+}
+
+
+def parse(text: str) -> dict[str, Any]:
+    """A client text frame -> a checked message dict, or ProtocolError."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError("bad_json", f"not valid JSON: {getattr(exc, 'msg', exc)}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_message", f"a message is a JSON object, not {type(data).__name__}")
+    msg_id = data.get("id")
+    if msg_id is not None and (isinstance(msg_id, bool) or not isinstance(msg_id, (str, int))
+                               or len(str(msg_id)) > MAX_ID_LENGTH):
+        raise ProtocolError("bad_message", "'id' must be a string or an integer (at most 200 characters)")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("bad_message", "a message needs a string 'type'", msg_id)
+    schema = SCHEMAS.get(kind)
+    if schema is None:
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}; known: {', '.join(sorted(SCHEMAS))}",
+                            msg_id)
+    for name, (types, required) in schema.items():
+        if name not in data:
+            if required:
+                raise ProtocolError("bad_message", f"{kind!r} needs {name!r}", msg_id)
+            continue
+        value = data[name]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ProtocolError("bad_message", f"{kind}.{name} must be {wanted}", msg_id)
+    if kind == "history":
+        limit = data.get("limit", 50)
+        if not 1 <= limit <= 1000:
+            raise ProtocolError("bad_message", "history.limit must be 1..1000", msg_id)
+    if kind == "files" and data["kind"] not in FILE_KINDS:
+        raise ProtocolError("bad_kind", f"unknown file kind {data['kind']!r}; known: {', '.join(FILE_KINDS)}", msg_id)
+    return data
+
+
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def upload_name(name: str, kind: str = "image") -> str:
+    """The sanitised file name an upload is stored under (no folders, no hidden names)."""
+    if kind not in UPLOAD_KINDS:
+        raise ProtocolError("bad_upload", f"uploads of kind {kind!r} are not accepted; kinds: "
+                                          f"{', '.join(UPLOAD_KINDS)}")
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        raise ProtocolError("bad_upload", f"{name!r} has no file extension")
+    suffix = "." + suffix.lower()
+    if suffix not in UPLOAD_KINDS[kind]:
+        raise ProtocolError("bad_upload", f"{name!r}: {kind} uploads must end in {', '.join(UPLOAD_KINDS[kind])}")
+    stem = _NAME_CHARS.sub("_", stem).strip("._-")[:100] or "upload"
+    return stem + suffix
+
+
+_MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+          ".bmp": (b"BM",), ".webp": (b"RIFF",)}
+
+
+def check_upload_bytes(name: str, data: bytes) -> None:
+    """Cheap content check: the bytes start like the file type the name claims."""
+    suffix = Path(name).suffix.lower()
+    if not data:
+        raise ProtocolError("bad_upload", "the upload is empty")
+    magics = _MAGIC.get(suffix, ())
+    if magics and not any(data.startswith(m) for m in magics):
+        raise ProtocolError("bad_upload", f"the bytes are not a {suffix[1:].upper()} file")
+    if suffix == ".webp" and data[8:12] != b"WEBP":
+        raise ProtocolError("bad_upload", "the bytes are not a WEBP file")
+
+
+def output_url(path: str | Path, output_dir: Path, token: str | None = None) -> str | None:
+    """/output/<relative name> for a file inside the output folder, else None."""
+    try:
+        rel = Path(path).resolve().relative_to(output_dir.resolve())
+    except (ValueError, OSError):
+        return None
+    url = "/output/" + quote(rel.as_posix())
+    if token:
+        url += "?token=" + quote(token, safe="")
+    return url
+
+
+def event_message(event: dict[str, Any], output_dir: Path, token: str | None = None) -> dict[str, Any]:
+    """An executor event as a frame: ``{"type": "event", **event}`` plus ``urls`` for files."""
+    msg = {"type": "event", **event}
+    files = event.get("outputs")
+    if isinstance(files, list) and files:
+        urls = [output_url(f, output_dir, token) for f in files]
+        msg["urls"] = [u for u in urls if u]
+    return msg
+
+
+def preview_messages(event: dict[str, Any], output_dir: Path, token: str | None = None) -> list[dict[str, Any]]:
+    """One ``preview`` message per image an ``executed``/``cached`` event reports."""
+    if event.get("event") not in ("executed", "cached"):
+        return []
+    out = []
+    for f in event.get("outputs") or ():
+        if not isinstance(f, str) or Path(f).suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        url = output_url(f, output_dir, token)
+        if url:
+            out.append({"type": "preview", "job": event.get("job"), "node": event.get("node"),
+                        "url": url, "name": Path(f).resolve().relative_to(output_dir.resolve()).as_posix()})
+    return out
