@@ -1,8 +1,8 @@
 """Loading node packs: entry points (group ``nodegraph.nodes``) and plugin folders.
 
 Built-in packs are entry points of this very distribution, loaded like anyone else's.
-A pack is a module; every ``@node``-decorated class defined in it (or listed in its
-``NODES``) is registered, plus any ``SOCKET_TYPES`` it declares. A pack that fails to import
+A pack is a module; every ``@node``-decorated class defined in it or its submodules (or listed
+in its ``NODES``) is registered, plus any ``SOCKET_TYPES`` it declares. A pack that fails to import
 is recorded by name and loading goes on. Order: entry points sorted by name (built-ins are
 named ``builtin.*`` so they come first), then folders in the order given; the first
 registration of a node type wins and later ones are refused with an error naming both.
@@ -97,7 +97,10 @@ def _load(registry: Registry, name: str, importer) -> None:
     registry.add_types(getattr(module, "SOCKET_TYPES", ()), name)
     classes = list(getattr(module, "NODES", ()))
     for value in vars(module).values():
-        if is_node_class(value) and value.__module__ == module.__name__ and value not in classes:
+        # Classes defined in the module or its submodules; not ones it merely imports from others.
+        owned = value.__module__ == module.__name__ if is_node_class(value) else False
+        owned = owned or (is_node_class(value) and value.__module__.startswith(module.__name__ + "."))
+        if owned and value not in classes:
             classes.append(value)
     for cls in classes:
         if is_node_class(cls):

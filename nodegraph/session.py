@@ -17,7 +17,7 @@ from .plan import make_plan
 from .plugins import load_registry
 from .registry import Registry
 from .validate import build_graph
-from .workflow import Workflow, load_workflow
+from .workflow import Workflow, load_workflow, parse_workflow
 
 
 class Session:
@@ -29,16 +29,18 @@ class Session:
         self.cache = cache if cache is not None else Cache()
         self.executor = executor if executor is not None else InProcessExecutor()
 
-    def prepare(self, workflow: Workflow | str | Path, overrides: list[str] = ()) -> Job:
+    def prepare(self, workflow: Workflow | dict | str | Path, overrides: list[str] = ()) -> Job:
         """Validate and plan; raises WorkflowInvalid (every problem) or UsageError."""
-        if not isinstance(workflow, Workflow):
+        if isinstance(workflow, dict):
+            workflow = parse_workflow(workflow)
+        elif not isinstance(workflow, Workflow):
             workflow = load_workflow(workflow)
         if overrides:
             workflow = apply_overrides(workflow, overrides, self.registry)
         graph = build_graph(workflow, self.registry, self.env)
         return Job(graph, make_plan(graph), self.env, self.cache, self.registry.types)
 
-    def run(self, workflow: Workflow | str | Path, sink: Sink = null_sink,
+    def run(self, workflow: Workflow | dict | str | Path, sink: Sink = null_sink,
             interrupt: InterruptToken | None = None, overrides: list[str] = (),
             job_id: str | None = None) -> RunResult:
         job = self.prepare(workflow, overrides)

@@ -1,0 +1,118 @@
+"""Hundreds of generated malformed workflows: each exits 2 with structured errors, never a traceback."""
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nodegraph import cli
+
+VALID = {
+    "format": "nodegraph/workflow", "version": 1,
+    "nodes": {
+        "a": {"type": "Int", "inputs": {"value": 2}},
+        "b": {"type": "MathInt", "inputs": {"a": {"from": "a", "output": "value"}, "b": 3, "op": "add"}},
+        "img": {"type": "SolidImage", "inputs": {"width": 8, "height": 8}},
+        "r": {"type": "ResizeImage", "inputs": {"image": {"from": "img", "output": "image"}, "width": 16}},
+        "s": {"type": "Show", "inputs": {"value": {"from": "b", "output": "value"}}},
+        "save": {"type": "SaveImage", "inputs": {"images": {"from": "r", "output": "image"}}},
+    },
+}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6)
+node_ids = st.sampled_from(sorted(VALID["nodes"]))
+names = st.text(min_size=1, max_size=10)
+
+
+def copy():
+    return json.loads(json.dumps(VALID))
+
+
+@st.composite
+def malformed(draw):
+    """A workflow (as text) with at least one thing wrong; the kinds cover every check."""
+    data = copy()
+    nodes = data["nodes"]
+    kind = draw(st.sampled_from([
+        "not_json", "top_not_object", "format", "version", "nodes_not_object", "node_not_object", "type_not_str",
+        "unknown_type", "unknown_input", "missing_required", "missing_link_node", "unknown_output",
+        "type_mismatch", "out_of_bounds", "enum", "wrong_literal_type", "cycle", "no_output", "bad_link_shape",
+        "extra_top_key", "inputs_not_object", "literal_for_link"]))
+    nid = draw(node_ids)
+    if kind == "not_json":
+        return json.dumps(data)[: draw(st.integers(0, 40))] + draw(st.sampled_from(["{", "]", ",", "\x00", "nul"]))
+    if kind == "top_not_object":
+        return json.dumps(draw(st.lists(json_values, max_size=3) | st.integers() | st.text(max_size=5)))
+    if kind == "format":
+        data["format"] = draw(json_values.filter(lambda v: v != "nodegraph/workflow"))
+    elif kind == "version":
+        data["version"] = draw(json_values.filter(lambda v: v != 1 or isinstance(v, bool)))
+    elif kind == "nodes_not_object":
+        data["nodes"] = draw(st.lists(json_values, max_size=3) | st.integers() | st.text(max_size=4))
+    elif kind == "node_not_object":
+        nodes[nid] = draw(st.integers() | st.text(max_size=5) | st.lists(json_values, max_size=2) | st.none())
+    elif kind == "type_not_str":
+        nodes[nid]["type"] = draw(st.integers() | st.none() | st.lists(st.integers(), max_size=2) | st.just(""))
+    elif kind == "unknown_type":
+        nodes[nid]["type"] = draw(names.filter(lambda s: s not in ("Int", "MathInt", "SolidImage", "ResizeImage",
+                                                                     "Show", "SaveImage", "Float", "String",
+                                                                     "Boolean", "Seed", "MathFloat", "JoinText",
+                                                                     "FormatText", "SaveText", "LoadImage")))
+    elif kind == "unknown_input":
+        nodes[nid]["inputs"]["zz_" + draw(names)] = draw(json_values)
+    elif kind == "missing_required":
+        which = draw(st.sampled_from([("r", "image"), ("s", "value"), ("save", "images")]))
+        del nodes[which[0]]["inputs"][which[1]]
+    elif kind == "missing_link_node":
+        nodes["s"]["inputs"]["value"] = {"from": "ghost_" + draw(names), "output": "value"}
+    elif kind == "unknown_output":
+        nodes["s"]["inputs"]["value"] = {"from": "b", "output": "x_" + draw(names)}
+    elif kind == "type_mismatch":
+        nodes["r"]["inputs"]["image"] = {"from": draw(st.sampled_from(["a", "b"])), "output": "value"}
+    elif kind == "out_of_bounds":
+        nodes["r"]["inputs"]["width"] = draw(st.integers(max_value=0) | st.integers(min_value=8193))
+    elif kind == "enum":
+        nodes["b"]["inputs"]["op"] = draw(st.text(max_size=8).filter(
+            lambda s: s not in ("add", "subtract", "multiply", "floordiv", "mod", "min", "max")))
+    elif kind == "wrong_literal_type":
+        nodes["a"]["inputs"]["value"] = draw(st.text(max_size=5) | st.floats(allow_nan=False) | st.booleans()
+                                             | st.lists(st.integers(), max_size=2) | st.none())
+    elif kind == "cycle":
+        nodes["a"] = {"type": "MathInt", "inputs": {"a": {"from": "b", "output": "value"}}}
+    elif kind == "no_output":
+        del nodes["s"], nodes["save"]
+    elif kind == "bad_link_shape":
+        nodes["s"]["inputs"]["value"] = draw(st.sampled_from([
+            {"from": "b"}, {"from": 3, "output": "value"}, {"from": "b", "output": "value", "x": 1},
+            {"from": None, "output": None}]))
+    elif kind == "extra_top_key":
+        data["x_" + draw(names)] = draw(json_values)
+    elif kind == "inputs_not_object":
+        nodes[nid]["inputs"] = draw(st.lists(json_values, max_size=2) | st.integers() | st.text(max_size=3))
+    elif kind == "literal_for_link":
+        nodes["save"]["inputs"]["images"] = draw(st.integers() | st.text(max_size=4))
+    return json.dumps(data)
+
+
+@settings(max_examples=320, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(text=malformed())
+def test_malformed_workflows_exit_2_with_structured_errors(text, tmp_path_factory, capsys):
+    folder = tmp_path_factory.mktemp("fuzz", numbered=True)
+    path = folder / "w.json"
+    path.write_text(text)
+    capsys.readouterr()
+    code = cli.main(["validate", str(path), "--json", "--input-dir", str(folder), "--models-dir", str(folder)])
+    out, err = capsys.readouterr()
+    assert code == 2, text
+    problems = json.loads(out)
+    assert problems and all(p["code"] and p["message"] for p in problems)
+    assert "Traceback" not in err
+    code = cli.main(["run", str(path), "--no-cache", "--events", "jsonl", "--out", str(folder / "out"),
+                     "--input-dir", str(folder), "--models-dir", str(folder)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert events and all(e["event"] == "error" and e["kind"] == "validation" and e["message"] for e in events)
+    assert not (folder / "out").exists()  # nothing ran
