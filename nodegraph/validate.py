@@ -33,8 +33,10 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
     for node_id, entry in workflow.nodes.items():
         cls = registry.get(entry.type)
         if cls is None:
-            problems.append(Problem("unknown_type", f"unknown node type {entry.type!r}{_suggest(entry.type, registry.nodes)}",
-                                    node_id))
+            hint = _suggest(entry.type, registry.nodes)
+            if not hint and registry.failures:
+                hint = f" (plugins that failed to load: {', '.join(sorted({f.plugin for f in registry.failures}))})"
+            problems.append(Problem("unknown_type", f"unknown node type {entry.type!r}{hint}", node_id))
             continue
         literals: dict[str, Any] = {}
         links: dict[str, Link] = {}
