@@ -122,15 +122,37 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_WORKFLOW_KEY = "nodegraph.workflow"  # tEXt chunk written by SaveImage
+
+
 def load_workflow(source: str | Path) -> Workflow:
-    """Read a workflow file; not-JSON, wrong format or version give clear problems."""
+    """Read a workflow file (or a PNG made by nodegraph, which embeds its workflow).
+
+    Not-JSON, wrong format or version give clear problems.
+    """
     path = Path(source)
     try:
+        with open(path, "rb") as fh:
+            if fh.read(8) == PNG_SIGNATURE:
+                return _workflow_from_png(path)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkflowInvalid([Problem("not_found", f"workflow file {str(path)!r} does not exist")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkflowInvalid([Problem("unreadable", f"cannot read {str(path)!r}: {exc}")]) from None
+    return loads_workflow(text, str(path))
+
+
+def _workflow_from_png(path: Path) -> Workflow:
+    from PIL import Image
+    try:
+        with Image.open(path) as img:
+            text = img.info.get(PNG_WORKFLOW_KEY)
+    except OSError as exc:
+        raise WorkflowInvalid([Problem("unreadable", f"cannot read PNG {str(path)!r}: {exc}")]) from None
+    if not text:
+        raise WorkflowInvalid([Problem("bad_format", f"{str(path)!r} is a PNG without an embedded nodegraph workflow")])
     return loads_workflow(text, str(path))
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph.workflow import PNG_WORKFLOW_KEY
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
-PNG_WORKFLOW_KEY = "nodegraph.workflow"
 PNG_PROVENANCE_KEY = "nodegraph.provenance"
 
 

@@ -45,3 +45,19 @@ def test_deleted_output_file_is_written_again(session):
     os.remove(path)
     again = session.run(workflow)
     assert again.executed == ["s"] and os.path.exists(path)
+
+
+def test_a_png_made_by_nodegraph_runs_again_as_a_workflow(tmp_path):
+    from core_helpers import cli, write
+    path = write(tmp_path / "w.json", wf(i=("SolidImage", {"width": 8, "height": 8, "red": 0.25}),
+                                         s=("SaveImage", {"images": link("i", "image"), "prefix": "p"})))
+    first = cli("run", str(path), "--no-cache", "--out", str(tmp_path / "a"), "--events", "jsonl")
+    png = json.loads(first.stdout.splitlines()[-1])["outputs"][0]
+    again = cli("run", png, "--no-cache", "--out", str(tmp_path / "b"), "--events", "jsonl")
+    assert again.returncode == 0, again.stderr
+    png2 = json.loads(again.stdout.splitlines()[-1])["outputs"][0]
+    assert open(png, "rb").read() == open(png2, "rb").read()
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (2, 2)).save(plain)
+    out = cli("validate", str(plain))
+    assert out.returncode == 2 and "without an embedded nodegraph workflow" in out.stdout
