@@ -1,0 +1,300 @@
+// The pure model of the canvas: node catalogue, type compatibility, nodes and links, and the
+// workflow file of DESIGN.md. No DOM here, so it can be reasoned about (and tested) on its own.
+
+export const FORMAT = "nodegraph/workflow";
+export const VERSION = 1;
+export const ANY = "*";
+
+/** True when a value in a workflow's inputs is a link ({"from", "output"}). */
+export function isLink(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value) &&
+    typeof value.from === "string" && typeof value.output === "string" &&
+    Object.keys(value).length === 2;
+}
+
+/** The node catalogue (the reply to `catalogue`, same as `nodegraph nodes --json`). */
+export class Catalogue {
+  constructor(data = { nodes: [], types: [] }) {
+    this.nodes = new Map();
+    for (const spec of data.nodes || []) this.nodes.set(spec.type, spec);
+    this.types = new Map();
+    for (const t of data.types || []) this.types.set(t.name, t);
+  }
+
+  get(type) { return this.nodes.get(type); }
+
+  input(type, name) {
+    const spec = this.nodes.get(type);
+    return spec ? spec.inputs.find((i) => i.name === name) : undefined;
+  }
+
+  output(type, name) {
+    const spec = this.nodes.get(type);
+    return spec ? spec.outputs.find((o) => o.name === name) : undefined;
+  }
+
+  color(typeName) {
+    const t = this.types.get(typeName);
+    return (t && t.color) || "#9e9e9e";
+  }
+
+  ancestors(name) {
+    const seen = new Set();
+    const stack = [...((this.types.get(name) || {}).parents || [])];
+    while (stack.length) {
+      const p = stack.pop();
+      if (seen.has(p)) continue;
+      seen.add(p);
+      stack.push(...((this.types.get(p) || {}).parents || []));
+    }
+    return seen;
+  }
+
+  /** Same rule as the engine: equal, either is "*", or the source's parents include the target. */
+  compatible(source, target) {
+    if (source === target || source === ANY || target === ANY) return true;
+    return this.ancestors(source).has(target);
+  }
+
+  /** Categories in a stable order, each with its node specs sorted by type name. */
+  categories() {
+    const groups = new Map();
+    for (const spec of this.nodes.values()) {
+      const cat = spec.category || "other";
+      if (!groups.has(cat)) groups.set(cat, []);
+      groups.get(cat).push(spec);
+    }
+    for (const list of groups.values()) list.sort((a, b) => a.type.localeCompare(b.type));
+    return [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0]));
+  }
+}
+
+function clone(value) {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/**
+ * The graph being edited. A node is {id, type, inputs, ui}; `inputs` holds literals and links
+ * exactly as the workflow file does (key order kept), so saving is a plain copy.
+ */
+export class Graph {
+  constructor(catalogue = new Catalogue()) {
+    this.catalogue = catalogue;
+    this.nodes = new Map();
+    this.extraUi = undefined; // the workflow's top-level "ui", kept as loaded
+    this.listeners = new Set();
+  }
+
+  onChange(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); }
+  emit(kind, detail = {}) { for (const fn of this.listeners) fn(kind, detail); }
+
+  nextId() {
+    let n = 1;
+    for (const id of this.nodes.keys()) {
+      const k = Number(id);
+      if (Number.isInteger(k) && k >= n) n = k + 1;
+    }
+    while (this.nodes.has(String(n))) n += 1;
+    return String(n);
+  }
+
+  /** Add a node of `type` at `pos`; widget inputs start at their defaults (written explicitly). */
+  addNode(type, pos = [0, 0], { id, inputs } = {}) {
+    const spec = this.catalogue.get(type);
+    const nodeId = id ?? this.nextId();
+    if (this.nodes.has(nodeId)) throw new Error(`node id ${nodeId} already exists`);
+    const values = {};
+    if (inputs) Object.assign(values, clone(inputs));
+    else if (spec) {
+      for (const input of spec.inputs) {
+        if (input.widget && input.default !== undefined && input.default !== null) {
+          values[input.name] = clone(input.default);
+        }
+      }
+    }
+    const node = { id: nodeId, type, inputs: values, ui: { pos: [Math.round(pos[0]), Math.round(pos[1])] }, stash: {} };
+    this.nodes.set(nodeId, node);
+    this.emit("add", { id: nodeId });
+    return node;
+  }
+
+  removeNode(id) {
+    if (!this.nodes.has(id)) return;
+    for (const link of this.links()) {
+      if (link.from === id) this.disconnect(link.to, link.input);
+    }
+    this.nodes.delete(id);
+    this.emit("remove", { id });
+  }
+
+  moveNode(id, pos) {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    node.ui = { ...node.ui, pos: [Math.round(pos[0]), Math.round(pos[1])] };
+    this.emit("move", { id });
+  }
+
+  /** Every link as {from, output, to, input}. */
+  links() {
+    const out = [];
+    for (const node of this.nodes.values()) {
+      for (const [name, value] of Object.entries(node.inputs)) {
+        if (isLink(value)) out.push({ from: value.from, output: value.output, to: node.id, input: name });
+      }
+    }
+    return out;
+  }
+
+  /** The socket type of an input or output, or undefined for unknown nodes/sockets. */
+  inputType(nodeId, name) {
+    const node = this.nodes.get(nodeId);
+    const spec = node && this.catalogue.input(node.type, name);
+    return spec ? spec.type : undefined;
+  }
+
+  outputType(nodeId, name) {
+    const node = this.nodes.get(nodeId);
+    const spec = node && this.catalogue.output(node.type, name);
+    return spec ? spec.type : undefined;
+  }
+
+  /** Why a link from (fromId.output) to (toId.input) is not allowed, or null if it is. */
+  linkProblem(fromId, output, toId, input) {
+    if (fromId === toId) return "a node cannot feed itself";
+    const src = this.outputType(fromId, output);
+    const dst = this.inputType(toId, input);
+    if (src === undefined) return `unknown output ${output}`;
+    if (dst === undefined) return `unknown input ${input}`;
+    if (!this.catalogue.compatible(src, dst)) return `${src} cannot connect to ${dst}`;
+    if (this.reaches(toId, fromId)) return "that link would make a cycle";
+    return null;
+  }
+
+  /** True when `target` is downstream of `start` (following links forward). */
+  reaches(start, target) {
+    const forward = new Map();
+    for (const l of this.links()) {
+      if (!forward.has(l.from)) forward.set(l.from, []);
+      forward.get(l.from).push(l.to);
+    }
+    const stack = [start];
+    const seen = new Set();
+    while (stack.length) {
+      const id = stack.pop();
+      if (id === target) return true;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...(forward.get(id) || []));
+    }
+    return false;
+  }
+
+  /** Connect; returns null on success or the reason it was refused. An input holds one link. */
+  connect(fromId, output, toId, input) {
+    const problem = this.linkProblem(fromId, output, toId, input);
+    if (problem) return problem;
+    const node = this.nodes.get(toId);
+    const old = node.inputs[input];
+    if (old !== undefined && !isLink(old)) node.stash[input] = old;
+    node.inputs[input] = { from: fromId, output };
+    this.emit("link", { to: toId, input });
+    return null;
+  }
+
+  /** Remove the link into toId.input; the widget's earlier literal (if any) comes back. */
+  disconnect(toId, input) {
+    const node = this.nodes.get(toId);
+    if (!node || !isLink(node.inputs[input])) return null;
+    const link = { ...node.inputs[input], to: toId, input };
+    if (node.stash[input] !== undefined) {
+      node.inputs[input] = node.stash[input];
+      delete node.stash[input];
+    } else {
+      delete node.inputs[input];
+    }
+    this.emit("unlink", link);
+    return link;
+  }
+
+  setLiteral(id, name, value) {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    node.inputs[name] = value;
+    this.emit("literal", { id, name });
+  }
+
+  /** The literal an input shows: its own value, else the schema default. */
+  literal(id, name) {
+    const node = this.nodes.get(id);
+    if (!node) return undefined;
+    const v = node.inputs[name];
+    if (v !== undefined && !isLink(v)) return v;
+    const spec = this.catalogue.input(node.type, name);
+    return spec ? spec.default : undefined;
+  }
+
+  /** Copy the given nodes (links among them kept, links from outside kept too); new ids. */
+  duplicate(ids, offset = [40, 40]) {
+    const map = new Map();
+    const created = [];
+    for (const id of ids) {
+      const node = this.nodes.get(id);
+      if (!node) continue;
+      const copy = this.addNode(node.type, [node.ui.pos[0] + offset[0], node.ui.pos[1] + offset[1]], { inputs: {} });
+      copy.ui = { ...clone(node.ui), pos: copy.ui.pos };
+      map.set(id, copy.id);
+      created.push(copy);
+    }
+    for (const copy of created) {
+      const original = this.nodes.get([...map].find(([, v]) => v === copy.id)[0]);
+      for (const [name, value] of Object.entries(original.inputs)) {
+        if (isLink(value)) {
+          copy.inputs[name] = { from: map.get(value.from) ?? value.from, output: value.output };
+        } else {
+          copy.inputs[name] = clone(value);
+        }
+      }
+      copy.stash = clone(original.stash) || {};
+    }
+    this.emit("load", {});
+    return created.map((n) => n.id);
+  }
+
+  clear() {
+    this.nodes.clear();
+    this.extraUi = undefined;
+    this.emit("load", {});
+  }
+
+  /** The workflow file object of DESIGN.md. */
+  toWorkflow() {
+    const nodes = {};
+    for (const node of this.nodes.values()) {
+      nodes[node.id] = { type: node.type, inputs: clone(node.inputs), ui: clone(node.ui) };
+    }
+    const wf = { format: FORMAT, version: VERSION, nodes };
+    if (this.extraUi && Object.keys(this.extraUi).length) wf.ui = clone(this.extraUi);
+    return wf;
+  }
+
+  /** Replace the graph with a workflow file object; throws Error with a readable message. */
+  loadWorkflow(data) {
+    if (!data || typeof data !== "object" || Array.isArray(data)) throw new Error("a workflow is a JSON object");
+    if (data.format !== FORMAT) throw new Error(`not a nodegraph workflow (format ${JSON.stringify(data.format)})`);
+    if (data.version !== undefined && data.version !== VERSION) throw new Error(`unknown workflow version ${data.version}`);
+    if (!data.nodes || typeof data.nodes !== "object") throw new Error("the workflow has no nodes object");
+    this.nodes.clear();
+    let auto = 0;
+    for (const [id, entry] of Object.entries(data.nodes)) {
+      if (!entry || typeof entry.type !== "string") throw new Error(`node ${id} has no type`);
+      const ui = entry.ui && typeof entry.ui === "object" ? clone(entry.ui) : {};
+      if (!Array.isArray(ui.pos) || ui.pos.length !== 2) {
+        ui.pos = [40 + (auto % 4) * 300, 40 + Math.floor(auto / 4) * 260];
+        auto += 1;
+      }
+      this.nodes.set(id, { id, type: entry.type, inputs: clone(entry.inputs || {}), ui, stash: {} });
+    }
+    this.extraUi = data.ui ? clone(data.ui) : undefined;
+    this.emit("load", {});
+  }
+}

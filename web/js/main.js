@@ -1,0 +1,402 @@
+// The canvas application: connects the model, the view, the palette, the panels and the server.
+
+import { Api, tokenFromHash } from "./api.js";
+import { CanvasView } from "./canvas.js";
+import { Catalogue, Graph } from "./graph.js";
+import { QueuePanel, outputName } from "./panels.js";
+import { Palette } from "./palette.js";
+import { isPng, readPngWorkflow } from "./png.js";
+import { el } from "./widgets.js";
+
+const STORAGE_KEY = "nodegraph.canvas.workflow";
+const $ = (sel) => document.querySelector(sel);
+
+// ---- toasts ---------------------------------------------------------------------------
+function toast(message, kind = "info", ms = 3500) {
+  const t = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status", text: message });
+  $("#toasts").append(t);
+  setTimeout(() => { t.classList.add("fade"); setTimeout(() => t.remove(), 400); }, ms);
+}
+
+// ---- state ----------------------------------------------------------------------------
+const token = tokenFromHash();
+const api = new Api({ token });
+const graph = new Graph(new Catalogue());
+const fileCache = new Map(); // kind -> {at, names}
+const services = {
+  async files(kind) {
+    const hit = fileCache.get(kind);
+    if (hit && Date.now() - hit.at < 3000) return hit.names;
+    const reply = await api.request("files", { kind });
+    const names = reply.files || [];
+    fileCache.set(kind, { at: Date.now(), names });
+    return names;
+  },
+  async upload(file, kind) {
+    try {
+      const bytes = await file.arrayBuffer();
+      const reply = await api.request("upload", { name: file.name, kind }, { binary: bytes, timeout: 120000 });
+      fileCache.delete(kind);
+      toast(`Uploaded ${reply.name}`);
+      return reply.name;
+    } catch (err) {
+      toast(`Upload failed: ${err.message}`, "error");
+      return null;
+    }
+  },
+};
+
+const canvas = new CanvasView($("#canvas"), graph, {
+  services,
+  toast,
+  onSelect: (ids) => { $("#sel-count").textContent = ids.length ? `${ids.length} selected` : ""; },
+});
+const palette = new Palette($("#palette"), {
+  onDrop: (type, x, y) => { if (canvas.isInside(x, y)) canvas.dropNode(type, x, y); },
+  onAdd: (type) => {
+    const [cx, cy] = canvas.centerWorld();
+    const n = graph.addNode(type, [cx - 110 + (graph.nodes.size % 5) * 16, cy - 60 + (graph.nodes.size % 5) * 16]);
+    canvas.select([n.id]);
+  },
+});
+const panel = new QueuePanel($("#queue-panel"), api, {
+  onInterrupt: (job) => interrupt(job),
+  onOpenOutput: (url) => window.open(url, "_blank"),
+  onOpenJob: async (job) => {
+    try {
+      const reply = await api.request("job", { job });
+      if (reply.workflow) loadObject(reply.workflow, `job-${String(job).slice(0, 8)}.json`);
+    } catch (err) { toast(`Cannot open job: ${err.message}`, "error"); }
+  },
+});
+
+let currentJob = null;
+const myJobs = new Set();
+
+// ---- persistence: autosave, undo ------------------------------------------------------
+const undo = { stack: [], redo: [], timer: null, queued: false, restoring: false };
+function snapshot() { return JSON.stringify(graph.toWorkflow()); }
+// One undo step per task (a drag, a keypress, a duplicate of many nodes): coalesced in a microtask.
+function recordChange() {
+  if (!undo.queued) {
+    undo.queued = true;
+    queueMicrotask(() => {
+      undo.queued = false;
+      const s = snapshot();
+      if (!undo.restoring && undo.stack[undo.stack.length - 1] !== s) {
+        undo.stack.push(s);
+        if (undo.stack.length > 200) undo.stack.shift();
+        undo.redo = [];
+      }
+    });
+  }
+  clearTimeout(undo.timer);
+  undo.timer = setTimeout(() => {
+    try { localStorage.setItem(STORAGE_KEY, snapshot()); } catch { /* private mode */ }
+    $("#node-count").textContent = `${graph.nodes.size} node${graph.nodes.size === 1 ? "" : "s"}`;
+  }, 150);
+}
+graph.onChange(() => recordChange());
+
+function restore(s) {
+  undo.restoring = true;
+  graph.loadWorkflow(JSON.parse(s));
+  undo.restoring = false;
+  try { localStorage.setItem(STORAGE_KEY, s); } catch { /* ignore */ }
+}
+function doUndo() {
+  const now = snapshot();
+  if (undo.stack[undo.stack.length - 1] !== now) undo.stack.push(now);
+  if (undo.stack.length < 2) return;
+  undo.redo.push(undo.stack.pop());
+  restore(undo.stack[undo.stack.length - 1]);
+}
+function doRedo() {
+  if (!undo.redo.length) return;
+  const s = undo.redo.pop();
+  undo.stack.push(s);
+  restore(s);
+}
+
+// ---- save / load ----------------------------------------------------------------------
+function workflowText() {
+  return JSON.stringify(graph.toWorkflow(), null, 2) + "\n";
+}
+
+function save() {
+  const blob = new Blob([workflowText()], { type: "application/json" });
+  const a = el("a", { href: URL.createObjectURL(blob), download: $("#wf-name").value.trim() || "workflow.json" });
+  if (!a.download.endsWith(".json")) a.download += ".json";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  toast(`Saved ${a.download}`);
+}
+
+function loadObject(data, name) {
+  try {
+    graph.loadWorkflow(data);
+  } catch (err) {
+    toast(`Cannot load ${name}: ${err.message}`, "error", 6000);
+    return false;
+  }
+  canvas.runState.clear();
+  canvas.renderAll();
+  requestAnimationFrame(() => canvas.fitView());
+  if (name) $("#wf-name").value = name.replace(/\.(png|json)$/i, "") + ".json";
+  const unknown = [...graph.nodes.values()].filter((n) => !graph.catalogue.get(n.type)).map((n) => n.type);
+  if (unknown.length && graph.catalogue.nodes.size) toast(`Not installed on the server: ${[...new Set(unknown)].join(", ")}`, "error", 6000);
+  else toast(`Loaded ${name || "workflow"}`);
+  return true;
+}
+
+async function loadFile(file) {
+  const bytes = await file.arrayBuffer();
+  if (isPng(new Uint8Array(bytes))) {
+    let wf = null;
+    try { wf = await readPngWorkflow(bytes); } catch (err) { toast(`Cannot read ${file.name}: ${err.message}`, "error"); return false; }
+    if (!wf) { toast(`${file.name} holds no nodegraph workflow`, "error"); return false; }
+    return loadObject(wf, file.name);
+  }
+  let data;
+  try { data = JSON.parse(new TextDecoder().decode(bytes)); } catch (err) {
+    toast(`${file.name} is neither JSON nor a nodegraph PNG`, "error");
+    return false;
+  }
+  return loadObject(data, file.name);
+}
+
+// ---- queue / interrupt / events -------------------------------------------------------
+async function queue() {
+  if (!graph.nodes.size) { toast("Nothing to run: the canvas is empty.", "error"); return; }
+  for (const id of graph.nodes.keys()) canvas.setRunState(id, { error: null, errorInputs: null });
+  try {
+    const reply = await api.request("queue", { workflow: graph.toWorkflow(), client_ref: "canvas" });
+    myJobs.add(reply.job);
+    toast(reply.position ? `Queued (position ${reply.position})` : "Queued");
+    panel.refresh();
+  } catch (err) {
+    const problems = (err.reply && err.reply.problems) || [];
+    if (problems.length) {
+      const byNode = new Map();
+      for (const p of problems) {
+        if (!p.node) continue;
+        if (!byNode.has(p.node)) byNode.set(p.node, { msgs: [], inputs: [] });
+        byNode.get(p.node).msgs.push(p.input ? `${p.input}: ${p.message}` : p.message);
+        if (p.input) byNode.get(p.node).inputs.push(p.input);
+      }
+      for (const [id, { msgs, inputs }] of byNode) canvas.setRunState(id, { status: "invalid", error: msgs.join("\n"), errorInputs: inputs });
+      const general = problems.filter((p) => !p.node).map((p) => p.message);
+      toast(`Not queued: ${problems.length} problem${problems.length > 1 ? "s" : ""}${general.length ? ` — ${general.join("; ")}` : " (shown on the nodes)"}`, "error", 6000);
+    } else {
+      toast(`Not queued: ${err.message}`, "error", 6000);
+    }
+  }
+}
+
+async function interrupt(job) {
+  try {
+    await api.request("interrupt", job ? { job } : {});
+    toast("Interrupting…");
+  } catch (err) {
+    toast(`Interrupt failed: ${err.message}`, "error");
+  }
+}
+
+const IMAGE_RE = /\.(png|jpe?g|webp|bmp|gif)(\?|$)/i;
+function imagesFrom(ev) {
+  if (Array.isArray(ev.urls) && ev.urls.length) return ev.urls.filter((u) => IMAGE_RE.test(u)).map((u) => api.withToken(u));
+  const ui = ev.ui || {};
+  const names = Array.isArray(ui.images) ? ui.images : [];
+  return names.map((n) => api.outputUrl(outputName(n)));
+}
+
+function onEvent(ev) {
+  panel.trackEvent(ev);
+  if (ev.job && !myJobs.has(ev.job)) return; // another client's job: the panel shows it
+  const id = ev.node;
+  switch (ev.event) {
+    case "start":
+      currentJob = ev.job;
+      canvas.clearRunState();
+      for (const n of ev.nodes || []) canvas.setRunState(n, { status: "queued", error: null, errorInputs: null });
+      setRunning(true);
+      break;
+    case "cached":
+      canvas.setRunState(id, { status: "cached", value: 0, max: 0, ...uiPatch(ev) });
+      break;
+    case "executing":
+      canvas.setRunState(id, { status: "running", value: 0, max: 0 });
+      break;
+    case "progress":
+      canvas.setRunState(id, { status: "running", value: ev.value, max: ev.max });
+      break;
+    case "executed":
+      canvas.setRunState(id, { status: "done", ...uiPatch(ev) });
+      break;
+    case "error":
+      canvas.setRunState(id, { status: "error", error: ev.message || "failed", errorInputs: ev.input ? [ev.input] : null });
+      toast(`#${id} ${ev.node_type || ""} failed: ${ev.message}`, "error", 6000);
+      break;
+    case "interrupted":
+      if (id) canvas.setRunState(id, { status: "interrupted" });
+      break;
+    case "done":
+      for (const [nid, s] of canvas.runState) if (s.status === "queued" || s.status === "running") canvas.setRunState(nid, { status: ev.status === "interrupted" ? "skipped" : "", max: 0 });
+      if (ev.job === currentJob) { currentJob = null; setRunning(false); }
+      $("#run-status").textContent = `${ev.status || "done"} · ${ev.executed ?? 0} run, ${ev.cached ?? 0} cached · ${(ev.seconds ?? 0).toFixed(2)} s`;
+      $("#run-status").dataset.status = ev.status || "";
+      if (ev.status === "interrupted") toast("Interrupted");
+      break;
+    default:
+  }
+}
+
+function uiPatch(ev) {
+  const patch = {};
+  const images = imagesFrom(ev);
+  if (images.length) patch.images = images;
+  if (ev.ui && typeof ev.ui.text === "string") patch.text = ev.ui.text;
+  return patch;
+}
+
+function setRunning(on) {
+  document.body.classList.toggle("job-running", on);
+  $("#btn-interrupt").disabled = !on;
+  if (on) { $("#run-status").textContent = "running…"; $("#run-status").dataset.status = "running"; }
+}
+
+api.on("event", onEvent);
+api.on("status", (msg) => {
+  panel.setStatus(msg);
+  $("#btn-interrupt").disabled = !(msg.running && myJobs.has(msg.running)) && !currentJob;
+});
+api.on("preview", (msg) => {
+  if (!msg.node || (msg.job && !myJobs.has(msg.job))) return;
+  const url = api.withToken(msg.url);
+  const s = canvas.runState.get(msg.node) || {};
+  const images = s.images || [];
+  if (!images.includes(url)) canvas.setRunState(msg.node, { images: [...images, url] });
+});
+api.on("open", async () => {
+  setConnection("connected");
+  try {
+    await api.request("hello");
+    const cat = await api.request("catalogue");
+    graph.catalogue = new Catalogue(cat);
+    palette.render(graph.catalogue);
+    canvas.renderAll();
+    const failures = cat.failures || [];
+    if (failures.length) console.info("node packs that failed to load:", failures);
+    panel.load();
+    document.body.dataset.ready = "true";
+  } catch (err) {
+    toast(`Server handshake failed: ${err.message}`, "error", 8000);
+  }
+});
+let failedConnects = 0;
+api.on("close", (info) => {
+  failedConnects = info.was ? 0 : failedConnects + 1;
+  // A refused handshake (401 without the token, 403 from another origin) closes with 1006.
+  setConnection(failedConnects >= 2 && !token ? "refused" : "disconnected");
+  document.body.dataset.ready = "false";
+});
+
+function setConnection(state) {
+  const c = $("#conn");
+  c.dataset.state = state;
+  c.textContent = { connected: "connected", disconnected: "reconnecting…", refused: "cannot connect — click to enter a token" }[state] || state;
+}
+$("#conn").addEventListener("click", () => {
+  if ($("#conn").dataset.state !== "refused") return;
+  const t = prompt("Server token (printed by `nodegraph serve`):");
+  if (t) { location.hash = `token=${encodeURIComponent(t)}`; location.reload(); }
+});
+
+// ---- actions --------------------------------------------------------------------------
+function deleteSelection() {
+  if (canvas.selectedLink) {
+    graph.disconnect(canvas.selectedLink.to, canvas.selectedLink.input);
+    canvas.selectLink(null);
+    return;
+  }
+  for (const id of [...canvas.selected]) graph.removeNode(id);
+  canvas.select([]);
+}
+
+function duplicateSelection() {
+  const ids = [...canvas.selected];
+  if (!ids.length) return;
+  canvas.select(graph.duplicate(ids));
+}
+
+const actions = {
+  queue, save, undo: doUndo, redo: doRedo,
+  interrupt: () => interrupt(currentJob),
+  load: () => $("#file-input").click(),
+  fit: () => canvas.fitView(),
+  "zoom-reset": () => canvas.resetZoom(),
+  delete: deleteSelection,
+  duplicate: duplicateSelection,
+  clear: () => { if (!graph.nodes.size || confirm("Remove every node from the canvas?")) { graph.clear(); canvas.runState.clear(); } },
+  "toggle-panel": () => document.body.classList.toggle("panel-hidden"),
+};
+for (const b of document.querySelectorAll("[data-action]")) {
+  b.addEventListener("click", () => actions[b.dataset.action] && actions[b.dataset.action]());
+}
+$("#file-input").addEventListener("change", async (e) => {
+  const f = e.target.files[0];
+  if (f) await loadFile(f);
+  e.target.value = "";
+});
+
+window.addEventListener("keydown", (e) => {
+  const editing = e.target.closest && e.target.closest("input, textarea, select, [contenteditable]");
+  const mod = e.ctrlKey || e.metaKey;
+  if (mod && e.key === "Enter") { e.preventDefault(); if (editing) e.target.dispatchEvent(new Event("change", { bubbles: true })); queue(); return; }
+  if (mod && (e.key === "s" || e.key === "S")) { e.preventDefault(); save(); return; }
+  if (mod && (e.key === "o" || e.key === "O")) { e.preventDefault(); actions.load(); return; }
+  if (editing) { if (e.key === "Escape") e.target.blur(); return; }
+  if (e.key === "Delete" || e.key === "Backspace") { e.preventDefault(); deleteSelection(); }
+  else if (mod && (e.key === "d" || e.key === "D")) { e.preventDefault(); duplicateSelection(); }
+  else if (mod && (e.key === "a" || e.key === "A")) { e.preventDefault(); canvas.select([...graph.nodes.keys()]); }
+  else if (mod && !e.shiftKey && (e.key === "z" || e.key === "Z")) { e.preventDefault(); doUndo(); }
+  else if (mod && ((e.shiftKey && (e.key === "z" || e.key === "Z")) || e.key === "y")) { e.preventDefault(); doRedo(); }
+  else if (e.key === "Escape") { canvas.select([]); if (currentJob && e.shiftKey) interrupt(currentJob); }
+  else if (e.key === "/") { e.preventDefault(); palette.focusSearch(); }
+  else if (e.key === "f" || e.key === ".") canvas.fitView();
+  else if (e.key === "0" && !mod) canvas.resetZoom();
+  else if (e.key === "+" || e.key === "=") { const r = $("#canvas").getBoundingClientRect(); canvas.zoomAt(r.left + r.width / 2, r.top + r.height / 2, 1.2); }
+  else if (e.key === "-") { const r = $("#canvas").getBoundingClientRect(); canvas.zoomAt(r.left + r.width / 2, r.top + r.height / 2, 1 / 1.2); }
+});
+
+// Drop a workflow .json or a nodegraph PNG anywhere on the page.
+window.addEventListener("dragover", (e) => {
+  if ([...(e.dataTransfer?.types || [])].includes("Files")) { e.preventDefault(); document.body.classList.add("drop-target"); }
+});
+window.addEventListener("dragleave", (e) => { if (e.target === document.documentElement || !e.relatedTarget) document.body.classList.remove("drop-target"); });
+window.addEventListener("drop", async (e) => {
+  document.body.classList.remove("drop-target");
+  const f = e.dataTransfer && e.dataTransfer.files[0];
+  if (!f) return;
+  e.preventDefault();
+  await loadFile(f);
+});
+
+$("#canvas").addEventListener("view-change", (e) => { $("#zoom").textContent = `${Math.round(e.detail.scale * 100)}%`; });
+$("#canvas").addEventListener("canvas-dblclick", () => palette.focusSearch());
+
+// ---- start ----------------------------------------------------------------------------
+try {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (saved) graph.loadWorkflow(JSON.parse(saved));
+} catch { /* a broken autosave is dropped */ }
+undo.stack.push(snapshot());
+setRunning(false);
+setConnection("disconnected");
+api.connect();
+requestAnimationFrame(() => { if (graph.nodes.size) canvas.fitView(); });
+
+// For tests and the console: the live objects.
+window.nodegraph = { api, graph, canvas, palette, panel, workflowText, loadObject };
