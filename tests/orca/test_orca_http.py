@@ -1,0 +1,119 @@
+"""The OpenAI-compatible backend against a real loopback server: retries, timeouts, errors, keys."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from nodes.llm_backends import LLMCallError, LLMService, LLMSpec, parse_retry_after, sampling_params
+from nodes.llm_cache import LLMCache
+
+from conftest import pipeline
+
+
+def spec(base_url: str, **kw) -> LLMSpec:
+    args = dict(kind="openai", model="m", identity=base_url, base_url=base_url, timeout=0.5, max_retries=3,
+                backoff=0.01, concurrency=2, params=sampling_params(0.0, 1.0, 64, None))
+    args.update(kw)
+    return LLMSpec(**args)
+
+
+def ask(fake, prompt: str, **kw) -> dict:
+    service = LLMService()
+    try:
+        return service.complete(spec(fake.base_url, **kw), [{"role": "user", "content": prompt}], LLMCache(None))
+    finally:
+        service.close()
+
+
+def test_retries_429_500_timeout_and_malformed_then_answers(fake_llm):
+    fake_llm.script("flaky", "429:0", "500", "hang", "malformed")
+    started = time.monotonic()
+    answer = ask(fake_llm, "flaky question", max_retries=4)
+    assert answer["content"] == "ANSWER<flaky question>"
+    assert answer["attempts"] == 5 and fake_llm.count("flaky") == 5
+    assert time.monotonic() - started < 5  # one 0.5 s timeout plus tiny backoffs
+
+
+def test_retry_after_is_honoured(fake_llm):
+    fake_llm.script("slow down", "429:1")
+    started = time.monotonic()
+    assert ask(fake_llm, "slow down")["content"] == "ANSWER<slow down>"
+    assert time.monotonic() - started >= 0.95  # waited what the server asked, not the 10 ms backoff
+
+
+def test_gives_up_after_retries_and_says_why(fake_llm):
+    fake_llm.script("broken", *["500"] * 10)
+    with pytest.raises(LLMCallError, match=r"gave up after 3 attempts; last: HTTP 500"):
+        ask(fake_llm, "broken", max_retries=2)
+    assert fake_llm.count("broken") == 3
+    fake_llm.script("garbled", *["malformed"] * 10)
+    with pytest.raises(LLMCallError, match="malformed response"):
+        ask(fake_llm, "garbled", max_retries=1)
+
+
+def test_client_errors_are_not_retried(fake_llm):
+    fake_llm.script("too long", "400")
+    with pytest.raises(LLMCallError, match="HTTP 400.*context too long"):
+        ask(fake_llm, "too long")
+    assert fake_llm.count("too long") == 1
+
+
+def test_concurrency_is_bounded(fake_llm):
+    from concurrent.futures import ThreadPoolExecutor
+    in_flight, peak = [0], [0]
+    original = fake_llm.answer
+
+    def slow(system, user):
+        with fake_llm.lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with fake_llm.lock:
+            in_flight[0] -= 1
+        return original(system, user)
+
+    fake_llm.answer = slow
+    service = LLMService()
+    s = spec(fake_llm.base_url, concurrency=2, timeout=5)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: service.complete(s, [{"role": "user", "content": f"q{i}"}], LLMCache(None)), range(8)))
+    service.close()
+    assert peak[0] == 2
+
+
+def test_retry_after_parsing():
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("junk") is None
+    assert parse_retry_after("100000") == 120.0  # capped
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past
+
+
+def test_api_key_comes_from_the_named_variable_and_is_never_stored(fake_llm, runner, tasks_file, monkeypatch):
+    secret = "sk-test-DO-NOT-LEAK-123"
+    fake_llm.api_key = secret
+    monkeypatch.setenv("ORCA_TEST_KEY", secret)
+    workflow = pipeline(fake_llm.base_url, tasks_file, llm={"api_key_env": "ORCA_TEST_KEY"})
+    result, sink = runner.run(workflow)
+    assert result.ok, result.error
+    assert fake_llm.headers[0]["Authorization"] == f"Bearer {secret}"
+    stored = [p.read_text() for p in runner.root.rglob("*") if p.is_file()]
+    assert stored and not any(secret in text for text in stored)
+    assert secret not in json.dumps(sink.events, default=str)
+    assert secret not in json.dumps(workflow)
+
+
+def test_missing_key_variable_is_named(fake_llm, runner, tasks_file, monkeypatch):
+    monkeypatch.delenv("ORCA_MISSING_KEY", raising=False)
+    result, sink = runner.run(pipeline(fake_llm.base_url, tasks_file, llm={"api_key_env": "ORCA_MISSING_KEY"}))
+    assert result.status == "failed"
+    assert result.error["node"] == "llm" and result.error["input"] == "api_key_env"
+    assert "ORCA_MISSING_KEY" in result.error["message"]
+    assert fake_llm.count() == 0
+
+
+def test_a_pasted_key_is_refused_by_validation(fake_llm, runner, tasks_file):
+    from nodegraph.errors import WorkflowInvalid
+    with pytest.raises(WorkflowInvalid, match="never the key itself"):
+        runner.run(pipeline(fake_llm.base_url, tasks_file, llm={"api_key_env": "sk-abc-123"}))
