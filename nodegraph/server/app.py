@@ -351,7 +351,11 @@ class Server:
         pending, client.upload = client.upload, None
         if pending is None:
             raise ProtocolError("bad_upload", "a binary frame must follow an 'upload' message")
-        protocol.check_upload_bytes(pending["name"], data)
+        try:
+            protocol.check_upload_bytes(pending["name"], data)
+        except ProtocolError as exc:
+            exc.id = pending.get("id")
+            raise
         name = await asyncio.to_thread(_store_upload, self.input_dir, pending["name"], data,
                                        pending.get("overwrite", False))
         self.send(client, protocol.reply(pending, "uploaded", name=name, kind=pending.get("kind", "image"),
@@ -439,7 +443,11 @@ class Server:
 
     async def _msg_upload(self, client: Client, msg: dict) -> None:
         kind = msg.get("kind", "image")
-        name = protocol.upload_name(msg["name"], kind)
+        try:
+            name = protocol.upload_name(msg["name"], kind)
+        except ProtocolError as exc:
+            exc.id = msg.get("id")
+            raise
         client.upload = {"id": msg.get("id"), "name": name, "kind": kind, "overwrite": msg.get("overwrite", False)}
 
     async def _msg_subscribe(self, client: Client, msg: dict) -> None:
@@ -462,7 +470,7 @@ class Server:
         self._stop = asyncio.Event()
         async with serve(self.handler, self.config.host, self.config.port,
                          process_request=self.process_request, max_size=self.config.max_message,
-                         compression=None, ping_interval=20, ping_timeout=60,
+                         compression=None, ping_interval=20, ping_timeout=60, close_timeout=2,
                          logger=logging.getLogger("nodegraph.server.ws")) as server:
             self.port = server.sockets[0].getsockname()[1]
             self.worker.start()
