@@ -275,6 +275,8 @@ class Server:
 
     # --- HTTP ----------------------------------------------------------------------------
     async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if getattr(request, "method", "GET") != "GET":
+            return _text(405, "only GET is served; commands and uploads go over /ws\n", {"Allow": "GET"})
         headers = request.headers
         hosts = headers.get_all("Host")
         if len(hosts) != 1 or not security.host_allowed(hosts[0], self.allowed):
