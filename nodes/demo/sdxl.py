@@ -1,0 +1,137 @@
+"""The tiny SDXL demo: a real SDXL-architecture pipeline and two LoRAs, seeded, a few MB.
+
+- ``tiny-sdxl``: diffusers folder (UNet, VAE, two CLIP text encoders, tokenizers, scheduler)
+  from the JSON configs in ``tiny_sdxl/``; weights are the models' own random init under a
+  fixed seed.
+- ``tiny-sdxl-lcm-lora``: a stand-in acceleration LoRA in kohya/A1111 format
+  (``lora_unet_<module>.lora_down.weight`` / ``.lora_up.weight`` / ``.alpha``).
+- ``tiny-sdxl-style-lora``: a stand-in style LoRA in diffusers/peft format
+  (``unet.<module>.lora_A.weight`` / ``.lora_B.weight``, alpha = rank).
+
+The LoRAs are random low-rank deltas scaled to a fixed fraction of each target weight's norm,
+so they change the images visibly: tests comparing fused / unfused / no LoRA mean something.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent / "tiny_sdxl"
+DEMO_VERSION = 1  # bump when a recipe or config changes: new folder names, new cache keys
+BASE_SEED = 20231109
+
+DEMOS = {
+    "tiny-sdxl": {"kind": "checkpoint", "path": f"tiny-sdxl-v{DEMO_VERSION}"},
+    "tiny-sdxl-lcm-lora": {"kind": "lora", "path": f"tiny-sdxl-lcm-lora-v{DEMO_VERSION}.safetensors",
+                           "recipe": "lcm"},
+    "tiny-sdxl-style-lora": {"kind": "lora", "path": f"tiny-sdxl-style-lora-v{DEMO_VERSION}.safetensors",
+                             "recipe": "style"},
+}
+
+
+def _config(name: str) -> dict:
+    return json.loads((HERE / name).read_text())
+
+
+def build(name: str, demo_dir: Path) -> Path:
+    spec = DEMOS[name]
+    target = demo_dir / spec["path"]
+    if target.exists():
+        return target
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    if spec["kind"] == "checkpoint":
+        _atomic_dir(target, _build_pipeline)
+    else:
+        base = build("tiny-sdxl", demo_dir)
+        _atomic_file(target, lambda path: _build_lora(base, spec["recipe"], path))
+    return target
+
+
+def _atomic_dir(target: Path, make) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        make(tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.exists():  # a real failure, not a concurrent builder that won
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _atomic_file(target: Path, make) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        make(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _build_pipeline(folder: Path) -> None:
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    with torch.random.fork_rng(devices=[]):  # seeded init without disturbing the caller's RNG
+        torch.manual_seed(BASE_SEED)
+        unet = UNet2DConditionModel(**_config("unet.json"))
+        vae = AutoencoderKL(**_config("vae.json"))
+        text_encoder = CLIPTextModel(CLIPTextConfig(**_config("text_encoder.json")))
+        text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(**_config("text_encoder_2.json")))
+    vocab, merges = str(HERE / "vocab.json"), str(HERE / "merges.txt")
+    tokenizer = CLIPTokenizer(vocab, merges, model_max_length=77)
+    tokenizer_2 = CLIPTokenizer(vocab, merges, pad_token="!", model_max_length=77)  # as SDXL's second tokenizer
+    scheduler = EulerDiscreteScheduler.from_config(_config("scheduler.json"))
+    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
+                                     tokenizer=tokenizer, tokenizer_2=tokenizer_2, unet=unet,
+                                     scheduler=scheduler, add_watermarker=False)
+    from nodes.model_manager import quiet_loaders
+    with quiet_loaders():
+        pipe.save_pretrained(folder, safe_serialization=True)
+
+
+def lora_targets(unet_state: dict, targets: list[str]) -> list[str]:
+    """UNet module paths (diffusers naming) whose 2-D weight ends with one of ``targets``."""
+    names = []
+    for key, tensor in unet_state.items():
+        if key.endswith(".weight") and tensor.dim() == 2:
+            module = key[: -len(".weight")]
+            if any(module.endswith("." + t) for t in targets):
+                names.append(module)
+    return sorted(names)
+
+
+def _build_lora(base: Path, recipe_name: str, path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    recipe = _config("loras.json")[recipe_name]
+    unet_state = load_file(str(base / "unet" / "diffusion_pytorch_model.safetensors"))
+    rank, alpha, scale = recipe["rank"], float(recipe["alpha"]), recipe["scale"]
+    gen = torch.Generator().manual_seed(recipe["seed"])
+    out: dict[str, torch.Tensor] = {}
+    for module in lora_targets(unet_state, recipe["targets"]):
+        weight = unet_state[module + ".weight"].float()
+        down = torch.randn(rank, weight.shape[1], generator=gen)
+        up = torch.randn(weight.shape[0], rank, generator=gen)
+        # Scale lora_up so that ||delta|| = scale * ||W|| exactly, at strength 1.
+        delta = (up @ down) * (alpha / rank)
+        up = up * (scale * weight.norm() / delta.norm())
+        if recipe["format"] == "kohya":
+            stem = "lora_unet_" + module.replace(".", "_")
+            out[stem + ".lora_down.weight"] = down.contiguous()
+            out[stem + ".lora_up.weight"] = up.contiguous()
+            out[stem + ".alpha"] = torch.tensor(alpha)
+        else:
+            if alpha != rank:
+                raise ValueError("diffusers-format demo LoRAs carry no alpha: use alpha = rank")
+            out[f"unet.{module}.lora_A.weight"] = down.contiguous()
+            out[f"unet.{module}.lora_B.weight"] = up.contiguous()
+    save_file(out, str(path), metadata={"format": "pt", "nodegraph.demo": f"tiny-sdxl-{recipe_name}-lora"})

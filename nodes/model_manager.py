@@ -1,0 +1,347 @@
+"""SDXL model handles and the model manager that materialises them (DESIGN.md principle 2).
+
+A MODEL value on an edge is a ``ModelHandle``: an immutable, picklable description of base
+weights plus an ordered tuple of LoRA patches and a fuse preference. Nodes that "apply" a LoRA
+return a new handle and never touch weights. The ``ModelManager`` (one per session, via
+``ctx.service``) turns handles into a ready pipeline:
+
+- one pipeline per base source, kept warm across jobs, least-recently-used pipelines evicted
+  when the total exceeds a memory budget (``NODEGRAPH_MODEL_MEMORY``, e.g. ``12G``);
+- each LoRA file loaded once per (path, content fingerprint) under a stable adapter name;
+- the active patch set switched with ``set_adapters``; fused into the weights when the handle
+  asks for it, and unfused before a different patch set is applied.
+
+Pipelines are shared, so a node uses one inside ``with manager.use(handle) as pipe:``, which
+holds the manager's lock: two jobs never see each other's adapter state half-way.
+Importing this module does not import torch.
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator
+
+from nodegraph import NodeError
+
+SERVICE_NAME = "sdxl_models"
+DEFAULT_BUDGET = 16 << 30
+LORA_COMPONENTS = ("unet", "text_encoder", "text_encoder_2")
+TEXT_COMPONENTS = ("text_encoder", "text_encoder_2")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where base weights come from and how to place them."""
+    kind: str  # "diffusers" (folder), "single_file" (+ config folder) or "hub"
+    location: str  # folder, file or hub id (demo models are diffusers folders)
+    label: str  # what the user wrote, for messages (e.g. "demo:tiny-sdxl")
+    fingerprint: str  # content identity (size+mtime, demo version, hub id)
+    device: str = "cpu"
+    dtype: str = "float32"
+    config: str | None = None  # local diffusers config folder for single files
+
+
+@dataclass(frozen=True)
+class LoraPatch:
+    path: str
+    fingerprint: str
+    strength: float
+    label: str  # the name the user wrote
+    node: str = ""  # node id that applied it, for error messages
+    role: str = "lora"  # "lora", "style" or "acceleration"
+
+
+@dataclass(frozen=True)
+class ModelHandle:
+    source: ModelSource
+    patches: tuple[LoraPatch, ...] = ()
+    fuse: bool = False
+
+    def with_patches(self, patches: tuple[LoraPatch, ...], fuse: bool | None = None) -> "ModelHandle":
+        return replace(self, patches=self.patches + tuple(patches),
+                       fuse=self.fuse if fuse is None else fuse)
+
+    def describe(self) -> str:
+        parts = [self.source.label] + [f"{p.label}×{p.strength:g}" for p in self.patches]
+        return " + ".join(parts) + (" (fused)" if self.fuse and self.patches else "")
+
+
+def parse_bytes(text: str) -> int:
+    """'12G', '512M', '1.5G' or plain bytes."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(float(text))
+
+
+@dataclass
+class _Adapter:
+    name: str
+    path: str
+    fingerprint: str
+    components: tuple[str, ...]  # which pipeline components it patches
+
+
+@dataclass
+class _Loaded:
+    """One warm pipeline and the adapter state currently applied to it."""
+    pipe: Any
+    nbytes: int
+    scheduler_config: dict
+    adapters: dict[tuple[str, str], _Adapter] = field(default_factory=dict)
+    active: tuple[tuple[str, float], ...] = ()  # (adapter name, weight) in use
+    fused: bool = False
+
+    def text_active(self) -> tuple[tuple[str, float], ...]:
+        text = {a.name for a in self.adapters.values() if set(a.components) & set(TEXT_COMPONENTS)}
+        return tuple(item for item in self.active if item[0] in text)
+
+
+class ModelManager:
+    """Session-long owner of loaded SDXL pipelines. Thread-safe; see the module docstring."""
+
+    def __init__(self, memory_budget: int | None = None):
+        if memory_budget is None:
+            env = os.environ.get("NODEGRAPH_MODEL_MEMORY")
+            memory_budget = parse_bytes(env) if env else DEFAULT_BUDGET
+        self.memory_budget = memory_budget
+        self._loaded: OrderedDict[ModelSource, _Loaded] = OrderedDict()
+        self._lock = threading.RLock()
+        # Counters tests and benchmarks read: what work the manager actually did.
+        self.stats = {"pipeline_loads": 0, "adapter_loads": 0, "set_adapters": 0, "fuse": 0,
+                      "unfuse": 0, "evictions": 0}
+
+    # --- public ----------------------------------------------------------------------------
+    @contextmanager
+    def use(self, handle: ModelHandle, parts: str = "all") -> Iterator[Any]:
+        """The pipeline of ``handle`` with its patches applied, locked for the caller.
+
+        ``parts`` says which components the caller needs: "all", "text" (text encoders: only
+        patches touching them matter) or "vae" (LoRAs never touch the VAE).
+        """
+        with self._lock:
+            entry = self._entry(handle.source)
+            if parts == "all":
+                self._apply(entry, handle)
+            elif parts == "text":
+                wanted = self._wanted(entry, handle)
+                text = {a.name for a in entry.adapters.values() if set(a.components) & set(TEXT_COMPONENTS)}
+                if tuple(i for i in wanted if i[0] in text) != entry.text_active():
+                    self._apply(entry, handle)
+            yield entry.pipe
+
+    def adapter_weights(self, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
+        """(adapter name, summed strength) of the handle's patches, loading adapters as needed."""
+        with self._lock:
+            return self._wanted(self._entry(handle.source), handle)
+
+    def scheduler_config(self, handle: ModelHandle) -> dict:
+        with self._lock:
+            return dict(self._entry(handle.source).scheduler_config)
+
+    def loaded(self) -> list[ModelSource]:
+        with self._lock:
+            return list(self._loaded)
+
+    def close(self) -> None:
+        with self._lock:
+            self._loaded.clear()
+        gc.collect()
+
+    # --- base pipelines ----------------------------------------------------------------------
+    def _entry(self, source: ModelSource) -> _Loaded:
+        entry = self._loaded.get(source)
+        if entry is not None:
+            self._loaded.move_to_end(source)
+            return entry
+        pipe = load_pipeline(source)
+        entry = _Loaded(pipe, _pipeline_bytes(pipe), dict(pipe.scheduler.config))
+        self.stats["pipeline_loads"] += 1
+        self._loaded[source] = entry
+        self._evict(keep=source)
+        return entry
+
+    def _evict(self, keep: ModelSource) -> None:
+        evicted = False
+        while sum(e.nbytes for e in self._loaded.values()) > self.memory_budget and len(self._loaded) > 1:
+            oldest = next(iter(self._loaded))
+            if oldest == keep:
+                break
+            del self._loaded[oldest]
+            self.stats["evictions"] += 1
+            evicted = True
+        if evicted:
+            gc.collect()
+            _empty_device_cache()
+
+    # --- adapters ------------------------------------------------------------------------------
+    def _adapter(self, entry: _Loaded, patch: LoraPatch) -> _Adapter:
+        key = (patch.path, patch.fingerprint)
+        adapter = entry.adapters.get(key)
+        if adapter is not None:
+            return adapter
+        stale = [k for k in entry.adapters if k[0] == patch.path]
+        if stale:  # the file changed on disk: drop the old version of it first
+            self._reset(entry)
+            for k in stale:
+                entry.pipe.delete_adapters(entry.adapters.pop(k).name)
+        name = "lora_" + hashlib.sha1(f"{patch.path}\0{patch.fingerprint}".encode()).hexdigest()[:12]
+        before = _adapter_components(entry.pipe)
+        try:
+            with quiet_loaders():
+                entry.pipe.load_lora_weights(patch.path, adapter_name=name)
+        except Exception as exc:  # noqa: BLE001 - any loader failure means "does not fit"
+            _discard(entry.pipe, name)
+            raise NodeError(_misfit(patch, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)) from None
+        components = tuple(c for c, names in _adapter_components(entry.pipe).items()
+                           if name in names and name not in before.get(c, ()))
+        if not components:
+            _discard(entry.pipe, name)
+            raise NodeError(_misfit(patch, "none of its keys name a layer of this model "
+                                           "(is it a LoRA for another architecture?)"))
+        adapter = entry.adapters[key] = _Adapter(name, patch.path, patch.fingerprint, components)
+        self.stats["adapter_loads"] += 1
+        entry.nbytes = _pipeline_bytes(entry.pipe)
+        return adapter
+
+    def _wanted(self, entry: _Loaded, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
+        weights: dict[str, float] = {}
+        for patch in handle.patches:  # the same file twice adds up, as the weights would
+            name = self._adapter(entry, patch).name
+            weights[name] = weights.get(name, 0.0) + float(patch.strength)
+        return tuple(weights.items())
+
+    def _apply(self, entry: _Loaded, handle: ModelHandle) -> None:
+        wanted = self._wanted(entry, handle)
+        fuse = handle.fuse and bool(wanted)
+        if wanted == entry.active and fuse == entry.fused:
+            return
+        pipe = entry.pipe
+        self._reset(entry)
+        if wanted:
+            names = [n for n, _ in wanted]
+            pipe.enable_lora()
+            pipe.set_adapters(names, [w for _, w in wanted])
+            self.stats["set_adapters"] += 1
+            if fuse:
+                pipe.fuse_lora(components=list(LORA_COMPONENTS), adapter_names=names, lora_scale=1.0)
+                self.stats["fuse"] += 1
+        entry.active, entry.fused = wanted, fuse
+
+    def _reset(self, entry: _Loaded) -> None:
+        """Back to base weights: unfuse (with the scales that were fused) and disable."""
+        if entry.fused:
+            entry.pipe.unfuse_lora(components=list(LORA_COMPONENTS))
+            self.stats["unfuse"] += 1
+        if entry.adapters:
+            entry.pipe.disable_lora()
+        entry.active, entry.fused = (), False
+
+
+def _misfit(patch: LoraPatch, why: str) -> str:
+    where = f" (applied by node {patch.node!r})" if patch.node else ""
+    return f"LoRA {patch.label!r}{where} does not fit this model: {why}"
+
+
+def _adapter_components(pipe) -> dict[str, list[str]]:
+    try:
+        return pipe.get_list_adapters()
+    except Exception:  # noqa: BLE001 - no adapters yet
+        return {}
+
+
+def _discard(pipe, name: str) -> None:
+    try:
+        pipe.delete_adapters(name)
+    except Exception:  # noqa: BLE001 - nothing was injected
+        pass
+
+
+def _pipeline_bytes(pipe) -> int:
+    total = 0
+    for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
+        module = getattr(pipe, name, None)
+        if module is not None:
+            total += sum(p.numel() * p.element_size() for p in module.parameters())
+    return total
+
+
+def _empty_device_cache() -> None:
+    import torch
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+# --- loading ------------------------------------------------------------------------------
+def resolve_device(device: str) -> str:
+    if device in ("cpu", "cuda"):
+        return device
+    import torch
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def default_dtype(device: str) -> str:
+    """fp32 on CPU (fp16 there is ~28x slower than fp32), fp16 on GPU."""
+    return "float32" if device == "cpu" else "float16"
+
+
+def load_pipeline(source: ModelSource):
+    with quiet_loaders():
+        return _load_pipeline(source)
+
+
+@contextmanager
+def quiet_loaders() -> Iterator[None]:
+    """Loader chatter (progress bars, "no LoRA keys for the text encoder") off while loading."""
+    import warnings
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+    levels = dlog.get_verbosity(), tlog.get_verbosity()
+    dlog.set_verbosity_error()
+    tlog.set_verbosity_error()
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", message=".*peft_config.*")
+            yield
+    finally:
+        dlog.set_verbosity(levels[0])
+        tlog.set_verbosity(levels[1])
+        dlog.enable_progress_bar()
+        tlog.enable_progress_bar()
+
+
+def _load_pipeline(source: ModelSource):
+    import torch
+    from diffusers import StableDiffusionXLPipeline
+
+    dtype = getattr(torch, source.dtype)
+    common = dict(torch_dtype=dtype, add_watermarker=False)
+    try:
+        if source.kind == "single_file":
+            pipe = StableDiffusionXLPipeline.from_single_file(
+                source.location, config=source.config, local_files_only=True, **common)
+        elif source.kind == "hub":
+            pipe = StableDiffusionXLPipeline.from_pretrained(source.location, use_safetensors=True, **common)
+        else:
+            pipe = StableDiffusionXLPipeline.from_pretrained(
+                source.location, use_safetensors=True, local_files_only=True, **common)
+    except NodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - turn loader errors into a message naming the file
+        raise NodeError(f"cannot load SDXL model {source.label!r}: {exc}") from None
+    pipe.set_progress_bar_config(disable=True)
+    if source.device != "cpu":
+        pipe.to(source.device)
+    vae = pipe.vae
+    if vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False):
+        vae.to(torch.float32)  # the SDXL VAE overflows in fp16; diffusers upcasts it too
+    return pipe

@@ -1,0 +1,267 @@
+"""SDXL nodes: load a model, encode a prompt, sample (LCM or a standard scheduler), decode.
+
+MODEL values are ``ModelHandle``s (nodes/model_manager.py): loading and LoRA nodes only build
+handles, so they are instant and never mutate anything; the session's model manager turns a
+handle into a warm pipeline when a node needs weights. Values on the other edges live on the
+CPU in float32 (CONDITIONING, LATENT, IMAGE), so they cache to disk and move between devices.
+Torch and diffusers are imported inside ``run`` only.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodes import demo
+from nodes.model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype, resolve_device
+
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
+MAX_SEED = 2**63 - 1
+
+
+def model_manager(ctx) -> ModelManager:
+    return ctx.service(SERVICE_NAME, ModelManager)
+
+
+def pickle_refusal(value: str) -> str | None:
+    if Path(value).suffix.lower() in PICKLE_SUFFIXES:
+        return (f"{value!r} is a pickle-based file ({Path(value).suffix}); loading pickle can run arbitrary "
+                "code, so nodegraph loads weights only from .safetensors. Convert it once with a trusted "
+                "tool (e.g. safetensors' convert script) and use the .safetensors file.")
+    return None
+
+
+@node("LoadSDXL", category="sdxl", outputs={"model": "MODEL"})
+class LoadSDXL(Node):
+    """Load an SDXL model: a diffusers folder, a single-file .safetensors with a local config
+    folder, a hub id (when online) or the built-in demo `demo:tiny-sdxl`.
+
+    The weights load when a downstream node first needs them, and stay warm in the session's
+    model manager. dtype "auto" is float32 on CPU and float16 on GPU.
+    """
+    checkpoint: str = FileInput("checkpoint", default="demo:tiny-sdxl", schemes=(demo.SCHEME,),
+                                allow_hub_id=True, directory=True,
+                                description="diffusers folder, .safetensors file, hub id or demo:tiny-sdxl")
+    config: str = FileInput("checkpoint", optional=True, directory=True,
+                            description="local diffusers folder with the configs of a single-file checkpoint")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Widget("auto")
+
+    @classmethod
+    def fingerprint(cls, literals: dict[str, Any], env: Any) -> str | None:
+        device = resolve_device(getattr(env, "device", "auto"))
+        value = literals.get("checkpoint", "")
+        tag = demo.demo_fingerprint(value) if demo.is_demo(value) else ""
+        return f"{tag}|{device}|{_dtype(literals.get('dtype', 'auto'), device)}"
+
+    @classmethod
+    def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
+        value, config = literals.get("checkpoint", "demo:tiny-sdxl"), literals.get("config", "")
+        if demo.is_demo(value):
+            problem = demo.check_demo(value, "checkpoint")
+            return [("checkpoint", problem)] if problem else []
+        for name, text in (("checkpoint", value), ("config", config)):
+            refusal = pickle_refusal(text) if text else None
+            if refusal:
+                return [(name, refusal)]
+        path = _resolve(env, value)
+        if path is None:  # a hub id (the core checked the shape of it)
+            return []
+        if path.is_file():
+            if path.suffix.lower() != ".safetensors":
+                return [("checkpoint", f"{value!r} is not a .safetensors file")]
+            if not config:
+                return [("config", f"single-file checkpoint {value!r} needs a local config folder (a diffusers "
+                                   "folder of the same architecture, weights optional): offline loading "
+                                   "cannot fetch one")]
+        elif not (path / "model_index.json").is_file():
+            return [("checkpoint", f"folder {value!r} is not a diffusers pipeline (no model_index.json)")]
+        if config:
+            config_path = _resolve(env, config)
+            if config_path is None or not (config_path / "model_index.json").is_file():
+                return [("config", f"config folder {config!r} has no model_index.json")]
+        return []
+
+    def run(self, ctx):
+        device = resolve_device(ctx.env.device)
+        dtype = _dtype(self.dtype, device)
+        value = self.checkpoint
+        if demo.is_demo(value):
+            folder = demo.materialise(value, ctx.env.demo_dir)
+            source = ModelSource("diffusers", str(folder), value, demo.demo_fingerprint(value), device, dtype)
+        else:
+            path = _resolve(ctx.env, value)
+            if path is None:
+                source = ModelSource("hub", value, value, value, device, dtype)
+            elif path.is_file():
+                config = _resolve(ctx.env, self.config)
+                if config is None:
+                    raise NodeError(f"config folder {self.config!r} not found", input="config")
+                source = ModelSource("single_file", str(path.resolve()), value, _fingerprint(path), device, dtype,
+                                     config=str(config.resolve()))
+            else:
+                source = ModelSource("diffusers", str(path.resolve()), value, _fingerprint(path), device, dtype)
+        return {"model": ModelHandle(source)}
+
+
+def _dtype(choice: str, device: str) -> str:
+    return default_dtype(device) if choice == "auto" else choice
+
+
+def _resolve(env, value: str) -> Path | None:
+    return env.files.resolve("checkpoint", value) if value else None
+
+
+def _fingerprint(path: Path) -> str:
+    from nodegraph.files import fingerprint_path
+    return fingerprint_path(path)
+
+
+@node("EncodePrompt", category="sdxl", outputs={"conditioning": "CONDITIONING"})
+class EncodePrompt(Node):
+    """Encode a prompt (and a negative prompt) with the model's two text encoders.
+
+    Link `model` straight from LoadSDXL: LoRAs that only patch the UNet (LCM-LoRA, most style
+    LoRAs) then do not change this node's cache key. Link the LoRA'd model instead when a LoRA
+    also trains the text encoders.
+    """
+    model: Any = Socket("MODEL")
+    prompt: str = Widget("", multiline=True)
+    negative_prompt: str = Widget("", multiline=True)
+
+    def run(self, ctx):
+        import torch
+        with torch.inference_mode(), model_manager(ctx).use(self.model, parts="text") as pipe:
+            embeds = pipe.encode_prompt(self.prompt, device=pipe._execution_device, num_images_per_prompt=1,
+                                        do_classifier_free_guidance=True,
+                                        negative_prompt=self.negative_prompt or None)
+        names = ("prompt_embeds", "negative_prompt_embeds", "pooled_prompt_embeds", "negative_pooled_prompt_embeds")
+        return {"conditioning": {n: t.float().cpu().contiguous() for n, t in zip(names, embeds)}}
+
+
+def sample(ctx, handle: ModelHandle, cond: dict, make_scheduler, steps: int, guidance: float, seed: int,
+           width: int, height: int, batch_size: int):
+    """Shared sampling loop: the diffusers SDXL pipeline with per-step progress and interrupt."""
+    import torch
+    manager = model_manager(ctx)
+    scheduler = make_scheduler(manager.scheduler_config(handle))
+    ctx.progress(0, steps)
+
+    def on_step_end(pipe, i, t, tensors):
+        ctx.progress(i + 1, steps)  # raises Interrupted when the job is interrupted
+        return tensors
+
+    with torch.inference_mode(), manager.use(handle) as pipe:
+        pipe.scheduler = scheduler  # a fresh scheduler per call: schedulers keep per-run state
+        device, dtype = pipe._execution_device, pipe.unet.dtype
+        kwargs = {k: cond[k].to(device, dtype) for k in ("prompt_embeds", "pooled_prompt_embeds")}
+        if guidance > 1.0:
+            kwargs.update({k: cond[k].to(device, dtype)
+                           for k in ("negative_prompt_embeds", "negative_pooled_prompt_embeds")})
+        latents = pipe(**kwargs, num_inference_steps=steps, guidance_scale=guidance, width=width, height=height,
+                       num_images_per_prompt=batch_size, generator=torch.Generator("cpu").manual_seed(seed),
+                       output_type="latent", callback_on_step_end=on_step_end).images
+    return latents.float().cpu().contiguous()
+
+
+def lcm_scheduler(config: dict):
+    from diffusers import LCMScheduler
+    return LCMScheduler.from_config(config)
+
+
+@node("LCMSampler", category="sdxl", outputs={"latent": "LATENT"})
+class LCMSampler(Node):
+    """Few-step sampling with the LCM scheduler (for models with an LCM-LoRA applied).
+
+    Guidance 1.0 means no classifier-free guidance (one UNet pass per step); up to 2.0 adds
+    the negative prompt at the cost of a doubled batch.
+    """
+    model: Any = Socket("MODEL")
+    conditioning: Any = Socket("CONDITIONING")
+    steps: int = Widget(4, ge=1, le=8)
+    guidance: float = Widget(1.0, ge=1.0, le=2.0, step=0.1)
+    seed: int = Widget(0, ge=0, le=MAX_SEED)
+    width: int = Widget(1024, ge=64, le=4096, step=8)
+    height: int = Widget(1024, ge=64, le=4096, step=8)
+    batch_size: int = Widget(1, ge=1, le=16)
+
+    @classmethod
+    def check_inputs(cls, literals, env):
+        return _check_size(literals)
+
+    def run(self, ctx):
+        latent = sample(ctx, self.model, self.conditioning, lcm_scheduler, self.steps, self.guidance, self.seed,
+                        self.width, self.height, self.batch_size)
+        return {"latent": latent}
+
+
+def _check_size(literals) -> list[tuple[str | None, str]]:
+    return [(k, f"{literals[k]} is not a multiple of 8") for k in ("width", "height")
+            if isinstance(literals.get(k), int) and literals[k] % 8]
+
+
+SAMPLERS = ("euler", "euler_ancestral", "heun", "dpmpp_2m", "dpmpp_2m_karras", "dpmpp_2m_sde", "ddim", "unipc")
+
+
+def standard_scheduler(name: str):
+    """A factory of the diffusers scheduler behind a sampler name, from the model's config."""
+    def make(config: dict):
+        import diffusers
+        cls_name, extra = {
+            "euler": ("EulerDiscreteScheduler", {}),
+            "euler_ancestral": ("EulerAncestralDiscreteScheduler", {}),
+            "heun": ("HeunDiscreteScheduler", {}),
+            "dpmpp_2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+            "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++",
+                                                                "use_karras_sigmas": True}),
+            "dpmpp_2m_sde": ("DPMSolverMultistepScheduler", {"algorithm_type": "sde-dpmsolver++"}),
+            "ddim": ("DDIMScheduler", {}),
+            "unipc": ("UniPCMultistepScheduler", {}),
+        }[name]
+        return getattr(diffusers, cls_name).from_config(config, **extra)
+    return make
+
+
+@node("Sampler", category="sdxl", outputs={"latent": "LATENT"})
+class Sampler(Node):
+    """Standard sampling with classifier-free guidance (Euler, DPM++ and friends)."""
+    model: Any = Socket("MODEL")
+    conditioning: Any = Socket("CONDITIONING")
+    sampler: Literal[SAMPLERS] = Widget("euler")  # type: ignore[valid-type]
+    steps: int = Widget(25, ge=1, le=150)
+    cfg: float = Widget(5.0, ge=1.0, le=30.0, step=0.1)
+    seed: int = Widget(0, ge=0, le=MAX_SEED)
+    width: int = Widget(1024, ge=64, le=4096, step=8)
+    height: int = Widget(1024, ge=64, le=4096, step=8)
+    batch_size: int = Widget(1, ge=1, le=16)
+
+    @classmethod
+    def check_inputs(cls, literals, env):
+        return _check_size(literals)
+
+    def run(self, ctx):
+        latent = sample(ctx, self.model, self.conditioning, standard_scheduler(self.sampler), self.steps, self.cfg,
+                        self.seed, self.width, self.height, self.batch_size)
+        return {"latent": latent}
+
+
+@node("DecodeLatent", category="sdxl", outputs={"image": "IMAGE"})
+class DecodeLatent(Node):
+    """Decode latents to images with the model's VAE (LoRAs never touch the VAE)."""
+    model: Any = Socket("MODEL")
+    latent: Any = Socket("LATENT")
+
+    def run(self, ctx):
+        import torch
+        with torch.inference_mode(), model_manager(ctx).use(self.model, parts="vae") as pipe:
+            vae = pipe.vae
+            latents = self.latent.to(vae.device, vae.dtype)
+            mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
+            if mean is not None and std is not None:
+                mean = torch.tensor(mean).view(1, -1, 1, 1).to(latents)
+                std = torch.tensor(std).view(1, -1, 1, 1).to(latents)
+                latents = latents * std / vae.config.scaling_factor + mean
+            else:
+                latents = latents / vae.config.scaling_factor
+            image = vae.decode(latents, return_dict=False)[0]
+            image = pipe.image_processor.postprocess(image, output_type="pt")
+        return {"image": image.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().contiguous()}
