@@ -78,6 +78,10 @@ class Canvas:
         m.move(x + dx, y + dy, steps=8)
         m.up()
 
+    def select_none(self) -> None:
+        self.page.keyboard.press("Escape")
+        self.page.evaluate("nodegraph.canvas.select([])")
+
     def widget(self, node_id: str, name: str):
         return self.node(node_id).locator(f"[data-widget='{name}']")
 

@@ -24,6 +24,16 @@ const api = new Api({ token });
 const graph = new Graph(new Catalogue());
 const fileCache = new Map(); // kind -> {at, names}
 const services = {
+  /** Names like demo:tiny-sdxl are not files: offer the scheme defaults the catalogue knows for a kind. */
+  schemeNames(kind) {
+    const out = [];
+    for (const spec of graph.catalogue.nodes.values()) {
+      for (const input of spec.inputs) {
+        if (input.file && input.file.kind === kind && typeof input.default === "string" && /^[a-z][a-z0-9+.-]*:/i.test(input.default)) out.push(input.default);
+      }
+    }
+    return [...new Set(out)].sort();
+  },
   async files(kind) {
     const hit = fileCache.get(kind);
     if (hit && Date.now() - hit.at < 3000) return hit.names;

@@ -99,7 +99,8 @@ export function createWidget(spec, value, onChange, services = {}) {
     const fill = async () => {
       if (!services.files || !spec.file) return;
       try {
-        const names = await services.files(spec.file.kind);
+        const schemeNames = (services.schemeNames ? services.schemeNames(spec.file.kind) : []);
+        const names = [...new Set([...schemeNames, ...(await services.files(spec.file.kind))])];
         list.replaceChildren(...names.map((n) => el("option", { value: n })));
         input.classList.toggle("missing", !!input.value && !names.includes(input.value) && !/^[a-z]+:/.test(input.value));
       } catch { /* offline: keep what we had */ }
@@ -139,7 +140,8 @@ function fileHint(spec) {
   const f = spec.file || {};
   const parts = [];
   if (f.kind) parts.push(f.kind);
-  if (f.schemes && f.schemes.length) parts.push(f.schemes.map((s) => `${s}:…`).join(" "));
+  if (f.schemes && f.schemes.length) parts.push(f.schemes.map((s) => `${s.replace(/:$/, "")}:…`).join(" "));
+  if (!spec.required) parts.push("optional");
   return parts.join(" · ") || "file";
 }
 
