@@ -38,7 +38,8 @@ class Client:
     def __init__(self, port: int, token: str | None = None, **kwargs: Any):
         from websockets.sync.client import connect
         url = f"ws://127.0.0.1:{port}/ws" + (f"?token={token}" if token else "")
-        self.ws = connect(url, open_timeout=10, max_size=None, compression=None, **kwargs).__enter__()
+        self.ws = connect(url, open_timeout=10, max_size=None, compression=None,
+                           max_queue=None, **kwargs).__enter__()
         self.seen: list[dict] = []
         self._n = 0
 
