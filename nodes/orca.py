@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -254,7 +255,8 @@ def run_calls(ctx, spec: LLMSpec, calls: list[list[dict]], describe: Callable[[i
     a failure elsewhere or a killed process. Returns (results, [(index, error)]) .
     """
     service, cache = _service(ctx), _llm_cache(ctx)
-    should_stop = lambda: ctx.interrupt.is_set  # noqa: E731
+    aborted = threading.Event()  # set when this node stops: in-flight calls then stop retrying
+    should_stop = lambda: ctx.interrupt.is_set or aborted.is_set()  # noqa: E731
     total = len(calls)
     results: list[dict | None] = [None] * total
     failures: list[tuple[int, str]] = []
@@ -293,7 +295,9 @@ def run_calls(ctx, spec: LLMSpec, calls: list[list[dict]], describe: Callable[[i
                 ctx.progress(done, total)
                 submit_next()
     finally:
-        # In-flight calls finish (and cache their answer) in the background; queued ones are dropped.
+        # A request already sent finishes in the background and caches its answer; it is not
+        # retried, and queued calls are dropped.
+        aborted.set()
         pool.shutdown(wait=False, cancel_futures=True)
     return results, failures
 

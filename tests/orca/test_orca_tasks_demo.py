@@ -77,3 +77,27 @@ def test_demo_workflow_runs_as_shipped_and_writes_the_dataset(runner, monkeypatc
     result, _ = runner.run(workflow)
     assert result.ok and (runner.out / "orca2_demo.jsonl").read_bytes() == first
     assert {p: p.stat().st_mtime_ns for p in (runner.cache_dir / "llm").rglob("*.json")} == llm_files
+
+
+@pytest.mark.slow
+def test_local_backend_sampling_is_seeded_and_cached_by_parameters(tmp_path):
+    from nodes.llm_backends import LLMService, LLMSpec, materialise_demo_llm, sampling_params
+    from nodes.llm_cache import LLMCache
+    folder = materialise_demo_llm(tmp_path / "demo")
+    assert materialise_demo_llm(tmp_path / "demo") == folder  # built once
+    service, cache = LLMService(), LLMCache(tmp_path / "llm")
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a colour."}]
+
+    def ask(temperature, seed):
+        spec = LLMSpec(kind="transformers", model=str(folder), identity=service.fingerprint(folder), device="cpu",
+                       concurrency=1, params=sampling_params(temperature, 1.0, 16, seed))
+        return service.complete(spec, messages, cache)
+
+    a, b, c = ask(1.0, 1), ask(1.0, 2), ask(1.0, 1)
+    assert not a["cached"] and not b["cached"] and c["cached"]
+    assert a["content"] != b["content"] and a["content"] == c["content"]
+    fresh = LLMService()  # a new session samples the same text for the same seed
+    spec = LLMSpec(kind="transformers", model=str(folder), identity=fresh.fingerprint(folder), device="cpu",
+                   concurrency=1, params=sampling_params(1.0, 1.0, 16, 1))
+    assert fresh.complete(spec, messages, LLMCache(None))["content"] == a["content"]
+    service.close(), fresh.close()
