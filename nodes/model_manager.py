@@ -191,6 +191,8 @@ class ModelManager:
             self._reset(entry)
             for k in stale:
                 entry.pipe.delete_adapters(entry.adapters.pop(k).name)
+        if entry.fused:  # peft would silently unmerge to inject a new adapter: do it ourselves
+            self._reset(entry)
         name = "lora_" + hashlib.sha1(f"{patch.path}\0{patch.fingerprint}".encode()).hexdigest()[:12]
         before = _adapter_components(entry.pipe)
         try:
