@@ -611,10 +611,12 @@ def start_in_thread(config: ServerConfig, timeout: float = 30.0) -> ServerHandle
 
 
 def config_from_args(args) -> ServerConfig:
+    """``nodegraph serve`` options -> ServerConfig (disk cache on by default, as for ``run``)."""
+    from ..cli import default_cache_dir
     return ServerConfig(
         host=args.host, port=args.port, token=args.token or None, data_dir=Path(args.data_dir),
         output_dir=Path(args.out), input_dir=Path(args.input_dir), models_dir=Path(args.models_dir),
-        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
         web_dir=Path(args.web_dir) if getattr(args, "web_dir", None) else None,
         plugin_dirs=tuple(args.plugins), device=args.device,
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),

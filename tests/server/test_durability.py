@@ -13,15 +13,17 @@ import pytest
 from serverkit import PLUGINS, Client, add_show, sleeper
 
 
-def _spawn(dirs, log: Path) -> tuple[subprocess.Popen, int]:
+def _spawn(dirs, log: Path, *extra: str) -> tuple[subprocess.Popen, int]:
     cmd = [sys.executable, "-m", "nodegraph.cli", "serve", "--port", "0", "--data-dir", str(dirs["data"]),
+           "--cache-dir", str(log.parent / "cache"), *extra,
            "--out", str(dirs["output"]), "--input-dir", str(dirs["input"]), "--models-dir", str(dirs["models"]),
            "--web-dir", str(dirs["web"]), "--plugins", str(PLUGINS), "--device", "cpu"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log.open("ab"), text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     line = proc.stdout.readline()
     assert line.startswith("nodegraph: serving http://127.0.0.1:"), (line, log.read_text())
-    return proc, int(line.rsplit(":", 1)[1].strip().rstrip("/"))
+    url = proc.url = line.split()[-1]
+    return proc, int(url.split(":")[2].split("/")[0])
 
 
 def _history(client: Client) -> dict[str, dict]:
@@ -87,3 +89,15 @@ def test_clean_stop_requeues_the_running_job(make_server, dirs):
         history = _history(c)
         assert history[running["job"]]["status"] == "interrupted" and history[running["job"]]["attempts"] == 2
         assert history[pending["job"]]["status"] == "success"
+
+
+def test_cli_prints_the_canvas_url_with_the_token_fragment(dirs, tmp_path):
+    proc, port = _spawn(dirs, tmp_path / "server.log", "--token", "abc123")
+    assert proc.url == f"http://127.0.0.1:{port}/#token=abc123"
+    try:
+        with Client(port, token="abc123") as c:
+            assert c.request({"type": "hello"})["token_required"] is True
+        assert (dirs["data"] / "jobs.sqlite3").exists() and (tmp_path / "cache").is_dir()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
