@@ -1,0 +1,128 @@
+"""Node behaviour a user notices: caching, bad input, progress and interrupt, the model manager."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from nodegraph.cache import Cache
+from nodegraph.errors import WorkflowInvalid
+from nodegraph.events import CollectingSink
+
+from .conftest import BASELINE, capture, run, workflow
+
+
+def test_changing_only_the_prompt_reruns_encode_sample_decode_save_only(make_session, manager):
+    session = make_session(cache=Cache(memory_bytes=1 << 30))
+    first, sink = run(session, workflow())
+    assert first.ok, first.error
+    assert sink.nodes("executed") == {"model", "merge", "prompt", "sampler", "decode", "save"}
+    again, sink = run(session, workflow())
+    assert sink.nodes("executed") == set() and len(sink.nodes("cached")) == 6
+    before = dict(manager.stats)
+    changed, sink = run(session, workflow(prompt__prompt="an oil painting of a harbour"))
+    assert changed.ok, changed.error
+    assert sink.nodes("executed") == {"prompt", "sampler", "decode", "save"}
+    assert sink.nodes("cached") == {"model", "merge"}
+    # The warm, fused pipeline was reused as it was: no reload, no adapter work.
+    assert {k: manager.stats[k] - before[k] for k in before} == {k: 0 for k in before}
+    assert changed.outputs != first.outputs
+
+
+def test_style_baseline_runs_with_standard_sampler_and_per_step_progress(make_session):
+    session = make_session()
+    result, sink = run(session, workflow(BASELINE, sampler__steps=3, sampler__sampler="dpmpp_2m"))
+    assert result.ok, result.error
+    steps = [e["value"] for e in sink.of("progress") if e["node"] == "sampler"]
+    assert steps == [0, 1, 2, 3]
+    assert result.outputs and result.outputs[0].endswith(".png")
+
+
+def test_interrupt_inside_the_sampler(make_session):
+    session = make_session()
+    from nodegraph.context import InterruptToken
+    token = InterruptToken()
+    sink = CollectingSink()
+
+    def stop_after_first_step(event):
+        sink(event)
+        if event["event"] == "progress" and event["node"] == "sampler" and event["value"] >= 1:
+            token.set()
+
+    result = session.run(workflow(), sink=stop_after_first_step, interrupt=token)
+    assert result.status == "interrupted"
+    assert [e["value"] for e in sink.of("progress") if e["node"] == "sampler"] == [0, 1]
+    assert "save" not in sink.nodes("executed")
+
+
+def test_missing_files_are_reported_before_anything_runs(make_session):
+    session = make_session()
+    wf = workflow(model__checkpoint="no_such_model", merge__style_lora="no_such_style.safetensors")
+    with pytest.raises(WorkflowInvalid) as info:
+        session.prepare(wf)
+    where = {(p.node, p.input) for p in info.value.problems}
+    assert {("model", "checkpoint"), ("merge", "style_lora")} <= where
+
+
+def test_pickle_files_are_refused_with_an_explanation(make_session, tmp_path):
+    lora_dir = tmp_path / "models" / "lora"
+    lora_dir.mkdir(parents=True)
+    (lora_dir / "old.ckpt").write_bytes(b"not really a pickle")
+    (tmp_path / "models" / "checkpoint").mkdir()
+    (tmp_path / "models" / "checkpoint" / "model.ckpt").write_bytes(b"x")
+    session = make_session()
+    with pytest.raises(WorkflowInvalid) as info:
+        session.prepare(workflow(merge__style_lora="old.ckpt", model__checkpoint="model.ckpt"))
+    messages = {p.input: p.message for p in info.value.problems}
+    assert "pickle" in messages["style_lora"] and ".safetensors" in messages["style_lora"]
+    assert "pickle" in messages["checkpoint"]
+
+
+def test_a_lora_that_does_not_fit_names_file_and_node(make_session, tmp_path, demo_paths):
+    lora_dir = tmp_path / "models" / "lora"
+    lora_dir.mkdir(parents=True)
+    module = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q"
+    save_file({f"{module}.lora_down.weight": torch.randn(4, 7), f"{module}.lora_up.weight": torch.randn(64, 4),
+               f"{module}.alpha": torch.tensor(4.0)}, str(lora_dir / "wrong_shape.safetensors"))
+    save_file({"lora_unet_some_other_model_block.lora_down.weight": torch.randn(4, 8),
+               "lora_unet_some_other_model_block.lora_up.weight": torch.randn(8, 4)},
+              str(lora_dir / "other_arch.safetensors"))
+    session = make_session()
+    for name in ("wrong_shape.safetensors", "other_arch.safetensors"):
+        result, _ = run(session, workflow(merge__style_lora=name))
+        assert result.status == "failed"
+        message = result.error["message"]
+        assert f"LoRA {name!r}" in message and "does not fit this model" in message and "'merge'" in message
+    # The shared pipeline is still fine afterwards.
+    result, _ = run(session, workflow())
+    assert result.ok, result.error
+
+
+def test_lru_eviction_within_the_memory_budget(demo_paths, tmp_path):
+    from nodes import demo
+    from nodes.model_manager import ModelHandle, ModelManager, ModelSource
+    copy = tmp_path / "copy-of-tiny-sdxl"
+    shutil.copytree(demo_paths["tiny-sdxl"], copy)
+    one = ModelSource("diffusers", str(demo_paths["tiny-sdxl"]), "a", demo.demo_fingerprint("demo:tiny-sdxl"))
+    two = ModelSource("diffusers", str(copy), "b", "copy")
+    manager = ModelManager(memory_budget=1)  # smaller than any model: keep only the one in use
+    for source in (one, two):
+        with manager.use(ModelHandle(source), parts="vae"):
+            pass
+    assert manager.loaded() == [two] and manager.stats["evictions"] == 1
+    roomy = ModelManager(memory_budget=1 << 30)
+    for source in (one, two, one):
+        with roomy.use(ModelHandle(source), parts="vae"):
+            pass
+    assert roomy.loaded() == [two, one] and roomy.stats["pipeline_loads"] == 2
+
+
+def test_handles_are_immutable_and_picklable(make_session):
+    import pickle
+    session = make_session(cache=Cache(memory_bytes=1 << 30))
+    result, _ = run(session, capture(workflow(), base="model.model", merged="merge.model"))
+    base, merged = result.values["base"]["value"], result.values["merged"]["value"]
+    assert base.patches == () and [p.role for p in merged.patches] == ["acceleration", "style"]
+    assert merged.fuse and pickle.loads(pickle.dumps(merged)) == merged
