@@ -202,3 +202,36 @@ def test_save_then_reload_gives_the_identical_workflow(canvas, page, tmp_path):
     second = open(info.value.path(), encoding="utf-8").read()
     assert second == first
     fresh.close()
+
+
+def test_wires_can_be_picked_up_moved_and_deleted(canvas, page):
+    a = canvas.drag_node("Int", 60, 60)
+    b = canvas.drag_node("Int", 60, 260)
+    add = canvas.drag_node("MathInt", 420, 120)
+    canvas.set_widget(add, "a", 5)
+    canvas.wire(a, "value", add, "a")
+    # pick the wire up by its input end and drop it on input b
+    x1, y1 = canvas._center(canvas.in_socket(add, "a"))
+    x2, y2 = canvas._center(canvas.in_socket(add, "b"))
+    m = page.mouse
+    m.move(x1, y1); m.down(); m.move(x1 - 80, y1 + 40, steps=5); m.move(x2, y2, steps=5); m.up()
+    inputs = canvas.workflow()["nodes"][add]["inputs"]
+    assert inputs["b"] == {"from": a, "output": "value"}
+    assert inputs["a"] == 5  # the widget's value came back when its link left
+    # drop a wire on the node body: it takes the first free input that fits
+    x0, y0 = canvas._center(canvas.out_socket(b, "value"))
+    tx, ty = canvas._center(canvas.node(add).locator(".node-header .node-title"))
+    m.move(x0, y0); m.down(); m.move(tx, ty, steps=8); m.up()
+    assert canvas.workflow()["nodes"][add]["inputs"]["a"] == {"from": b, "output": "value"}
+    # click a wire, Delete removes it
+    wire = page.locator(f"svg.wires path.wire-hit[data-to='{add}'][data-input='b']")
+    px, py = wire.evaluate("""p => {
+        const pt = p.getPointAtLength(p.getTotalLength() / 2);
+        const q = new DOMPoint(pt.x, pt.y).matrixTransform(p.getScreenCTM());
+        return [q.x, q.y];
+    }""")
+    m.click(px, py)
+    assert page.locator(f"svg.wires path.wire.selected[data-input='b']").count() == 1, wire
+    page.keyboard.press("Delete")
+    assert canvas.workflow()["nodes"][add]["inputs"]["b"] == 0  # back to its widget value
+    assert page.locator("svg.wires path.wire").count() == 1

@@ -8,6 +8,7 @@ import { createWidget, el } from "./widgets.js";
 const SVG = "http://www.w3.org/2000/svg";
 const MIN_SCALE = 0.2;
 const MAX_SCALE = 2.5;
+const WIRE_SPAN = 50000;
 
 export class CanvasView {
   constructor(root, graph, { services = {}, toast = () => {}, onSelect = () => {} } = {}) {
@@ -25,6 +26,11 @@ export class CanvasView {
     this.layer = el("div", { class: "layer" });
     this.svg = document.createElementNS(SVG, "svg");
     this.svg.classList.add("wires");
+    // The SVG spans a large area around the origin (so its paths can be hit-tested anywhere);
+    // its group shifts world coordinates into it.
+    this.wireGroup = document.createElementNS(SVG, "g");
+    this.wireGroup.setAttribute("transform", `translate(${WIRE_SPAN} ${WIRE_SPAN})`);
+    this.svg.append(this.wireGroup);
     this.layer.append(this.svg);
     this.rubber = el("div", { class: "rubber hidden" });
     this.empty = el("div", { class: "empty-hint", text: "Drag a node from the palette, or drop a workflow (.json) or a nodegraph PNG here." });
@@ -314,7 +320,7 @@ export class CanvasView {
       p.style.stroke = this.graph.catalogue.color(this.drag.type);
       paths.push(p);
     }
-    this.svg.replaceChildren(...paths);
+    this.wireGroup.replaceChildren(...paths);
   }
 
   // ---- pointer handling ----------------------------------------------------------------
