@@ -213,6 +213,7 @@ class Server:
         self.session = Session(registry, env, cache)
         self.catalogue = registry.catalogue()
         self.file_extensions = _file_extensions(self.catalogue)
+        self._lock_file = _lock_data_dir(Path(config.data_dir))
         self.store = JobStore(Path(config.data_dir) / "jobs.sqlite3")
         requeued, failed = self.store.recover()
         if requeued or failed:
@@ -470,23 +471,43 @@ class Server:
     async def main(self, ready: threading.Event | None = None) -> None:
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with serve(self.handler, self.config.host, self.config.port,
-                         process_request=self.process_request, max_size=self.config.max_message,
-                         compression=None, ping_interval=20, ping_timeout=60, close_timeout=2,
-                         logger=logging.getLogger("nodegraph.server.ws")) as server:
-            self.port = server.sockets[0].getsockname()[1]
-            self.worker.start()
-            if ready is not None:
-                ready.set()
-            await self._stop.wait()
-            self.worker.stop()
-            await asyncio.to_thread(self.worker.join, 30)
-        self.store.close()
-        self.session.close()
+        try:
+            async with serve(self.handler, self.config.host, self.config.port,
+                             process_request=self.process_request, max_size=self.config.max_message,
+                             compression=None, ping_interval=20, ping_timeout=60, close_timeout=2,
+                             logger=logging.getLogger("nodegraph.server.ws")) as server:
+                self.port = server.sockets[0].getsockname()[1]
+                self.worker.start()
+                if ready is not None:
+                    ready.set()
+                await self._stop.wait()
+                self.worker.stop()
+                await asyncio.to_thread(self.worker.join, 30)
+        finally:
+            if not self.worker.is_alive():
+                self.store.close()
+            self.session.close()
+            self._lock_file.close()  # releases the data-dir lock
 
     def request_stop(self) -> None:
         if self.loop is not None and self._stop is not None:
             self._soon(self._stop.set)
+
+
+class DataDirBusy(RuntimeError):
+    pass
+
+
+def _lock_data_dir(folder: Path):
+    """One server per data dir: an exclusive flock, released by the OS even after kill -9."""
+    import fcntl
+    handle = open(folder / "server.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise DataDirBusy(f"another nodegraph server is using {folder}") from None
+    return handle
 
 
 def _summary(record: JobRecord, token: str | None) -> dict[str, Any]:
@@ -630,7 +651,7 @@ def serve_forever(args) -> int:
     config = config_from_args(args)
     try:
         server = Server(config)
-    except security.SecurityError as exc:
+    except (security.SecurityError, DataDirBusy) as exc:
         print(f"nodegraph serve: {exc}", file=sys.stderr)
         return 2
 

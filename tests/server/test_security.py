@@ -145,3 +145,15 @@ def test_get_only(server):
     for method in ("POST", "PUT", "DELETE", "HEAD", "OPTIONS"):
         status, headers, _ = raw_request(server.port, "/", method=method)
         assert status in (0, 400, 405), method  # dropped or refused; never served
+
+
+def test_port_in_use_and_busy_data_dir_are_clean_errors(server, dirs, tmp_path):
+    from nodegraph.server.app import DataDirBusy
+    with pytest.raises(OSError):
+        start_in_thread(ServerConfig(port=server.port, data_dir=tmp_path / "other", output_dir=dirs["output"],
+                                     input_dir=dirs["input"], models_dir=dirs["models"]))
+    with pytest.raises(DataDirBusy):  # two servers on one queue would steal each other's jobs
+        start_in_thread(ServerConfig(port=0, data_dir=dirs["data"], output_dir=dirs["output"],
+                                     input_dir=dirs["input"], models_dir=dirs["models"]))
+    with Client(server.port) as c:  # the first server is untouched
+        assert c.request({"type": "hello"})["type"] == "hello"
