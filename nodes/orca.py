@@ -289,7 +289,7 @@ def run_calls(ctx, spec: LLMSpec, calls: list[list[dict]], describe: Callable[[i
                 except Exception as exc:  # noqa: BLE001 - every failure names its record
                     message = str(exc) if isinstance(exc, LLMCallError) else f"{type(exc).__name__}: {exc}"
                     if on_error == "fail":
-                        raise NodeError(f"node {ctx.node_id!r}: {describe(i)} failed: {message}") from exc
+                        raise NodeError(f"{describe(i)} failed: {message}") from exc  # the event names the node
                     failures.append((i, message))
                 done += 1
                 ctx.progress(done, total)

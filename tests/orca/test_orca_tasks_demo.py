@@ -57,7 +57,7 @@ def test_demo_workflow_runs_as_shipped_and_writes_the_dataset(runner, monkeypatc
     result, sink = runner.run(workflow)
     seconds = time.monotonic() - started
     assert result.ok, result.error
-    assert seconds < 60
+    assert seconds < 90  # ~7 s on a quiet 2-core machine (mostly importing torch); slack for busy CI
 
     lines = (runner.out / "orca2_demo.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]

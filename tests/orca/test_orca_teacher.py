@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import REPO, pipeline
 
 PROMPTS = [f"question number {i}?" for i in range(6)]
@@ -30,15 +32,17 @@ def test_every_task_answered_once_with_progress_and_rerun_is_free(fake_llm, runn
     assert result.ok and fake_llm.count() == 0
 
 
-def test_failed_record_is_named_and_finished_answers_are_kept(fake_llm, runner, tasks_file):
-    fake_llm.script("number 2", *["500"] * 3)  # max_retries 2: three attempts, all fail
-    workflow = pipeline(fake_llm.base_url, tasks_file)
+@pytest.mark.parametrize("failure, shown", [("500", "HTTP 500"), ("malformed", "malformed response"),
+                                             ("hang", "no answer within the 0.3 s timeout")])
+def test_failed_record_is_named_and_finished_answers_are_kept(fake_llm, runner, tasks_file, failure, shown):
+    fake_llm.script("number 2", *[failure] * 3)  # max_retries 2: three attempts, all fail
+    workflow = pipeline(fake_llm.base_url, tasks_file, llm={"timeout": 0.3})
     result, sink = runner.run(workflow)
     assert result.status == "failed"
     error = sink.of("error")[0]
     assert error["node"] == "teacher"
     assert "record 3 of 6" in error["message"] and "'t2'" in error["message"]
-    assert "question number 2" in error["message"] and "HTTP 500" in error["message"]
+    assert "question number 2" in error["message"] and shown in error["message"]
     assert fake_llm.count("number 2") == 3  # retried
     assert fake_llm.answered == PROMPTS[:2]  # concurrency 1: the rest were never sent
 
