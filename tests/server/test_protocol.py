@@ -175,6 +175,25 @@ def test_upload_png_then_use_it_in_loadimage(server, client, dirs):
     assert Image.open(io.BytesIO(body)).getpixel((0, 0)) == (200, 10, 10)
     entry = client.request({"type": "history", "limit": 1})["jobs"][0]
     assert entry["urls"] == [preview["url"]] and entry["outputs"] == [preview["name"]]
+    # a run served from the cache previews the same file
+    again = client.queue(wf)
+    cached = client.events(again["job"])
+    assert cached[-1]["cached"] == 2 and cached[-1]["urls"] == [preview["url"]]
+    previews = [m for m in client.seen if m["type"] == "preview" and m["job"] == again["job"]]
+    assert [m["url"] for m in previews] == [preview["url"]]  # sent right after the event, before done
+
+
+def test_files_for_pickers(client, dirs):
+    (dirs["models"] / "lora").mkdir()
+    (dirs["models"] / "lora" / "style.safetensors").write_bytes(b"x")
+    (dirs["models"] / "lora" / ".hidden.safetensors").write_bytes(b"x")
+    (dirs["input"] / "a.png").write_bytes(b"x")
+    (dirs["input"] / "notes.txt").write_text("x")
+    (dirs["output"] / "out.png").write_bytes(b"x")
+    assert client.request({"type": "files", "kind": "image"})["files"] == ["a.png"]
+    assert "style.safetensors" in client.request({"type": "files", "kind": "lora"})["files"]
+    assert ".hidden.safetensors" not in client.request({"type": "files", "kind": "lora"})["files"]
+    assert client.request({"type": "files", "kind": "output"})["files"] == ["out.png"]
 
 
 def test_static_files(server):
