@@ -97,3 +97,35 @@ def test_the_page_works_only_same_origin(browser, server):
         assert page.evaluate(probe, f"ws://127.0.0.1:{port}/ws") == "refused"
     finally:
         ctx.close()
+
+
+def test_token_from_the_url_fragment(browser, tmp_path):
+    """With a token the page connects via #token=…, and its output images load; without, it asks."""
+    from nodegraph.server.app import ServerConfig, start_in_thread
+    from browser_helpers import Canvas
+    dirs = {n: tmp_path / n for n in ("data", "output", "input", "models")}
+    handle = start_in_thread(ServerConfig(port=0, token="s3cret-token", data_dir=dirs["data"], output_dir=dirs["output"],
+                                          input_dir=dirs["input"], models_dir=dirs["models"]))
+    ctx = browser.new_context(viewport={"width": 1300, "height": 800})
+    try:
+        page = ctx.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(handle.url)  # no token: the handshake is refused, the page says so
+        page.wait_for_selector("#conn[data-state='refused']", timeout=15000)
+        c = Canvas(page, handle.url + "#token=s3cret-token")
+        page.goto("about:blank")
+        c.open()
+        solid = c.drag_node("SolidImage", 60, 80)
+        save = c.drag_node("SaveImage", 420, 80)
+        c.wire(solid, "image", save, "images")
+        c.queue()
+        assert c.wait_done() == "success"
+        img = c.node(save).locator("img.preview")
+        img.wait_for()
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle())
+        assert "token=s3cret-token" in img.get_attribute("src")
+        assert not errors
+    finally:
+        ctx.close()
+        handle.stop()
