@@ -338,25 +338,28 @@ class LLMService:
     """Session-long owner of live backends and response caches (``ctx.service("llm", ...)``)."""
 
     def __init__(self) -> None:
-        self._backends: dict[LLMSpec, Any] = {}
+        self._backends: dict[tuple[LLMSpec, str], Any] = {}
         self._caches: dict[str, LLMCache] = {}
         self._fingerprints: dict[tuple, str] = {}
         self._lock = threading.Lock()
-        self._backend_locks: dict[LLMSpec, threading.Lock] = {}
+        self._backend_locks: dict[tuple[LLMSpec, str], threading.Lock] = {}
 
     def backend(self, spec: LLMSpec):
+        # A rotated key (same variable, new value) gets a new client; the key itself is only hashed.
+        secret = os.environ.get(spec.api_key_env, "") if spec.api_key_env else ""
+        slot = (spec, hashlib.sha256(secret.encode()).hexdigest())
         with self._lock:
-            backend = self._backends.get(spec)
+            backend = self._backends.get(slot)
             if backend is not None:
                 return backend
-            build_lock = self._backend_locks.setdefault(spec, threading.Lock())
+            build_lock = self._backend_locks.setdefault(slot, threading.Lock())
         with build_lock:  # loading a model can take a while; do not hold the service lock
             with self._lock:
-                backend = self._backends.get(spec)
+                backend = self._backends.get(slot)
             if backend is None:
                 backend = (OpenAIChatBackend if spec.kind == "openai" else TransformersBackend)(spec)
                 with self._lock:
-                    self._backends[spec] = backend
+                    self._backends[slot] = backend
             return backend
 
     def cache(self, folder: Path | None) -> LLMCache:

@@ -35,25 +35,22 @@ class LLMCache:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            hit = self._memory.get(key)
-        if hit is not None or self.folder is None:
-            return hit
+        if self.folder is None:
+            with self._lock:
+                return self._memory.get(key)
         try:
             value = json.loads(self._path(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(value, dict) or value.get("key") != key or not isinstance(value.get("content"), str):
             return None  # corrupt or foreign: treated as a miss and overwritten by the next put
-        with self._lock:
-            self._memory[key] = value
         return value
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         value = {**value, "key": key}
-        with self._lock:
-            self._memory[key] = value
-        if self.folder is None:
+        if self.folder is None:  # only then in memory: a long server session must not grow without bound
+            with self._lock:
+                self._memory[key] = value
             return
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ from .orca_strategies import (DIRECT_ANSWER, EXPLAIN_THEN_ANSWER, GENERIC_SYSTEM
 
 SOCKET_TYPES = [
     SocketType("LLM", description="an LLM backend handle (endpoint or local model); never holds a key",
-               color="#8e7cc3", persist=False),
+               color="#8e7cc3", persist=False, check=lambda v: hasattr(v, "kind") and hasattr(v, "identity")),
     SocketType("STRATEGIES", description="strategy name -> detailed system instruction", color="#c9a0dc",
                check=lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in v.values())),
     SocketType("STRATEGY_MAP", description="task type -> strategy name", color="#a4c2f4",
