@@ -129,3 +129,29 @@ def test_token_from_the_url_fragment(browser, tmp_path):
     finally:
         ctx.close()
         handle.stop()
+
+
+def test_upload_an_image_through_the_file_widget_and_pick_it(canvas, page, tmp_path, server_dirs):
+    from PIL import Image
+    src = tmp_path / "my photo.png"
+    Image.new("RGB", (24, 16), (20, 200, 90)).save(src)
+    load = canvas.drag_node("LoadImage", 60, 80)
+    save = canvas.drag_node("SaveImage", 420, 80)
+    canvas.wire(load, "image", save, "images")
+    canvas.node(load).locator("input[type=file]").set_input_files(str(src))
+    page.wait_for_function(
+        "id => document.querySelector(`.node[data-node-id='${id}'] [data-widget='image']`).value !== ''", arg=load)
+    name = canvas.widget(load, "image").input_value()
+    assert name.endswith(".png") and "/" not in name and (Path(server_dirs["input"]) / name).exists()
+    assert canvas.workflow()["nodes"][load]["inputs"]["image"] == name
+    # the picker lists the server's files of that kind
+    canvas.widget(load, "image").focus()
+    page.wait_for_function(
+        "([id, n]) => [...document.querySelectorAll(`.node[data-node-id='${id}'] datalist option`)].some(o => o.value === n)",
+        arg=[load, name])
+    canvas.queue()
+    assert canvas.wait_done() == "success"
+    img = canvas.node(save).locator("img.preview")
+    img.wait_for()
+    page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle())
+    assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [24, 16]
