@@ -255,6 +255,7 @@ function onEvent(ev) {
     case "done":
       for (const [nid, s] of canvas.runState) if (s.status === "queued" || s.status === "running") canvas.setRunState(nid, { status: ev.status === "interrupted" ? "skipped" : "", max: 0 });
       if (ev.job === currentJob) { currentJob = null; setRunning(false); }
+      myJobs.delete(ev.job);
       $("#run-status").textContent = `${ev.status || "done"} · ${ev.executed ?? 0} run, ${ev.cached ?? 0} cached · ${(ev.seconds ?? 0).toFixed(2)} s`;
       $("#run-status").dataset.status = ev.status || "";
       if (ev.status === "interrupted") toast("Interrupted");
@@ -300,6 +301,8 @@ api.on("open", async () => {
     const failures = cat.failures || [];
     if (failures.length) console.info("node packs that failed to load:", failures);
     panel.load();
+    // After a reconnect (or a server restart) keep receiving the events of our unfinished jobs.
+    for (const job of myJobs) api.request("subscribe", { job }).catch(() => myJobs.delete(job));
     document.body.dataset.ready = "true";
   } catch (err) {
     toast(`Server handshake failed: ${err.message}`, "error", 8000);
