@@ -35,7 +35,7 @@ def test_no_cache_dir_means_memory_only(tmp_path):
 
 
 def test_no_cache_run_still_asks_each_question_once(fake_llm, runner, tasks_file):
-    from conftest import pipeline
+    from orca_helpers import pipeline
     runner.cache_dir = None  # like --no-cache
     workflow = pipeline(fake_llm.base_url, tasks_file, select={"mode": "search", "max_probes": 1,
                                                                "candidates": "step_by_step"})

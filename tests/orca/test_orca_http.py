@@ -9,7 +9,7 @@ import pytest
 from nodes.llm_backends import LLMCallError, LLMService, LLMSpec, parse_retry_after, sampling_params
 from nodes.llm_cache import LLMCache
 
-from conftest import pipeline
+from orca_helpers import pipeline
 
 
 def spec(base_url: str, **kw) -> LLMSpec:

@@ -8,7 +8,7 @@ import pytest
 from nodes.orca import score_answer
 from nodes.orca_strategies import DEFAULT_STRATEGIES, EXPLAIN_THEN_ANSWER, GENERIC_SYSTEM, STEP_BY_STEP
 
-from conftest import pipeline
+from orca_helpers import pipeline
 
 
 def answers_right_only_when_explaining(system: str, user: str) -> str:

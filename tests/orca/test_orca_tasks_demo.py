@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from orca_helpers import REPO
 
 FIELDS = ["id", "task_type", "prompt", "reference"]
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import REPO, pipeline
+from orca_helpers import REPO, pipeline
 
 PROMPTS = [f"question number {i}?" for i in range(6)]
 
