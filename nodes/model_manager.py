@@ -126,23 +126,24 @@ class ModelManager:
         patches touching them matter) or "vae" (LoRAs never touch the VAE).
         """
         with self._lock:
-            entry = self._entry(handle.source)
-            if parts == "all":
-                self._apply(entry, handle)
-            elif parts == "text":
-                wanted = self._wanted(entry, handle)
-                text = {a.name for a in entry.adapters.values() if set(a.components) & set(TEXT_COMPONENTS)}
-                if tuple(i for i in wanted if i[0] in text) != entry.text_active():
+            with _weights_mode():
+                entry = self._entry(handle.source)
+                if parts == "all":
                     self._apply(entry, handle)
+                elif parts == "text":
+                    wanted = self._wanted(entry, handle)
+                    text = {a.name for a in entry.adapters.values() if set(a.components) & set(TEXT_COMPONENTS)}
+                    if tuple(i for i in wanted if i[0] in text) != entry.text_active():
+                        self._apply(entry, handle)
             yield entry.pipe
 
     def adapter_weights(self, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
         """(adapter name, summed strength) of the handle's patches, loading adapters as needed."""
-        with self._lock:
+        with self._lock, _weights_mode():
             return self._wanted(self._entry(handle.source), handle)
 
     def scheduler_config(self, handle: ModelHandle) -> dict:
-        with self._lock:
+        with self._lock, _weights_mode():
             return dict(self._entry(handle.source).scheduler_config)
 
     def loaded(self) -> list[ModelSource]:
@@ -244,6 +245,16 @@ class ModelManager:
         if entry.adapters:
             entry.pipe.disable_lora()
         entry.active, entry.fused = (), False
+
+
+@contextmanager
+def _weights_mode() -> Iterator[None]:
+    """Loading, fusing and unfusing happen outside inference mode (callers often sample inside
+    it): weights created there would be inference tensors that later fuse/unfuse calls and
+    peft's adapter switching may not modify."""
+    import torch
+    with torch.inference_mode(False), torch.no_grad():
+        yield
 
 
 def _misfit(patch: LoraPatch, why: str) -> str:

@@ -163,9 +163,16 @@ def sample(ctx, handle: ModelHandle, cond: dict, make_scheduler, steps: int, gui
     return latents.float().cpu().contiguous()
 
 
+def scheduler_from(cls, config: dict, **overrides):
+    """``cls.from_config`` with only the keys ``cls`` accepts (no warning about the others)."""
+    import inspect
+    accepted = inspect.signature(cls.__init__).parameters
+    return cls.from_config({k: v for k, v in config.items() if k in accepted}, **overrides)
+
+
 def lcm_scheduler(config: dict):
     from diffusers import LCMScheduler
-    return LCMScheduler.from_config(config)
+    return scheduler_from(LCMScheduler, config)
 
 
 @node("LCMSampler", category="sdxl", outputs={"latent": "LATENT"})
@@ -217,7 +224,7 @@ def standard_scheduler(name: str):
             "ddim": ("DDIMScheduler", {}),
             "unipc": ("UniPCMultistepScheduler", {}),
         }[name]
-        return getattr(diffusers, cls_name).from_config(config, **extra)
+        return scheduler_from(getattr(diffusers, cls_name), config, **extra)
     return make
 
 

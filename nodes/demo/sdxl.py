@@ -109,16 +109,23 @@ def lora_targets(unet_state: dict, targets: list[str]) -> list[str]:
 
 
 def _build_lora(base: Path, recipe_name: str, path: Path) -> None:
+    write_lora(base, _config("loras.json")[recipe_name], path)
+
+
+def write_lora(base: Path, recipe: dict, path: Path) -> None:
+    """A seeded random LoRA for the UNet of diffusers folder ``base`` (recipe as in loras.json)."""
     import torch
     from safetensors.torch import load_file, save_file
 
-    recipe = _config("loras.json")[recipe_name]
-    unet_state = load_file(str(base / "unet" / "diffusion_pytorch_model.safetensors"))
+    unet_dir = base / "unet"
+    unet_state = {}
+    for shard in sorted(unet_dir.glob("*.safetensors")):
+        unet_state.update(load_file(str(shard)))
     rank, alpha, scale = recipe["rank"], float(recipe["alpha"]), recipe["scale"]
     gen = torch.Generator().manual_seed(recipe["seed"])
     out: dict[str, torch.Tensor] = {}
     for module in lora_targets(unet_state, recipe["targets"]):
-        weight = unet_state[module + ".weight"].float()
+        weight = unet_state[module + ".weight"].float()  # built in fp32 whatever the base dtype
         down = torch.randn(rank, weight.shape[1], generator=gen)
         up = torch.randn(weight.shape[0], rank, generator=gen)
         # Scale lora_up so that ||delta|| = scale * ||W|| exactly, at strength 1.
@@ -134,4 +141,4 @@ def _build_lora(base: Path, recipe_name: str, path: Path) -> None:
                 raise ValueError("diffusers-format demo LoRAs carry no alpha: use alpha = rank")
             out[f"unet.{module}.lora_A.weight"] = down.contiguous()
             out[f"unet.{module}.lora_B.weight"] = up.contiguous()
-    save_file(out, str(path), metadata={"format": "pt", "nodegraph.demo": f"tiny-sdxl-{recipe_name}-lora"})
+    save_file(out, str(path), metadata={"format": "pt", "nodegraph.demo": recipe["file"]})

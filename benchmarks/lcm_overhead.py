@@ -1,0 +1,245 @@
+"""What the engine and LoRA fusing cost, in one process, A/B alternated.
+
+(a) the main job (workflows/lcm_lora_sdxl.json) through the engine vs the same diffusers calls
+    written directly (encode, 4 LCM steps on a fused acceleration + style merge, decode, PNG);
+(b) UNet step time with acceleration + style LoRAs fused vs unfused vs no LoRA.
+
+    python benchmarks/lcm_overhead.py                 # tiny demo model (CPU is fine)
+    python benchmarks/lcm_overhead.py --full --device cuda --size 1024
+                                                      # real SDXL-size architecture, random weights
+
+Targets: engine/direct <= 1.02, fused/no-LoRA <= 1.01. The engine runs with the cache off, so
+every node executes each time; the model manager keeps the fused pipeline warm, as a server does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+PROMPT = "a watercolor painting of a lighthouse at sunset, highly detailed"
+LCM, STYLE = 1.0, 0.8
+
+# Real SDXL base sizes (configs of stabilityai/stable-diffusion-xl-base-1.0), random weights.
+FULL_UNET = dict(sample_size=128, in_channels=4, out_channels=4, layers_per_block=2,
+                 block_out_channels=[320, 640, 1280],
+                 down_block_types=["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+                 up_block_types=["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
+                 transformer_layers_per_block=[1, 2, 10], attention_head_dim=[5, 10, 20],
+                 use_linear_projection=True, cross_attention_dim=2048, addition_embed_type="text_time",
+                 addition_time_embed_dim=256, projection_class_embeddings_input_dim=2816, norm_num_groups=32)
+FULL_VAE = dict(in_channels=3, out_channels=3, block_out_channels=[128, 256, 512, 512],
+                down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
+                layers_per_block=2, latent_channels=4, sample_size=1024, scaling_factor=0.13025,
+                force_upcast=True)
+FULL_TE1 = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu",
+                bos_token_id=571, eos_token_id=572, pad_token_id=572)
+FULL_TE2 = dict(vocab_size=49408, hidden_size=1280, intermediate_size=5120, projection_dim=1280,
+                num_hidden_layers=32, num_attention_heads=20, max_position_embeddings=77, hidden_act="gelu",
+                bos_token_id=571, eos_token_id=572, pad_token_id=1)
+FULL_LORAS = {  # ≈ LCM-LoRA SDXL's size (rank 64 on attention, ff, proj) and a rank-32 style LoRA
+    "lcm": dict(format="kohya", file="full-lcm.safetensors", seed=1, rank=64, alpha=64.0, scale=0.3,
+                targets=["to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2", "proj_in", "proj_out"]),
+    "style": dict(format="diffusers", file="full-style.safetensors", seed=2, rank=32, alpha=32.0, scale=0.3,
+                  targets=["to_q", "to_k", "to_v", "to_out.0"]),
+}
+
+
+def build_full(folder: Path, device: str) -> tuple[Path, Path, Path]:
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+    from nodes.demo.sdxl import HERE, write_lora
+    base = folder / "sdxl-random"
+    if not base.exists():
+        torch.manual_seed(0)
+        with torch.device(device):  # random init on the GPU: seconds instead of a minute
+            parts = dict(unet=UNet2DConditionModel(**FULL_UNET), vae=AutoencoderKL(**FULL_VAE),
+                         text_encoder=CLIPTextModel(CLIPTextConfig(**FULL_TE1)),
+                         text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**FULL_TE2)))
+        parts = {k: v.half() for k, v in parts.items()}
+        vocab, merges = str(HERE / "vocab.json"), str(HERE / "merges.txt")
+        pipe = StableDiffusionXLPipeline(
+            **parts, tokenizer=CLIPTokenizer(vocab, merges, model_max_length=77),
+            tokenizer_2=CLIPTokenizer(vocab, merges, pad_token="!", model_max_length=77),
+            scheduler=EulerDiscreteScheduler.from_config(json.loads((HERE / "scheduler.json").read_text())),
+            add_watermarker=False)
+        pipe.save_pretrained(base, safe_serialization=True)
+        del pipe, parts
+    loras = []
+    for name, recipe in FULL_LORAS.items():
+        path = folder / recipe["file"]
+        if not path.exists():
+            write_lora(base, recipe, path)
+        loras.append(path)
+    return base, loras[0], loras[1]
+
+
+def main_job(base: str, lcm: str, style: str, size: int) -> dict:
+    data = json.loads((REPO / "workflows" / "lcm_lora_sdxl.json").read_text())
+    nodes = data["nodes"]
+    nodes["model"]["inputs"]["checkpoint"] = base
+    nodes["merge"]["inputs"].update(acceleration_lora=lcm, style_lora=style)
+    nodes["prompt"]["inputs"].update(prompt=PROMPT, negative_prompt="")
+    nodes["sampler"]["inputs"].update(width=size, height=size, seed=42)
+    return data
+
+
+def direct_job(pipe, size: int, out: Path):
+    """The main job's diffusers calls, written by hand (the pipeline is already fused)."""
+    import torch
+    from diffusers import LCMScheduler
+    from nodes.image import tensor_to_pil
+    from nodes.sdxl import scheduler_from
+    with torch.inference_mode():
+        embeds = pipe.encode_prompt(PROMPT, device=pipe._execution_device, num_images_per_prompt=1,
+                                    do_classifier_free_guidance=True)
+        pipe.scheduler = scheduler_from(LCMScheduler, pipe.scheduler.config)
+        latents = pipe(prompt_embeds=embeds[0], pooled_prompt_embeds=embeds[2], num_inference_steps=4,
+                       guidance_scale=1.0, width=size, height=size, output_type="latent",
+                       generator=torch.Generator("cpu").manual_seed(42)).images
+        vae = pipe.vae
+        image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+        image = pipe.image_processor.postprocess(image, output_type="pt")
+    tensor_to_pil(image.permute(0, 2, 3, 1).float().cpu())[0].save(out, compress_level=6)
+
+
+def sync(device: str) -> None:
+    if device == "cuda":
+        import torch
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: str) -> float:
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true", help="real SDXL-size architecture, random weights")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--size", type=int, default=None, help="image size (default 512 tiny, 1024 full)")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=10, help="UNet steps per timing in (b)")
+    parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
+    args = parser.parse_args(argv)
+
+    import torch
+    from nodegraph.cache import Cache
+    from nodegraph.context import Environment
+    from nodegraph.files import FileRoots
+    from nodegraph.session import Session
+    from nodes import demo
+    from nodes.model_manager import ModelManager, default_dtype, load_pipeline, resolve_device
+
+    torch.manual_seed(0)
+    device = resolve_device(args.device)
+    size = args.size or (1024 if args.full else 512)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="lcm-bench-"))
+    if args.full:
+        base, lcm, style = (str(p) for p in build_full(work, device))
+    else:
+        demo_dir = Path(os.environ.get("NODEGRAPH_DEMO_DIR") or Path.home() / ".cache/nodegraph/demo")
+        base, lcm, style = "demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"
+        paths = {v: demo.materialise(v, demo_dir) for v in (base, lcm, style)}
+    env = Environment(files=FileRoots(output_dir=work / "engine"), device=device)
+    if not args.full:
+        env.demo_dir = demo_dir
+    manager = env.service("sdxl_models", ModelManager)
+    session = Session(env=env, cache=Cache(enabled=False))
+    workflow = main_job(base, lcm, style, size)
+    print(f"device {device}, {'SDXL-size random weights' if args.full else 'tiny demo SDXL'}, {size}x{size}, "
+          f"dtype {default_dtype(device)}", flush=True)
+
+    # Direct: the same files loaded with plain diffusers, both LoRAs fused.
+    from nodes.model_manager import ModelSource
+    folder = base if args.full else str(paths[base])
+    lcm_file, style_file = (lcm, style) if args.full else (str(paths[lcm]), str(paths[style]))
+    source = ModelSource("diffusers", folder, "direct", "direct", device, default_dtype(device))
+    direct = load_pipeline(source)
+    direct.load_lora_weights(lcm_file, adapter_name="lcm")
+    direct.load_lora_weights(style_file, adapter_name="style")
+    direct.set_adapters(["lcm", "style"], [LCM, STYLE])
+    direct.fuse_lora(components=["unet"], adapter_names=["lcm", "style"])
+    direct_png = work / "direct.png"
+
+    def engine_once():
+        result = session.run(workflow)
+        assert result.ok, result.error
+
+    engine_once(), direct_job(direct, size, direct_png)  # warm-up: loads, fuse, first-call costs
+    engine_t, direct_t = [], []
+    for i in range(args.rounds):
+        pair = [("engine", engine_once), ("direct", lambda: direct_job(direct, size, direct_png))]
+        for name, fn in (pair if i % 2 == 0 else pair[::-1]):
+            (engine_t if name == "engine" else direct_t).append(timed(fn, device))
+    e, d = statistics.median(engine_t), statistics.median(direct_t)
+    print(f"(a) main job  engine {e * 1000:8.1f} ms   direct {d * 1000:8.1f} ms   engine/direct {e / d:.3f}",
+          flush=True)
+
+    # (b) UNet step time. The no-LoRA baseline is a pristine pipeline that never saw an adapter.
+    del direct
+    from nodes.model_manager import LoraPatch, ModelHandle
+    src = manager.loaded()[-1]
+    # The same patches the main job's MergeAcceleration built (same files, same fingerprints).
+    from nodegraph.files import fingerprint_path
+    patches = tuple(LoraPatch(str(Path(f).resolve()), demo.demo_fingerprint(v) if demo.is_demo(v)
+                              else fingerprint_path(Path(f)), s, v)
+                    for f, v, s in ((lcm_file, lcm, LCM), (style_file, style, STYLE)))
+    handles = {"fused": ModelHandle(src, patches, fuse=True), "unfused": ModelHandle(src, patches, fuse=False)}
+    pristine = load_pipeline(ModelSource("diffusers", folder, "pristine", "pristine", device, default_dtype(device)))
+    dtype = getattr(torch, default_dtype(device))
+    latent = torch.randn(1, 4, size // 8, size // 8, generator=torch.Generator().manual_seed(0)).to(device, dtype)
+    cfg = pristine.unet.config
+    text = torch.randn(1, 77, cfg.cross_attention_dim).to(device, dtype)
+    pooled_dim = cfg.projection_class_embeddings_input_dim - 6 * cfg.addition_time_embed_dim
+    added = {"text_embeds": torch.randn(1, pooled_dim).to(device, dtype),
+             "time_ids": torch.tensor([[size, size, 0, 0, size, size]], dtype=dtype, device=device)}
+
+    def steps(unet):
+        with torch.inference_mode():
+            for _ in range(args.steps):
+                unet(latent, 500, text, added_cond_kwargs=added)
+
+    times = {"no LoRA": [], "fused": [], "unfused": []}
+    for name in ("fused", "unfused"):  # warm-up
+        with manager.use(handles[name]) as pipe:
+            steps(pipe.unet)
+    steps(pristine.unet)
+    for i in range(args.rounds):
+        order = ["no LoRA", "fused", "unfused"]
+        for name in (order if i % 2 == 0 else order[::-1]):
+            if name == "no LoRA":
+                times[name].append(timed(lambda: steps(pristine.unet), device) / args.steps)
+            else:
+                with manager.use(handles[name]) as pipe:  # switching (fuse/unfuse) is not timed
+                    times[name].append(timed(lambda: steps(pipe.unet), device) / args.steps)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"(b) UNet step no LoRA {med['no LoRA'] * 1000:.2f} ms   fused {med['fused'] * 1000:.2f} ms   "
+          f"unfused {med['unfused'] * 1000:.2f} ms", flush=True)
+    print(f"    fused/no-LoRA {med['fused'] / med['no LoRA']:.3f}   unfused/no-LoRA "
+          f"{med['unfused'] / med['no LoRA']:.3f}", flush=True)
+    print(json.dumps({"device": device, "full": args.full, "size": size,
+                      "engine_over_direct": round(e / d, 4),
+                      "fused_over_no_lora": round(med["fused"] / med["no LoRA"], 4),
+                      "unfused_over_no_lora": round(med["unfused"] / med["no LoRA"], 4),
+                      "ms": {"engine": e * 1000, "direct": d * 1000,
+                             **{f"step_{k}": v * 1000 for k, v in med.items()}}}))
+
+
+if __name__ == "__main__":
+    main()
