@@ -126,3 +126,17 @@ def test_handles_are_immutable_and_picklable(make_session):
     base, merged = result.values["base"]["value"], result.values["merged"]["value"]
     assert base.patches == () and [p.role for p in merged.patches] == ["acceleration", "style"]
     assert merged.fuse and pickle.loads(pickle.dumps(merged)) == merged
+
+
+def test_single_file_checkpoint_needs_a_local_config_folder(make_session, tmp_path, demo_paths):
+    ckpt_dir = tmp_path / "models" / "checkpoint"
+    ckpt_dir.mkdir(parents=True)
+    single = ckpt_dir / "model.safetensors"
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(1)}, str(single))
+    session = make_session()
+    with pytest.raises(WorkflowInvalid) as info:
+        session.prepare(workflow(model__checkpoint="model.safetensors"))
+    (problem,) = info.value.problems
+    assert problem.input == "config" and "local config folder" in problem.message
+    # With a config folder the workflow validates (the demo folder is a valid diffusers config).
+    session.prepare(workflow(model__checkpoint="model.safetensors", model__config=str(demo_paths["tiny-sdxl"])))
