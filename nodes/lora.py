@@ -181,7 +181,9 @@ def export_merged_lora(ctx, handle: ModelHandle, path: Path) -> None:
 
     manager = model_manager(ctx)
     factors: dict[str, list[tuple[Any, Any]]] = {}
-    with torch.inference_mode(), manager.use(handle) as pipe:
+    from dataclasses import replace
+    # Read the factors from the LoRA layers: those are set aside while fused, so ask unfused.
+    with torch.inference_mode(), manager.use(replace(handle, fuse=False)) as pipe:
         weights = dict(manager.adapter_weights(handle))
         for component in LORA_COMPONENTS:
             model = getattr(pipe, component, None)
