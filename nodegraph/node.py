@@ -22,6 +22,7 @@ import inspect
 import types as pytypes
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal, TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -144,6 +145,19 @@ class Node(BaseModel):
     def fingerprint(cls, literals: dict[str, Any], ctx: "RunContext") -> str | None:
         """Extra cache-key material for external state the inputs do not show."""
         return None
+
+    @classmethod
+    def resolve_file(cls, input_name: str, value: str, env: Any) -> Path | None:
+        """The file or folder a file input names, for provenance hashes.
+
+        Override for values the node resolves itself (``schemes`` such as ``demo:``); return
+        None when there is nothing on disk (yet). Cache keys do not use this: scheme values
+        are keyed by ``fingerprint``, so materialising a demo does not change any key.
+        """
+        spec = cls.inputs[input_name]
+        if any(value.startswith(s) for s in spec.schemes):
+            return None
+        return env.files.resolve(spec.file_kind, value)
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:

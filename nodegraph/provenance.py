@@ -52,7 +52,7 @@ def build_provenance(graph: Any, env: Any) -> dict[str, Any]:
             if not spec.file_kind or not isinstance(value, str) or not value:
                 continue
             try:
-                path = env.files.resolve(spec.file_kind, value)
+                path = cls.resolve_file(name, value, env)
             except ValueError:
                 path = None
             entry: dict[str, Any] = {"node": node_id, "input": name, "value": value}
