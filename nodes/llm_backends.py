@@ -199,6 +199,8 @@ class TransformersBackend:
     def __init__(self, spec: LLMSpec):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()  # our own progress events say what is happening
         self.spec = spec
         self.device = resolve_device(spec.device)
         self.tokenizer = AutoTokenizer.from_pretrained(spec.model, local_files_only=True)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from nodegraph import FileInput, Interrupted, Node, NodeError, Socket, SocketType, Widget, node
+from nodegraph.files import fingerprint_path
 
 from .llm_backends import (DEMO_LLM_NAME, DEMO_SCHEME, LLMCallError, LLMService, LLMSpec,
                            materialise_demo_llm, sampling_params)
@@ -43,6 +44,8 @@ SOCKET_TYPES = [
 ]
 
 TASK_EXTENSIONS = (".jsonl", ".json", ".csv")
+DEMO_TASKS = "demo:orca-tasks"  # a small task file shipped with the pack, for the demo workflow
+DEMO_TASKS_FILE = Path(__file__).parent / "demo_llm" / "orca_demo_tasks.jsonl"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -187,7 +190,8 @@ class LoadTasks(Node):
     Column names are configurable; common aliases (question/instruction, type/category,
     answer/target) are accepted too. Output rows: {id, task_type, prompt, reference}.
     """
-    file: str = FileInput("tasks", extensions=TASK_EXTENSIONS)
+    file: str = FileInput("tasks", extensions=TASK_EXTENSIONS, schemes=(DEMO_SCHEME,),
+                          description=f"JSONL/JSON/CSV file in the input folder, or {DEMO_TASKS}")
     prompt_field: str = Widget("prompt")
     type_field: str = Widget("task_type")
     reference_field: str = Widget("reference")
@@ -195,8 +199,26 @@ class LoadTasks(Node):
     default_type: str = Widget("general", description="task type of rows that have none")
     limit: int = Widget(0, ge=0, description="first N tasks only (0 = all)")
 
+    @classmethod
+    def resolve_file(cls, input_name, value, env):
+        if value == DEMO_TASKS:
+            return DEMO_TASKS_FILE
+        return super().resolve_file(input_name, value, env)
+
+    @classmethod
+    def fingerprint(cls, literals, env):
+        # The shipped demo file is not a user file, so the engine does not fingerprint it.
+        return fingerprint_path(DEMO_TASKS_FILE) if literals.get("file") == DEMO_TASKS else None
+
+    @classmethod
+    def check_inputs(cls, literals, env):
+        value = literals.get("file", "")
+        if value.startswith(DEMO_SCHEME) and value != DEMO_TASKS:
+            return [("file", f"unknown demo task file {value!r}; the built-in one is {DEMO_TASKS!r}")]
+        return []
+
     def run(self, ctx):
-        path = ctx.env.files.resolve("tasks", self.file)
+        path = type(self).resolve_file("file", self.file, ctx.env)
         if path is None or not path.is_file():
             raise NodeError(f"task file {self.file!r} not found", input="file")
         tasks, seen = [], set()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import pytest
 
@@ -51,17 +50,13 @@ def test_importing_the_pack_imports_no_heavy_modules():
 @pytest.mark.slow
 def test_demo_workflow_runs_as_shipped_and_writes_the_dataset(runner, monkeypatch):
     from nodegraph.workflow import load_workflow
-    monkeypatch.chdir(REPO)  # the workflow names its task file relative to the repository
     workflow = load_workflow(REPO / "workflows" / "orca2_explanation_tuning.json").to_json()
-    started = time.monotonic()
     result, sink = runner.run(workflow)
-    seconds = time.monotonic() - started
     assert result.ok, result.error
-    assert seconds < 90  # ~7 s on a quiet 2-core machine (mostly importing torch); slack for busy CI
 
     lines = (runner.out / "orca2_demo.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
-    tasks = [json.loads(line) for line in (REPO / "workflows/data/orca_demo_tasks.jsonl").read_text().splitlines()]
+    tasks = [json.loads(line) for line in (REPO / "nodes/demo_llm/orca_demo_tasks.jsonl").read_text().splitlines()]
     assert [r["messages"][1]["content"] for r in records] == [t["prompt"] for t in tasks]
     assert all([m["role"] for m in r["messages"]] == ["system", "user", "assistant"] for r in records)
     assert len({r["messages"][0]["content"] for r in records}) == 1  # one generic message
