@@ -238,8 +238,10 @@ class DiskTier:
                     entries.setdefault(path.stem, []).append(path.stat())
                 except OSError:
                     pass
+        # Evict down to 90% of the cap so that the next few writes do not rescan the folder.
+        target = self.max_bytes * 0.9
         for key in sorted(entries, key=lambda k: max(s.st_mtime for s in entries[k])):
-            if self.bytes <= self.max_bytes:
+            if self.bytes <= target:
                 break
             self._remove(key)
 
