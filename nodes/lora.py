@@ -73,6 +73,14 @@ def lora_patch(ctx, value: str, strength: float, role: str = "lora") -> LoraPatc
     return LoraPatch(str(Path(path).resolve()), fingerprint, float(strength), value, ctx.node_id, role)
 
 
+def _resolve_lora_file(cls, input_name: str, value: str, env: Any) -> Path | None:
+    """``Node.resolve_file`` for LoRA inputs: a demo value is its materialised file, so PNG
+    provenance carries the sha256 of the demo LoRA like any user file's."""
+    if demo.is_demo(value):
+        return demo.existing_path(value, getattr(env, "demo_dir", None))
+    return Node.resolve_file.__func__(cls, input_name, value, env)
+
+
 def _fingerprint(literals: dict, names: tuple[str, ...]) -> str | None:
     tags = [demo.demo_fingerprint(literals[n]) for n in names if demo.is_demo(literals.get(n) or "")]
     return "|".join(tags) or None
@@ -91,6 +99,8 @@ class ApplyLoRA(Node):
     @classmethod
     def fingerprint(cls, literals, env):
         return _fingerprint(literals, ("lora",))
+
+    resolve_file = classmethod(_resolve_lora_file)
 
     @classmethod
     def check_inputs(cls, literals, env):
@@ -112,6 +122,8 @@ class LoadLoRA(Node):
     @classmethod
     def fingerprint(cls, literals, env):
         return _fingerprint(literals, ("lora",))
+
+    resolve_file = classmethod(_resolve_lora_file)
 
     @classmethod
     def check_inputs(cls, literals, env):
@@ -144,6 +156,8 @@ class MergeAcceleration(Node):
     @classmethod
     def fingerprint(cls, literals, env):
         return _fingerprint(literals, ("acceleration_lora", "style_lora"))
+
+    resolve_file = classmethod(_resolve_lora_file)
 
     @classmethod
     def check_inputs(cls, literals, env):

@@ -54,6 +54,12 @@ class LoadSDXL(Node):
         return f"{tag}|{device}|{_dtype(literals.get('dtype', 'auto'), device)}"
 
     @classmethod
+    def resolve_file(cls, input_name: str, value: str, env: Any) -> Path | None:
+        if demo.is_demo(value):  # the materialised demo folder, so provenance carries its sha256
+            return demo.existing_path(value, getattr(env, "demo_dir", None))
+        return super().resolve_file(input_name, value, env)
+
+    @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
         value, config = literals.get("checkpoint", "demo:tiny-sdxl"), literals.get("config", "")
         if demo.is_demo(value):
@@ -272,3 +278,9 @@ class DecodeLatent(Node):
             image = vae.decode(latents, return_dict=False)[0]
             image = pipe.image_processor.postprocess(image, output_type="pt")
         return {"image": image.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().contiguous()}
+
+
+# SaveCheckpoint lives in its own module (the LDM-layout converter); registered with this pack.
+from nodes.checkpoint import SaveCheckpoint  # noqa: E402
+
+NODES = [SaveCheckpoint]

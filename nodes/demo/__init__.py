@@ -13,7 +13,7 @@ from .sdxl import DEMO_VERSION, DEMOS, build
 
 SCHEME = "demo:"
 
-__all__ = ["SCHEME", "DEMOS", "DEMO_VERSION", "is_demo", "demo_name", "demo_fingerprint", "materialise"]
+__all__ = ["SCHEME", "DEMOS", "DEMO_VERSION", "is_demo", "demo_name", "demo_fingerprint", "materialise", "existing_path"]
 
 
 def is_demo(value: str) -> bool:
@@ -44,3 +44,15 @@ def materialise(value: str, demo_dir: Path) -> Path:
     if name not in DEMOS:
         raise KeyError(f"unknown demo {value!r}")
     return build(name, Path(demo_dir))
+
+
+def existing_path(value: str, demo_dir) -> Path | None:
+    """The files of demo ``value`` when already materialised under ``demo_dir``, else None.
+
+    Never builds anything: provenance hashes what the job actually loaded.
+    """
+    spec = DEMOS.get(demo_name(value))
+    if spec is None or demo_dir is None:
+        return None
+    path = Path(demo_dir) / spec["path"]
+    return path if path.exists() else None

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from nodes.image import read_png_workflow
 
@@ -25,12 +24,9 @@ def test_main_job_fresh_then_cached_and_byte_identical(tmp_path):
     env = {**os.environ, "NODEGRAPH_DEMO_DIR": str(tmp_path / "demo"), "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": str(MAIN_JOB.parents[1])}
     common = ["--events", "jsonl", "--device", "cpu"]
-    started = time.perf_counter()
     first = nodegraph("run", str(MAIN_JOB), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "a"),
                       *common, env=env, cwd=tmp_path)
-    fresh_seconds = time.perf_counter() - started
-    assert first.returncode == 0, first.stderr
-    assert fresh_seconds < 60  # includes materialising the demo model and LoRAs
+    assert first.returncode == 0, first.stderr  # wall time vs the 60 s target: benchmarks/main_job.py
     done = done_event(first.stdout)
     assert done["executed"] == 6 and len(done["outputs"]) == 1
 
