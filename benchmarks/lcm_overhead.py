@@ -102,7 +102,8 @@ def direct_job(pipe, size: int, out: Path):
     from nodes.image import tensor_to_pil
     from nodes.sdxl import scheduler_from
     with torch.inference_mode():
-        embeds = pipe.encode_prompt(PROMPT, device=pipe._execution_device, num_images_per_prompt=1,
+        device = next(pipe.unet.parameters()).device  # what a user passes; no offload-hook walk
+        embeds = pipe.encode_prompt(PROMPT, device=device, num_images_per_prompt=1,
                                     do_classifier_free_guidance=True)
         pipe.scheduler = scheduler_from(LCMScheduler, pipe.scheduler.config)
         latents = pipe(prompt_embeds=embeds[0], pooled_prompt_embeds=embeds[2], num_inference_steps=4,
