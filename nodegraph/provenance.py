@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ class FileHasher:
 
     def __init__(self) -> None:
         self._known: dict[tuple[str, int, int], str] = {}
+        self._folders: dict[tuple[str, int, int], str] = {}
         self._lock = threading.Lock()
 
     def file(self, path: Path) -> str:
@@ -34,10 +36,26 @@ class FileHasher:
     def path(self, path: Path) -> str:
         if path.is_file():
             return self.file(path)
+        # One walk of sizes and mtimes decides whether the folder's digest is still good;
+        # only a changed folder is hashed again (models are large, jobs are many).
+        listing = []
+        for root, _dirs, names in os.walk(path):
+            for name in names:
+                full = os.path.join(root, name)
+                st = os.stat(full)
+                listing.append((os.path.relpath(full, path).replace(os.sep, "/"), st.st_size, st.st_mtime_ns))
+        listing.sort()
+        key = (str(path.resolve()), hash(tuple(listing)), len(listing))
+        with self._lock:
+            if key in self._folders:
+                return self._folders[key]
         combined = hashlib.sha256()
-        for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-            combined.update(sub.relative_to(path).as_posix().encode() + b"\0" + self.file(sub).encode())
-        return combined.hexdigest()
+        for rel, _size, _mtime in listing:
+            combined.update(rel.encode() + b"\0" + self.file(path / rel).encode())
+        value = combined.hexdigest()
+        with self._lock:
+            self._folders[key] = value
+        return value
 
 
 def build_provenance(graph: Any, env: Any) -> dict[str, Any]:
