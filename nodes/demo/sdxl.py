@@ -75,6 +75,12 @@ def _atomic_file(target: Path, make) -> None:
 
 
 def _build_pipeline(folder: Path) -> None:
+    from nodes.model_manager import quiet_loaders
+    with quiet_loaders():  # the first diffusers import is chatty (torchvision fallbacks)
+        _build_pipeline_quietly(folder)
+
+
+def _build_pipeline_quietly(folder: Path) -> None:
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
@@ -92,9 +98,7 @@ def _build_pipeline(folder: Path) -> None:
     pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
                                      tokenizer=tokenizer, tokenizer_2=tokenizer_2, unet=unet,
                                      scheduler=scheduler, add_watermarker=False)
-    from nodes.model_manager import quiet_loaders
-    with quiet_loaders():
-        pipe.save_pretrained(folder, safe_serialization=True)
+    pipe.save_pretrained(folder, safe_serialization=True)
 
 
 def lora_targets(unet_state: dict, targets: list[str]) -> list[str]:
