@@ -18,6 +18,7 @@ from .context import Environment, InterruptToken, RunContext
 from .errors import Interrupted, NodeError
 from .events import Sink, null_sink
 from .files import fingerprint_path
+from .gctune import long_lived_frozen
 from .graph import Graph, GraphNode
 from .node import Node, instantiate
 from .plan import Plan
@@ -84,11 +85,13 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
     facts = _key_facts(cls)
     literals = {**facts.defaults, **gnode.literals}
     links = gnode.links
+    upstream: list[Any] = []
     if links:
-        for name in links:
+        for name, link in links.items():
             literals.pop(name, None)
-    parts: list[Any] = [cls.node_type, cls.version, literals,
-                        sorted((name, keys[link.node], link.output) for name, link in links.items())]
+            upstream.append((name, keys[link.node], link.output))
+        upstream.sort()
+    parts: list[Any] = [cls.node_type, cls.version, literals, upstream]
     for name, kind in facts.file_inputs:
         value = literals.get(name)
         path = job.env.files.resolve(kind, value) if isinstance(value, str) and value else None
@@ -106,6 +109,10 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
 
 class InProcessExecutor:
     def execute(self, job: Job) -> RunResult:
+        with long_lived_frozen():
+            return self._execute(job)
+
+    def _execute(self, job: Job) -> RunResult:
         started = time.perf_counter()
         emit, graph, plan, cache = job.sink, job.graph, job.plan, job.cache
         job_tag = {"job": job.id}
@@ -130,13 +137,12 @@ class InProcessExecutor:
             entry, _tier = cache.get(key)
             if entry is not None and entry.files_present():
                 cached.append(node_id)
-                emit({"event": "cached", "node": node_id, **job_tag,
-                      **({"outputs": entry.files} if entry.files else {}), **({"ui": entry.ui} if entry.ui else {})})
+                emit(_finished("cached", node_id, job.id, entry))
             else:
                 inputs = dict(gnode.literals)
                 for name, link in gnode.links.items():
                     inputs[name] = values[link.node][link.output]
-                emit({"event": "executing", "node": node_id, **job_tag})
+                emit({"event": "executing", "node": node_id, "job": job.id})
                 ctx = RunContext(node_id, cls.node_type, job.env, job.interrupt, emit,
                                  graph, job.id, key)
                 try:
@@ -157,8 +163,7 @@ class InProcessExecutor:
                     persist = persistable[cls] = _persistable(cls, job.types)
                 cache.put(key, entry, persist)
                 executed.append(node_id)
-                emit({"event": "executed", "node": node_id, **job_tag,
-                      **({"outputs": entry.files} if entry.files else {}), **({"ui": entry.ui} if entry.ui else {})})
+                emit(_finished("executed", node_id, job.id, entry))
             values[node_id] = entry.outputs
             if cls.output_node:
                 files.extend(entry.files)
@@ -173,6 +178,16 @@ class InProcessExecutor:
         emit({"event": "done", "status": result.status, "executed": len(executed), "cached": len(cached),
               "seconds": round(result.seconds, 6), "outputs": files, **job_tag})
         return result
+
+
+def _finished(kind: str, node_id: str, job_id: str, entry: CacheEntry) -> dict[str, Any]:
+    """A ``cached`` or ``executed`` event; files written and canvas data only when there are some."""
+    event = {"event": kind, "node": node_id, "job": job_id}
+    if entry.files:
+        event["outputs"] = entry.files
+    if entry.ui:
+        event["ui"] = entry.ui
+    return event
 
 
 def _check_outputs(cls, outputs: Any, types: TypeRegistry) -> None:

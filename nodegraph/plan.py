@@ -1,7 +1,8 @@
 """Planning: which nodes run, in what order, and which could run side by side."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 
@@ -14,11 +15,16 @@ _SINK = object()  # a virtual node every target feeds, so one traversal finds al
 class Plan:
     order: tuple[str, ...]  # topological order of the nodes that must run
     levels: tuple[tuple[str, ...], ...]  # nodes of one level have no edges between them
-    branches: tuple[frozenset[str], ...]  # weakly connected parts: fully independent work
     consumers: dict[str, int]  # how many planned nodes read each node's outputs
+    graph: nx.DiGraph = field(repr=False, compare=False)  # the planned subgraph
 
     def __len__(self) -> int:
         return len(self.order)
+
+    @cached_property
+    def branches(self) -> tuple[frozenset[str], ...]:
+        """Weakly connected parts: fully independent work (for a parallel executor)."""
+        return tuple(frozenset(c) for c in nx.weakly_connected_components(self.graph))
 
 
 def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
@@ -35,6 +41,4 @@ def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
     # Generations are levels of mutually independent nodes; concatenated, a topological order.
     levels = tuple(tuple(level) for level in nx.topological_generations(g))
     order = tuple(n for level in levels for n in level)
-    branches = tuple(frozenset(c) for c in nx.weakly_connected_components(g))
-    consumers = dict(g.out_degree())
-    return Plan(order, levels, branches, consumers)
+    return Plan(order, levels, dict(g.out_degree()), g)

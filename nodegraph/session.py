@@ -11,6 +11,7 @@ from typing import Any
 from .cache import Cache
 from .context import Environment, InterruptToken
 from .events import Sink, null_sink
+from .gctune import collector_paused
 from .executor import Executor, InProcessExecutor, Job, RunResult
 from .overrides import apply_overrides
 from .plan import make_plan
@@ -37,8 +38,10 @@ class Session:
             workflow = load_workflow(workflow)
         if overrides:
             workflow = apply_overrides(workflow, overrides, self.registry)
-        graph = build_graph(workflow, self.registry, self.env)
-        return Job(graph, make_plan(graph), self.env, self.cache, self.registry.types)
+        with collector_paused():
+            graph = build_graph(workflow, self.registry, self.env)
+            plan = make_plan(graph)
+        return Job(graph, plan, self.env, self.cache, self.registry.types)
 
     def run(self, workflow: Workflow | dict | str | Path, sink: Sink = null_sink,
             interrupt: InterruptToken | None = None, overrides: list[str] = (),
