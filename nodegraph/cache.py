@@ -61,10 +61,10 @@ def value_nbytes(value: Any) -> int:
     return _OBJECT_BYTES
 
 
-@dataclass
+@dataclass(slots=True)  # slots: one entry per node of a big graph, kept small for the collector
 class CacheEntry:
     outputs: dict[str, Any]
-    files: list[str] = field(default_factory=list)  # files an output node wrote
+    files: tuple[str, ...] = ()  # files an output node wrote
     ui: dict[str, Any] = field(default_factory=dict)  # what the canvas shows for the node
 
     def files_present(self) -> bool:
@@ -182,7 +182,7 @@ class DiskTier:
                 from safetensors.torch import load as load_tensors
                 tensors = load_tensors(blob)
             outputs = {name: _decode_value(desc, tensors) for name, desc in meta["outputs"].items()}
-            entry = CacheEntry(outputs, meta.get("files", []), meta.get("ui", {}))
+            entry = CacheEntry(outputs, tuple(meta.get("files", ())), meta.get("ui", {}))
         except Exception:  # corrupt or truncated: a miss; the node recomputes and rewrites it
             self._remove(key)
             return None
@@ -201,7 +201,7 @@ class DiskTier:
             return False
         meta_path, data_path = self._paths(key)
         meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta: dict[str, Any] = {"outputs": described, "files": entry.files, "ui": entry.ui}
+        meta: dict[str, Any] = {"outputs": described, "files": list(entry.files), "ui": entry.ui}
         written = 0
         if tensors:
             from safetensors.torch import save as save_tensors

@@ -18,7 +18,6 @@ from .context import Environment, InterruptToken, RunContext
 from .errors import Interrupted, NodeError
 from .events import Sink, null_sink
 from .files import fingerprint_path
-from .gctune import long_lived_frozen
 from .graph import Graph, GraphNode
 from .node import Node, instantiate
 from .plan import Plan
@@ -67,6 +66,11 @@ class _KeyFacts:
     defaults: dict[str, Any]
     file_inputs: tuple[tuple[str, str], ...]  # (input name, file kind)
     custom_fingerprint: bool
+    custom_determinism: bool
+
+
+def _overrides(cls, name: str) -> bool:
+    return getattr(cls, name).__func__ is not getattr(Node, name).__func__
 
 
 def _key_facts(cls) -> _KeyFacts:
@@ -75,7 +79,7 @@ def _key_facts(cls) -> _KeyFacts:
         facts = cls._ng_key_facts = _KeyFacts(
             {name: spec.default for name, spec in cls.inputs.items() if spec.widget is not None},
             tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
-            getattr(cls.fingerprint, "__func__", None) is not getattr(Node.fingerprint, "__func__", None))
+            _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"))
     return facts
 
 
@@ -102,17 +106,13 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
             parts.append(extra)
     if cls.output_node:
         parts.append(str(job.env.output_dir))
-    if not cls.is_deterministic(literals):
+    if not (cls.is_deterministic(literals) if facts.custom_determinism else cls.deterministic):
         parts.append(nonce)
     return cache_key(parts)
 
 
 class InProcessExecutor:
     def execute(self, job: Job) -> RunResult:
-        with long_lived_frozen():
-            return self._execute(job)
-
-    def _execute(self, job: Job) -> RunResult:
         started = time.perf_counter()
         emit, graph, plan, cache = job.sink, job.graph, job.plan, job.cache
         job_tag = {"job": job.id}
@@ -157,7 +157,7 @@ class InProcessExecutor:
                     result.error = _error_event(node_id, cls.node_type, exc, job_tag)
                     emit(result.error)
                     break
-                entry = CacheEntry(outputs, ctx.files_written, ctx.ui)
+                entry = CacheEntry(outputs, tuple(ctx.files_written), ctx.ui)
                 persist = persistable.get(cls)
                 if persist is None:
                     persist = persistable[cls] = _persistable(cls, job.types)
@@ -184,7 +184,7 @@ def _finished(kind: str, node_id: str, job_id: str, entry: CacheEntry) -> dict[s
     """A ``cached`` or ``executed`` event; files written and canvas data only when there are some."""
     event = {"event": kind, "node": node_id, "job": job_id}
     if entry.files:
-        event["outputs"] = entry.files
+        event["outputs"] = list(entry.files)
     if entry.ui:
         event["ui"] = entry.ui
     return event
