@@ -86,8 +86,23 @@ def _fingerprint(literals: dict, names: tuple[str, ...]) -> str | None:
     return "|".join(tags) or None
 
 
+class _OneLoraFile(Node):
+    """Cache key, provenance and validation of a node with one ``lora`` file input (not a node)."""
+
+    @classmethod
+    def fingerprint(cls, literals, env):
+        return _fingerprint(literals, ("lora",))
+
+    resolve_file = classmethod(_resolve_lora_file)
+
+    @classmethod
+    def check_inputs(cls, literals, env):
+        problem = check_lora_file(literals.get("lora", ""), env)
+        return [("lora", problem)] if problem else []
+
+
 @node("ApplyLoRA", category="lora", outputs={"model": "MODEL"})
-class ApplyLoRA(Node):
+class ApplyLoRA(_OneLoraFile):
     """Add a LoRA (kohya/A1111 or diffusers/peft .safetensors) to a model at a strength.
 
     Returns a new model handle; the input model is unchanged, so other branches can use it.
@@ -96,39 +111,17 @@ class ApplyLoRA(Node):
     lora: str = _lora_input()
     strength: float = Widget(1.0, ge=-4.0, le=4.0, step=0.05)
 
-    @classmethod
-    def fingerprint(cls, literals, env):
-        return _fingerprint(literals, ("lora",))
-
-    resolve_file = classmethod(_resolve_lora_file)
-
-    @classmethod
-    def check_inputs(cls, literals, env):
-        problem = check_lora_file(literals.get("lora", ""), env)
-        return [("lora", problem)] if problem else []
-
     def run(self, ctx):
         handle: ModelHandle = self.model
         return {"model": handle.with_patches((lora_patch(ctx, self.lora, self.strength),))}
 
 
 @node("LoadLoRA", category="lora", outputs={"lora": "LORA"})
-class LoadLoRA(Node):
+class LoadLoRA(_OneLoraFile):
     """A LoRA file with a strength, optionally added to a stack (for MergeAcceleration's styles)."""
     lora: str = _lora_input()
     strength: float = Widget(1.0, ge=-4.0, le=4.0, step=0.05)
     stack: Any = Socket("LORA", optional=True)
-
-    @classmethod
-    def fingerprint(cls, literals, env):
-        return _fingerprint(literals, ("lora",))
-
-    resolve_file = classmethod(_resolve_lora_file)
-
-    @classmethod
-    def check_inputs(cls, literals, env):
-        problem = check_lora_file(literals.get("lora", ""), env)
-        return [("lora", problem)] if problem else []
 
     def run(self, ctx):
         return {"lora": tuple(self.stack or ()) + (lora_patch(ctx, self.lora, self.strength, role="style"),)}
