@@ -286,9 +286,3 @@ class DecodeLatent(Node):
             image = vae.decode(latents, return_dict=False)[0]
             image = pipe.image_processor.postprocess(image, output_type="pt")
         return {"image": image.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().contiguous()}
-
-
-# SaveCheckpoint lives in its own module (the LDM-layout converter); registered with this pack.
-from nodes.checkpoint import SaveCheckpoint  # noqa: E402
-
-NODES = [SaveCheckpoint]
