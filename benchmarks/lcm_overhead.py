@@ -145,7 +145,8 @@ def main(argv=None) -> None:
     from nodegraph.files import FileRoots
     from nodegraph.session import Session
     from nodes import demo
-    from nodes.model_manager import ModelManager, default_dtype, load_pipeline, resolve_device
+    from nodegraph.context import resolve_device
+    from nodes.model_manager import ModelManager, default_dtype, load_pipeline
 
     torch.manual_seed(0)
     device = resolve_device(args.device)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import atomic_write
 from .types import _is_tensor
 
 DEFAULT_MEMORY_BYTES = 4 << 30
@@ -207,12 +208,12 @@ class DiskTier:
             from safetensors.torch import save as save_tensors
             blob = save_tensors(tensors)
             meta["tensor_file"] = {"size": len(blob), "hash": hashlib.blake2b(blob, digest_size=20).hexdigest()}
-            written += _atomic_write(data_path, blob)
+            written += atomic_write(data_path, blob)
         try:
             text = json.dumps(meta).encode()
         except (TypeError, ValueError):
             return False
-        written += _atomic_write(meta_path, text)
+        written += atomic_write(meta_path, text)
         with self._lock:
             self.bytes += written
         self._evict()
@@ -244,16 +245,6 @@ class DiskTier:
             if self.bytes <= target:
                 break
             self._remove(key)
-
-
-def _atomic_write(path: Path, data: bytes) -> int:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return len(data)
 
 
 class Cache:

@@ -14,6 +14,14 @@ from .files import FileRoots
 T = TypeVar("T")
 
 
+def resolve_device(device: str) -> str:
+    """"auto" becomes "cuda" when torch sees a GPU, else "cpu"; anything else is kept."""
+    if device != "auto":
+        return device
+    import torch  # only when a node asks: the core never imports torch at import time
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class InterruptToken:
     """Per-job interrupt flag. Checked between nodes by the executor, and by long nodes."""
 

@@ -7,6 +7,7 @@ allowed. The server does not: a name must resolve inside one of the kind's roots
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,3 +91,23 @@ def fingerprint_path(path: Path) -> str:
             st = sub.stat()
             parts.append(f"{sub.relative_to(path).as_posix()}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)
+
+
+def atomic_write(path: Path, data: bytes | str) -> int:
+    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part.
+
+    A temporary file in the same folder is written, synced and renamed over ``path``; on any
+    failure it is removed. Returns the number of bytes written.
+    """
+    blob = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(blob)

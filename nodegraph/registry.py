@@ -1,7 +1,7 @@
 """The catalogue: node classes and socket types known to one session (never a global)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .node import Node

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from nodegraph.context import resolve_device
 from nodegraph.errors import Interrupted
 
 from .llm_cache import LLMCache, call_key
@@ -184,13 +185,6 @@ def _content(response) -> str:
     if not isinstance(content, str):
         raise ValueError("choices[0].message.content is not text")
     return content
-
-
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class TransformersBackend:

@@ -319,13 +319,6 @@ def _empty_device_cache() -> None:
 
 
 # --- loading ------------------------------------------------------------------------------
-def resolve_device(device: str) -> str:
-    if device in ("cpu", "cuda"):
-        return device
-    import torch
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def default_dtype(device: str) -> str:
     """fp32 on CPU (fp16 there is ~28x slower than fp32), fp16 on GPU."""
     return "float32" if device == "cpu" else "float16"

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from nodegraph import FileInput, Interrupted, Node, NodeError, Socket, SocketType, Widget, node
-from nodegraph.files import fingerprint_path
+from nodegraph.files import atomic_write, fingerprint_path
 
 from .llm_backends import (DEMO_LLM_NAME, DEMO_SCHEME, LLMCallError, LLMService, LLMSpec,
                            materialise_demo_llm, sampling_params)
@@ -515,17 +514,6 @@ class PromptEraser(Node):
 
 # --- dataset I/O -------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @node("SaveDataset", category="llm/orca", output_node=True)
 class SaveDataset(Node):
     """Write chat records as JSONL ({"messages": [...]} per line, as fine-tuning tools take them).
@@ -559,7 +547,7 @@ class SaveDataset(Node):
         out_dir = ctx.env.output_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / name
-        _atomic_write(path, text)
+        atomic_write(path, text)
 
         def counts(key: str) -> dict[str, int]:
             found: dict[str, int] = {}
@@ -574,7 +562,7 @@ class SaveDataset(Node):
                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "workflow": ctx.workflow, "provenance": ctx.provenance() if ctx.graph is not None else None}
         side_path = out_dir / (name[: -len(".jsonl")] + ".provenance.json")
-        _atomic_write(side_path, json.dumps(sidecar, indent=2, ensure_ascii=False, default=str) + "\n")
+        atomic_write(side_path, json.dumps(sidecar, indent=2, ensure_ascii=False, default=str) + "\n")
         ctx.record_file(path)
         ctx.record_file(side_path)
         ctx.ui["text"] = f"{len(lines)} records -> {path}"

@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from nodes import demo
-from nodes.model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype, resolve_device
+from nodegraph.context import resolve_device
+from nodegraph.files import fingerprint_path
+from nodes.model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 MAX_SEED = 2**63 - 1
@@ -102,10 +104,10 @@ class LoadSDXL(Node):
                 config = _resolve(ctx.env, self.config)
                 if config is None:
                     raise NodeError(f"config folder {self.config!r} not found", input="config")
-                source = ModelSource("single_file", str(path.resolve()), value, _fingerprint(path), device, dtype,
+                source = ModelSource("single_file", str(path.resolve()), value, fingerprint_path(path), device, dtype,
                                      config=str(config.resolve()))
             else:
-                source = ModelSource("diffusers", str(path.resolve()), value, _fingerprint(path), device, dtype)
+                source = ModelSource("diffusers", str(path.resolve()), value, fingerprint_path(path), device, dtype)
         return {"model": ModelHandle(source)}
 
 
@@ -115,11 +117,6 @@ def _dtype(choice: str, device: str) -> str:
 
 def _resolve(env, value: str) -> Path | None:
     return env.files.resolve("checkpoint", value) if value else None
-
-
-def _fingerprint(path: Path) -> str:
-    from nodegraph.files import fingerprint_path
-    return fingerprint_path(path)
 
 
 @node("EncodePrompt", category="sdxl", outputs={"conditioning": "CONDITIONING"})

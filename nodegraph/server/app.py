@@ -17,7 +17,6 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -36,7 +35,7 @@ from .. import __version__
 from ..cache import Cache
 from ..context import Environment, InterruptToken
 from ..errors import WorkflowInvalid
-from ..files import FileRoots
+from ..files import FileRoots, atomic_write
 from ..plugins import load_registry
 from ..session import Session
 from ..workflow import parse_workflow
@@ -547,14 +546,7 @@ def _store_upload(folder: Path, name: str, data: bytes, overwrite: bool) -> str:
     target = folder / candidate
     if target.is_symlink():
         target.unlink()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, data)
     return candidate
 
 

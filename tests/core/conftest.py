@@ -1,8 +1,6 @@
 """Fixtures for engine tests: a catalogue with the built-ins plus test-only nodes."""
 from __future__ import annotations
 
-import json
-import sys
 import textwrap
 from pathlib import Path
 

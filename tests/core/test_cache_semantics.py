@@ -90,8 +90,6 @@ def test_memory_tier_is_lru_bounded_in_bytes():
 
 def test_keys_do_not_grow_with_graph_depth(session):
     """Merkle keys: a node's key never embeds its ancestry (ComfyUI's quadratic trap)."""
-    from nodegraph.executor import InProcessExecutor
-    from nodegraph.events import null_sink
     nodes = {"n0": ("Int", {"value": 0})}
     for i in range(1, 2000):
         nodes[f"n{i}"] = ("MathInt", {"a": link(f"n{i-1}"), "b": 1})

@@ -3,7 +3,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 from core_helpers import cli, link, wf, write
 

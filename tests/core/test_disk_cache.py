@@ -1,6 +1,5 @@
 """The disk tier: survives restarts, detects corruption, stays within its cap."""
 import json
-from pathlib import Path
 
 from core_helpers import cli, link, wf, write
 

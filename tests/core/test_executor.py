@@ -1,5 +1,4 @@
 """Executor behaviour: events, errors, interrupts, progress, runtime output checks, planning."""
-import threading
 
 from core_helpers import link, wf
 
@@ -73,7 +72,6 @@ def test_interrupt_token_stops_a_long_node_and_the_run(session):
 def test_interrupt_between_nodes_from_another_thread(session):
     token = InterruptToken()
     sink = CollectingSink()
-    started = threading.Event()
 
     def emit(event):
         sink(event)

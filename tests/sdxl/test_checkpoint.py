@@ -13,7 +13,7 @@ from nodegraph.provenance import FileHasher
 from nodes.image import PNG_PROVENANCE_KEY
 from nodes.model_manager import ModelManager
 
-from .conftest import MAIN_JOB, SIZE, capture, run, workflow
+from .conftest import MAIN_JOB, capture, run, workflow
 from nodegraph.workflow import parse_workflow
 
 COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")

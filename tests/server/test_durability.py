@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from serverkit import PLUGINS, Client, add_show, sleeper
 
