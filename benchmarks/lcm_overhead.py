@@ -59,7 +59,7 @@ def build_full(folder: Path, device: str) -> tuple[Path, Path, Path]:
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
-    from nodes.demo.sdxl import HERE, write_lora
+    from nodegraph_nodes.sdxl.demo.recipes import HERE, write_lora
     base = folder / "sdxl-random"
     if not base.exists():
         torch.manual_seed(0)
@@ -99,8 +99,8 @@ def direct_job(pipe, size: int, out: Path):
     """The main job's diffusers calls, written by hand (the pipeline is already fused)."""
     import torch
     from diffusers import LCMScheduler
-    from nodes.image import tensor_to_pil
-    from nodes.sdxl import scheduler_from
+    from nodegraph_nodes.basic.image import tensor_to_pil
+    from nodegraph_nodes.sdxl.pipeline import scheduler_from
     with torch.inference_mode():
         device = next(pipe.unet.parameters()).device  # what a user passes; no offload-hook walk
         embeds = pipe.encode_prompt(PROMPT, device=device, num_images_per_prompt=1,
@@ -144,9 +144,9 @@ def main(argv=None) -> None:
     from nodegraph.context import Environment
     from nodegraph.files import FileRoots
     from nodegraph.session import Session
-    from nodes import demo
+    from nodegraph_nodes.sdxl import demo
     from nodegraph.context import resolve_device
-    from nodes.model_manager import ModelManager, default_dtype, load_pipeline
+    from nodegraph_nodes.sdxl.model_manager import ModelManager, default_dtype, load_pipeline
 
     torch.manual_seed(0)
     device = resolve_device(args.device)
@@ -168,7 +168,7 @@ def main(argv=None) -> None:
           f"dtype {default_dtype(device)}", flush=True)
 
     # Direct: the same files loaded with plain diffusers, both LoRAs fused.
-    from nodes.model_manager import ModelSource
+    from nodegraph_nodes.sdxl.model_manager import ModelSource
     folder = base if args.full else str(paths[base])
     lcm_file, style_file = (lcm, style) if args.full else (str(paths[lcm]), str(paths[style]))
     source = ModelSource("diffusers", folder, "direct", "direct", device, default_dtype(device))
@@ -196,7 +196,7 @@ def main(argv=None) -> None:
 
     # (b) UNet step time. The no-LoRA baseline is a pristine pipeline that never saw an adapter.
     del direct
-    from nodes.model_manager import LoraPatch, ModelHandle
+    from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle
     src = manager.loaded()[-1]
     # The same patches the main job's MergeAcceleration built (same files, same fingerprints).
     from nodegraph.files import fingerprint_path

@@ -96,14 +96,33 @@ def _load(registry: Registry, name: str, importer) -> None:
     registry.plugins.append(name)
     registry.add_types(getattr(module, "SOCKET_TYPES", ()), name)
     classes = list(getattr(module, "NODES", ()))
-    for value in vars(module).values():
-        # Classes defined in the module or its submodules; not ones it merely imports from others.
-        owned = value.__module__ == module.__name__ if is_node_class(value) else False
-        owned = owned or (is_node_class(value) and value.__module__.startswith(module.__name__ + "."))
-        if owned and value not in classes:
+    for value in _owned_node_classes(module):
+        if value not in classes:
             classes.append(value)
     for cls in classes:
         if is_node_class(cls):
             registry.add_node(cls, name)
         else:
             registry.failures.append(PluginFailure(name, f"{cls!r} in NODES is not a @node class"))
+
+
+def _owned_node_classes(module: ModuleType) -> list[type]:
+    """Node classes defined in ``module`` or in the submodules it imports (a family folder's
+    ``__init__`` imports its node modules); never classes it merely imports from elsewhere."""
+    prefix = module.__name__ + "."
+    found: list[type] = []
+    seen: set[str] = set()
+    stack = [module]
+    while stack:
+        current = stack.pop()
+        if current.__name__ in seen:
+            continue
+        seen.add(current.__name__)
+        for value in vars(current).values():
+            if isinstance(value, ModuleType) and value.__name__.startswith(prefix):
+                stack.append(value)
+            elif is_node_class(value) and (value.__module__ == module.__name__
+                                           or value.__module__.startswith(prefix)):
+                if value not in found:
+                    found.append(value)
+    return found

@@ -1,2 +1,3 @@
-"""Built-in node packs. Each module is one family, loaded through the ``nodegraph.nodes``
-entry points like any third-party pack. Modules import torch only inside ``run``."""
+"""Built-in node packs, installed as ``nodegraph_nodes``: one folder per family (``basic``,
+``sdxl``, ``llm``, ...), each loaded through its own ``nodegraph.nodes`` entry point exactly
+like a third-party pack. Modules import torch only inside the code that runs."""

@@ -77,7 +77,7 @@ def test_build_and_run_the_lcm_lora_workflow(canvas, page, server_dirs, tmp_path
         shutil.copyfile(shot, target)
     # the PNG written holds the workflow that ran
     png = sorted(Path(server_dirs["output"]).glob("lcm_lora_*.png"))[-1]
-    from nodes.image import read_png_workflow
+    from nodegraph_nodes.basic.image import read_png_workflow
     embedded = read_png_workflow(png)
     assert {k: v["inputs"] for k, v in embedded["nodes"].items()} == {k: v["inputs"] for k, v in wf["nodes"].items()}
     json.dumps(embedded)

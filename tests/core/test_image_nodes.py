@@ -4,7 +4,7 @@ import json
 from core_helpers import link, wf
 from PIL import Image
 
-from nodes.image import PNG_PROVENANCE_KEY, read_png_workflow
+from nodegraph_nodes.basic.image import PNG_PROVENANCE_KEY, read_png_workflow
 
 
 def test_load_resize_save_roundtrip_embeds_workflow_and_provenance(session, env):
@@ -19,7 +19,7 @@ def test_load_resize_save_roundtrip_embeds_workflow_and_provenance(session, env)
         assert img.size == (8, 4) and img.getpixel((3, 2)) == (255, 0, 0)
         provenance = json.loads(img.info[PNG_PROVENANCE_KEY])
     assert read_png_workflow(path) == session.prepare(workflow).graph.workflow.to_json()
-    assert provenance["nodes"]["r"] == {"type": "ResizeImage", "version": 1, "plugin": "builtin.image"}
+    assert provenance["nodes"]["r"] == {"type": "ResizeImage", "version": 1, "plugin": "builtin.basic"}
     import hashlib
     expected = hashlib.sha256((env.files.input_dir / "red.png").read_bytes()).hexdigest()
     assert provenance["files"]["l.image"]["sha256"] == expected

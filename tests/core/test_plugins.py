@@ -42,7 +42,8 @@ def test_broken_and_clashing_plugins_are_reported_by_name_and_the_rest_load(tmp_
 def test_builtin_packs_load_cleanly_through_entry_points():
     registry = load_registry(use_env=False)
     assert not registry.failures, registry.failures
-    assert registry.origin["Int"] == "builtin.primitives" and registry.origin["SaveImage"] == "builtin.image"
+    assert registry.origin["Int"] == "builtin.basic" and registry.origin["SaveImage"] == "builtin.basic"
+    assert registry.origin["LCMSampler"] == "builtin.sdxl" and registry.origin["LLMTeacher"] == "builtin.llm"
 
 
 def test_plugin_folder_from_environment_variable(tmp_path):

@@ -173,7 +173,7 @@ class Runner:
         from nodegraph.session import Session
         from nodegraph.workflow import parse_workflow
 
-        registry = load_registry(use_entry_points=False, use_env=False, modules=["nodes.orca"])
+        registry = load_registry(use_entry_points=False, use_env=False, modules=["nodegraph_nodes.llm.orca"])
         env = Environment(files=FileRoots(input_dir=self.root, output_dir=self.out), cache_dir=self.cache_dir,
                           demo_dir=self.root / "demo", device="cpu")
         session = Session(registry, env, Cache(enabled=node_cache))

@@ -1,7 +1,7 @@
 """The LLM response cache: keyed by what changes the answer, atomic, corrupt entries rebuilt."""
 from __future__ import annotations
 
-from nodes.llm_cache import LLMCache, call_key
+from nodegraph_nodes.llm.cache import LLMCache, call_key
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
 

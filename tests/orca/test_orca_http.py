@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from nodes.llm_backends import LLMCallError, LLMService, LLMSpec, parse_retry_after, sampling_params
-from nodes.llm_cache import LLMCache
+from nodegraph_nodes.llm.backends import LLMCallError, LLMService, LLMSpec, parse_retry_after, sampling_params
+from nodegraph_nodes.llm.cache import LLMCache
 
 from orca_helpers import pipeline
 

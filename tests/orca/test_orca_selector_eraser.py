@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from nodes.orca import score_answer
-from nodes.orca_strategies import DEFAULT_STRATEGIES, EXPLAIN_THEN_ANSWER, GENERIC_SYSTEM, STEP_BY_STEP
+from nodegraph_nodes.llm.orca import score_answer
+from nodegraph_nodes.llm.orca_strategies import DEFAULT_STRATEGIES, EXPLAIN_THEN_ANSWER, GENERIC_SYSTEM, STEP_BY_STEP
 
 from orca_helpers import pipeline
 

@@ -42,7 +42,7 @@ def test_bad_lines_are_named(runner, tmp_path):
 
 def test_importing_the_pack_imports_no_heavy_modules():
     import subprocess
-    code = "import sys, nodes.orca; print([m for m in ('torch', 'transformers', 'httpx') if m in sys.modules])"
+    code = "import sys, nodegraph_nodes.llm.orca; print([m for m in ('torch', 'transformers', 'httpx') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -56,7 +56,7 @@ def test_demo_workflow_runs_as_shipped_and_writes_the_dataset(runner, monkeypatc
 
     lines = (runner.out / "orca2_demo.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]
-    tasks = [json.loads(line) for line in (REPO / "nodes/demo_llm/orca_demo_tasks.jsonl").read_text().splitlines()]
+    tasks = [json.loads(line) for line in (REPO / "nodes/llm/demo/orca_demo_tasks.jsonl").read_text().splitlines()]
     assert [r["messages"][1]["content"] for r in records] == [t["prompt"] for t in tasks]
     assert all([m["role"] for m in r["messages"]] == ["system", "user", "assistant"] for r in records)
     assert len({r["messages"][0]["content"] for r in records}) == 1  # one generic message
@@ -76,8 +76,8 @@ def test_demo_workflow_runs_as_shipped_and_writes_the_dataset(runner, monkeypatc
 
 @pytest.mark.slow
 def test_local_backend_sampling_is_seeded_and_cached_by_parameters(tmp_path):
-    from nodes.llm_backends import LLMService, LLMSpec, materialise_demo_llm, sampling_params
-    from nodes.llm_cache import LLMCache
+    from nodegraph_nodes.llm.backends import LLMService, LLMSpec, materialise_demo_llm, sampling_params
+    from nodegraph_nodes.llm.cache import LLMCache
     folder = materialise_demo_llm(tmp_path / "demo")
     assert materialise_demo_llm(tmp_path / "demo") == folder  # built once
     service, cache = LLMService(), LLMCache(tmp_path / "llm")

@@ -39,7 +39,7 @@ def registry():
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
-    from nodes import demo
+    from nodegraph_nodes.sdxl import demo
     folder = tmp_path_factory.mktemp("demo")
     for name in ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"):
         demo.materialise(name, folder)
@@ -48,14 +48,14 @@ def demo_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_paths(demo_dir) -> dict[str, Path]:
-    from nodes import demo
+    from nodegraph_nodes.sdxl import demo
     return {n: demo.materialise("demo:" + n, demo_dir)
             for n in ("tiny-sdxl", "tiny-sdxl-lcm-lora", "tiny-sdxl-style-lora")}
 
 
 @pytest.fixture(scope="session")
 def manager():
-    from nodes.model_manager import ModelManager
+    from nodegraph_nodes.sdxl.model_manager import ModelManager
     return ModelManager()
 
 
@@ -103,7 +103,7 @@ def direct_pipeline(demo_paths):
     """A fresh diffusers pipeline from the demo folder: the reference for node outputs."""
     import torch
     from diffusers import StableDiffusionXLPipeline
-    from nodes.model_manager import quiet_loaders
+    from nodegraph_nodes.sdxl.model_manager import quiet_loaders
     with quiet_loaders():
         pipe = StableDiffusionXLPipeline.from_pretrained(str(demo_paths["tiny-sdxl"]), torch_dtype=torch.float32,
                                                          use_safetensors=True, local_files_only=True,

@@ -10,8 +10,8 @@ import torch
 from safetensors import safe_open
 
 from nodegraph.provenance import FileHasher
-from nodes.image import PNG_PROVENANCE_KEY
-from nodes.model_manager import ModelManager
+from nodegraph_nodes.basic.image import PNG_PROVENANCE_KEY
+from nodegraph_nodes.sdxl.model_manager import ModelManager
 
 from .conftest import MAIN_JOB, capture, run, workflow
 from nodegraph.workflow import parse_workflow

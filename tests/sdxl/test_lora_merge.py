@@ -5,9 +5,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nodes import demo
-from nodes.demo.sdxl import lora_targets
-from nodes.model_manager import LoraPatch, ModelHandle, ModelSource
+from nodegraph_nodes.sdxl import demo
+from nodegraph_nodes.sdxl.demo.recipes import lora_targets
+from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle, ModelSource
 
 from .conftest import SIZE, capture, direct_pipeline, run, workflow
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from nodes.image import read_png_workflow
+from nodegraph_nodes.basic.image import read_png_workflow
 
 from .conftest import MAIN_JOB
 

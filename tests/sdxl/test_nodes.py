@@ -101,8 +101,8 @@ def test_a_lora_that_does_not_fit_names_file_and_node(make_session, tmp_path, de
 
 
 def test_lru_eviction_within_the_memory_budget(demo_paths, tmp_path):
-    from nodes import demo
-    from nodes.model_manager import ModelHandle, ModelManager, ModelSource
+    from nodegraph_nodes.sdxl import demo
+    from nodegraph_nodes.sdxl.model_manager import ModelHandle, ModelManager, ModelSource
     copy = tmp_path / "copy-of-tiny-sdxl"
     shutil.copytree(demo_paths["tiny-sdxl"], copy)
     one = ModelSource("diffusers", str(demo_paths["tiny-sdxl"]), "a", demo.demo_fingerprint("demo:tiny-sdxl"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .sdxl import DEMO_VERSION, DEMOS, build
+from .recipes import DEMO_VERSION, DEMOS, build
 
 SCHEME = "demo:"
 

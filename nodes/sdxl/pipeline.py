@@ -1,6 +1,6 @@
 """SDXL nodes: load a model, encode a prompt, sample (LCM or a standard scheduler), decode.
 
-MODEL values are ``ModelHandle``s (nodes/model_manager.py): loading and LoRA nodes only build
+MODEL values are ``ModelHandle``s (``model_manager.py``): loading and LoRA nodes only build
 handles, so they are instant and never mutate anything; the session's model manager turns a
 handle into a warm pipeline when a node needs weights. Values on the other edges live on the
 CPU in float32 (CONDITIONING, LATENT, IMAGE), so they cache to disk and move between devices.
@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from nodes import demo
+from . import demo
 from nodegraph.context import resolve_device
 from nodegraph.files import fingerprint_path
-from nodes.model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
+from .model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 MAX_SEED = 2**63 - 1

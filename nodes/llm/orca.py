@@ -8,7 +8,7 @@ student trained on the (system, user, assistant) records must learn the strategy
     Strategies ┼─> StrategySelector ─> LLMTeacher ─> PromptEraser ─> SaveDataset / PreviewRecords
     LocalLLM | OpenAIChatLLM ──────────┘
 
-Every LLM call is cached on disk (``nodes/llm_cache.py``) as soon as it is answered, so a
+Every LLM call is cached on disk (``cache.py``) as soon as it is answered, so a
 rerun after a crash, interrupt or edit only pays for what changed. This module imports no
 torch, transformers or httpx at import time.
 """
@@ -28,7 +28,7 @@ from typing import Any, Callable, Literal
 from nodegraph import FileInput, Interrupted, Node, NodeError, Socket, SocketType, Widget, node
 from nodegraph.files import atomic_write, fingerprint_path
 
-from .llm_backends import (DEMO_LLM_NAME, DEMO_SCHEME, LLMCallError, LLMService, LLMSpec,
+from .backends import (DEMO_LLM_NAME, DEMO_SCHEME, LLMCallError, LLMService, LLMSpec,
                            materialise_demo_llm, sampling_params)
 from .orca_strategies import (DIRECT_ANSWER, EXPLAIN_THEN_ANSWER, GENERIC_SYSTEM, RECALL_REASON_GENERATE,
                               RECALL_THEN_GENERATE, STEP_BY_STEP)
@@ -44,7 +44,7 @@ SOCKET_TYPES = [
 
 TASK_EXTENSIONS = (".jsonl", ".json", ".csv")
 DEMO_TASKS = "demo:orca-tasks"  # a small task file shipped with the pack, for the demo workflow
-DEMO_TASKS_FILE = Path(__file__).parent / "demo_llm" / "orca_demo_tasks.jsonl"
+DEMO_TASKS_FILE = Path(__file__).parent / "demo" / "orca_demo_tasks.jsonl"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 

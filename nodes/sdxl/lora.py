@@ -1,6 +1,6 @@
 """LoRA nodes: apply one LoRA, stack several, and LCM-LoRA style merging (arXiv 2311.05556).
 
-All of them build new model handles (nodes/model_manager.py) and never touch weights. The
+All of them build new model handles (``model_manager.py``) and never touch weights. The
 paper's merge θ' = θ + λ1·τ_style + λ2·τ_LCM is the handle's patch list; the model manager
 applies it with set_adapters and, when ``fuse`` is on, folds it into the weights before
 sampling so that each UNet step costs what the base model costs.
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from nodes import demo
-from nodes.model_manager import LORA_COMPONENTS, LoraPatch, ModelHandle
-from nodes.sdxl import model_manager, pickle_refusal
+from . import demo
+from .model_manager import LORA_COMPONENTS, LoraPatch, ModelHandle
+from .pipeline import model_manager, pickle_refusal
 
 
 def _lora_input(default: Any = ..., **kw) -> Any:

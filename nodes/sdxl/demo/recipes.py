@@ -75,7 +75,7 @@ def _atomic_file(target: Path, make) -> None:
 
 
 def _build_pipeline(folder: Path) -> None:
-    from nodes.model_manager import quiet_loaders
+    from ..model_manager import quiet_loaders
     with quiet_loaders():  # the first diffusers import is chatty (torchvision fallbacks)
         _build_pipeline_quietly(folder)
 

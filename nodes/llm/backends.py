@@ -6,7 +6,7 @@
 - ``TransformersBackend``: a local causal LM folder (AutoModelForCausalLM + AutoTokenizer, chat
   template applied), greedy or seeded sampling.
 - ``materialise_demo_llm``: a tiny random-init Llama with a byte-level tokenizer, built from the
-  configs in ``nodes/demo_llm/`` so the Orca workflow runs anywhere (DESIGN.md principle 7).
+  configs in ``demo/`` beside this file so the Orca workflow runs anywhere (DESIGN.md principle 7).
 
 A backend is described by ``LLMSpec``, a frozen, picklable handle that never holds the API key
 (only the name of the variable it is read from). ``LLMService`` is the session-long owner of
@@ -31,11 +31,11 @@ from typing import Any, Callable
 from nodegraph.context import resolve_device
 from nodegraph.errors import Interrupted
 
-from .llm_cache import LLMCache, call_key
+from .cache import LLMCache, call_key
 
 DEMO_SCHEME = "demo:"
 DEMO_LLM_NAME = "orca-tiny-llama"
-DEMO_CONFIG_DIR = Path(__file__).parent / "demo_llm"
+DEMO_CONFIG_DIR = Path(__file__).parent / "demo"
 RETRY_AFTER_CAP_S = 120.0
 BACKOFF_CAP_S = 30.0
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import Node, NodeError, Socket, Widget, node
-from nodes.model_manager import SERVICE_NAME, ModelHandle, ModelManager
+from .model_manager import SERVICE_NAME, ModelHandle, ModelManager
 
 UNET_PREFIX = "model.diffusion_model."
 VAE_PREFIX = "first_stage_model."
