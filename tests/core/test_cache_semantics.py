@@ -88,13 +88,34 @@ def test_memory_tier_is_lru_bounded_in_bytes():
     assert "huge" not in tier and len(tier) == 3
 
 
-def test_keys_do_not_grow_with_graph_depth(session):
-    """Merkle keys: a node's key never embeds its ancestry (ComfyUI's quadratic trap)."""
+def _key_material(session, monkeypatch, depth: int) -> list[int]:
+    """Bytes hashed into each node's key while running a MathInt chain ``depth`` nodes long."""
+    import nodegraph.cache as cache_mod
+    sizes: list[int] = []
+    real = cache_mod._CANONICAL
+
+    class Recording:
+        def encode(self, parts):
+            text = real.encode(parts)
+            sizes.append(len(text))
+            return text
+    monkeypatch.setattr(cache_mod, "_CANONICAL", Recording())
     nodes = {"n0": ("Int", {"value": 0})}
-    for i in range(1, 2000):
+    for i in range(1, depth):
         nodes[f"n{i}"] = ("MathInt", {"a": link(f"n{i-1}"), "b": 1})
-    nodes["out"] = ("Show", {"value": link("n1999")})
+    nodes["out"] = ("Show", {"value": link(f"n{depth - 1}")})
     result, _ = run(session, wf(**nodes))
-    assert result.ui["out"]["text"] == "1999"
-    keys = [e for e in session.cache.memory._entries]
-    assert len(set(len(k) for k in keys)) == 1  # fixed-size keys
+    assert result.ui["out"]["text"] == str(depth - 1)
+    monkeypatch.setattr(cache_mod, "_CANONICAL", real)
+    return sizes
+
+
+def test_key_material_does_not_grow_with_graph_depth(session, monkeypatch):
+    """Merkle keys: a node's key hashes its parents' keys, never its ancestry (ComfyUI's
+    quadratic trap), so the bytes hashed per node are the same at depth 10 and at depth 2,000."""
+    shallow = _key_material(session, monkeypatch, 10)
+    session.cache.memory.clear()
+    deep = _key_material(session, monkeypatch, 2000)
+    assert len(deep) >= 2000  # every node was keyed
+    # a few bytes more for longer node ids / numbers at most; an embedded ancestry would be MBs
+    assert max(deep) <= max(shallow) + 32, (max(shallow), max(deep))
