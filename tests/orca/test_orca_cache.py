@@ -28,10 +28,19 @@ def test_corrupt_entries_are_misses_and_get_rewritten(tmp_path):
     assert not list(tmp_path.rglob("*.tmp"))
 
 
-def test_no_cache_dir_means_memory_only(tmp_path):
+def test_no_cache_dir_means_memory_only(tmp_path, monkeypatch):
+    # Wherever a default could leak to (cwd, home, XDG cache) is this empty folder.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     cache = LLMCache(None)
     cache.put("k", {"content": "v"})
-    assert cache.get("k")["content"] == "v" and not list(tmp_path.iterdir())
+    assert cache.get("k")["content"] == "v"
+    assert not list(tmp_path.rglob("*"))  # nothing written anywhere
+    assert LLMCache(None).get("k") is None  # and nothing outlives the instance
+    on_disk = LLMCache(tmp_path / "llm")
+    on_disk.put("k", {"content": "v"})
+    assert list((tmp_path / "llm").rglob("*.json")) and LLMCache(tmp_path / "llm").get("k")["content"] == "v"
 
 
 def test_no_cache_run_still_asks_each_question_once(fake_llm, runner, tasks_file):

@@ -126,6 +126,15 @@ def test_handles_are_immutable_and_picklable(make_session):
     base, merged = result.values["base"]["value"], result.values["merged"]["value"]
     assert base.patches == () and [p.role for p in merged.patches] == ["acceleration", "style"]
     assert merged.fuse and pickle.loads(pickle.dumps(merged)) == merged
+    # Frozen data: a node that tried to edit a handle it received would fail loudly.
+    import dataclasses
+    for attempt in (lambda: setattr(merged, "fuse", False), lambda: setattr(base, "patches", merged.patches),
+                    lambda: setattr(merged.patches[0], "strength", 0.0)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            attempt()
+    with pytest.raises((TypeError, AttributeError)):
+        merged.patches.append(merged.patches[0])
+    assert base.patches == () and [p.role for p in merged.patches] == ["acceleration", "style"]
 
 
 def test_single_file_checkpoint_needs_a_local_config_folder(make_session, tmp_path, demo_paths):
