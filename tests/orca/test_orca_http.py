@@ -33,7 +33,29 @@ def test_retries_429_500_timeout_and_malformed_then_answers(fake_llm):
     answer = ask(fake_llm, "flaky question", max_retries=4)
     assert answer["content"] == "ANSWER<flaky question>"
     assert answer["attempts"] == 5 and fake_llm.count("flaky") == 5
-    assert time.monotonic() - started < 5  # one 0.5 s timeout plus tiny backoffs
+    assert time.monotonic() - started < 60  # generous: a stuck retry loop, not a speed target
+
+
+def test_backoff_is_exponential_with_jitter_and_capped(fake_llm, monkeypatch):
+    """On a fake clock: the delays before each retry double from `backoff`, each drawn with
+    jitter from [half, full] of the nominal delay, and never exceed the cap."""
+    from nodegraph_nodes.llm import backends
+    waits: list[float] = []
+    monkeypatch.setattr(backends, "_wait", lambda seconds, should_stop: waits.append(seconds))
+    draws: list[tuple[float, float]] = []
+
+    def uniform(a, b):
+        draws.append((a, b))
+        return b if len(draws) % 2 else a  # alternate the two ends of the jitter range
+    monkeypatch.setattr(backends.random, "uniform", uniform)
+    fake_llm.script("always failing", *["500"] * 9)
+    with pytest.raises(LLMCallError, match="gave up after 9 attempts"):
+        ask(fake_llm, "always failing", max_retries=8, backoff=4.0)
+    cap = backends.BACKOFF_CAP_S
+    nominal = [min(cap, 4.0 * 2 ** i) for i in range(8)]
+    assert nominal[-1] == cap < 4.0 * 2 ** 7  # the cap is reached within this run
+    assert draws == [(0.5, 1.0)] * 8  # jitter on every retry
+    assert waits == [n * (1.0 if i % 2 == 0 else 0.5) for i, n in enumerate(nominal)]
 
 
 def test_retry_after_is_honoured(fake_llm):
@@ -61,15 +83,20 @@ def test_client_errors_are_not_retried(fake_llm):
 
 
 def test_concurrency_is_bounded(fake_llm):
+    """Exactly `concurrency` requests in flight: pairs meet at a two-party barrier in the server
+    (which breaks, failing the test, if only one request at a time were let through), and a
+    third request never arrives while two are inside."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
     in_flight, peak = [0], [0]
     original = fake_llm.answer
+    pair = threading.Barrier(2, timeout=20)
 
     def slow(system, user):
         with fake_llm.lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.05)
+        pair.wait()
         with fake_llm.lock:
             in_flight[0] -= 1
         return original(system, user)
@@ -80,7 +107,7 @@ def test_concurrency_is_bounded(fake_llm):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: service.complete(s, [{"role": "user", "content": f"q{i}"}], LLMCache(None)), range(8)))
     service.close()
-    assert peak[0] == 2
+    assert peak[0] == 2 and not pair.broken
 
 
 def test_retry_after_parsing():
