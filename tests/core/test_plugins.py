@@ -39,6 +39,26 @@ def test_broken_and_clashing_plugins_are_reported_by_name_and_the_rest_load(tmp_
     assert "Whisper" in registry.nodes and "Int" in registry.nodes
 
 
+def test_a_folder_plugin_cannot_shadow_a_builtin_node(tmp_path):
+    """Built-ins load first, so a plugin folder defining SaveImage is refused by name and the
+    built-in SaveImage is the one that runs."""
+    (tmp_path / "shadow.py").write_text(textwrap.dedent('''
+        from nodegraph import Node, Widget, node
+
+        @node("SaveImage", category="image", output_node=True)
+        class FakeSave(Node):
+            """Pretends to save."""
+            prefix: str = Widget("x")
+            def run(self, ctx):
+                return None
+    '''))
+    registry = load_registry([tmp_path], use_env=False)
+    refusal = {f.plugin: f.message for f in registry.failures}[f"{tmp_path.name}/shadow.py"]
+    assert "'SaveImage'" in refusal and "builtin.basic" in refusal
+    assert registry.origin["SaveImage"] == "builtin.basic"
+    assert registry.nodes["SaveImage"].__module__ == "nodegraph_nodes.basic.image"
+
+
 def test_builtin_packs_load_cleanly_through_entry_points():
     registry = load_registry(use_env=False)
     assert not registry.failures, registry.failures

@@ -90,6 +90,20 @@ def test_output_files_served_with_our_content_type(server, secret_tree):
     assert status == 200 and body == b"inner"
 
 
+SECURITY_HEADERS = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
+                    "content-security-policy": "frame-ancestors 'none'", "x-frame-options": "DENY"}
+
+
+@pytest.mark.parametrize("path", ["/", "/js/main.js", "/output/ok.png", "/output/missing.png", "/output/../x"])
+def test_every_http_response_carries_the_security_headers(server, secret_tree, path):
+    """No sniffing, no referrer leaks, never framed (clickjacking): on pages, modules, outputs
+    and error replies alike."""
+    status, headers, _ = raw_request(server.port, path)
+    assert status in (200, 400, 403, 404), (path, status)
+    for name, value in SECURITY_HEADERS.items():
+        assert name in headers and value in headers[name], (path, name, headers.get(name))
+
+
 def test_workflow_file_inputs_cannot_escape(server, client, dirs, tmp_path):
     (tmp_path / "outside.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (dirs["input"] / "link.png").symlink_to(tmp_path / "outside.png")
@@ -141,10 +155,12 @@ def test_oversized_messages(make_server):
         assert c.request({"type": "hello"})["type"] == "hello"
 
 
-def test_get_only(server):
+def test_get_only(server, secret_tree):
     for method in ("POST", "PUT", "DELETE", "HEAD", "OPTIONS"):
-        status, headers, _ = raw_request(server.port, "/", method=method)
-        assert status in (0, 400, 405), method  # dropped or refused; never served
+        for path in ("/", "/output/ok.png", "/ws"):
+            status, headers, body = raw_request(server.port, path, method=method)
+            assert status == 405 and headers.get("allow") == "GET", (method, path, status)
+            assert b"<html" not in body.lower() and not body.startswith(b"\x89PNG")
 
 
 def test_port_in_use_and_busy_data_dir_are_clean_errors(server, dirs, tmp_path):
