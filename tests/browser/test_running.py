@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,10 @@ def test_interrupt_stops_a_running_job(canvas, page):
         "id => Number(document.querySelector(`.node[data-node-id='${id}'] .node-progress`).dataset.value) >= 3",
         arg=slow)
     assert page.locator("#btn-interrupt").is_enabled()
-    started = time.monotonic()
     page.locator("#btn-interrupt").click()
-    assert canvas.wait_done(timeout=10000) == "interrupted"
-    assert time.monotonic() - started < 5  # far less than the 20 s the node would take
+    assert canvas.wait_done(timeout=60000) == "interrupted"
+    # stopped mid-node: the bar stopped far short of the node's 400 steps
+    assert int(canvas.node(slow).locator(".node-progress").get_attribute("data-value")) < 200
     canvas.wait_status(slow, "interrupted")
     assert canvas.node(show).get_attribute("data-status") in ("skipped", "")
     page.wait_for_selector(".history-list .job[data-status='interrupted']")

@@ -75,7 +75,9 @@ def test_clean_stop_requeues_the_running_job(make_server, dirs):
         c.wait(lambda m: m.get("event") == "progress")
     started = time.monotonic()
     first.stop()
-    assert time.monotonic() - started < 5
+    # It stopped mid-job: a stop that waited for the 30 s job to end would take longer than this
+    # generous bound (not a speed target; how fast it stops is in the events below).
+    assert time.monotonic() - started < 25
     second = make_server()
     with Client(second.port) as c:
         state = c.request({"type": "queue_state"})

@@ -97,11 +97,13 @@ def test_interrupt_stops_the_running_job_and_cancel_a_pending_one(client):
     assert client.request({"type": "cancel", "job": slow["job"]})["code"] == "not_pending"
     reply = client.request({"type": "cancel", "job": later["job"]})
     assert reply["type"] == "cancelled" and reply["job"] == later["job"]
-    started = time.monotonic()
     assert client.request({"type": "interrupt", "job": slow["job"]})["job"] == slow["job"]
     events = client.events(slow["job"])
-    assert time.monotonic() - started < 2
     assert [e["event"] for e in events][-2:] == ["interrupted", "done"] and events[-1]["status"] == "interrupted"
+    # stopped within the node, at a step: its last progress is far from the end of its 30 s
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress and progress[-1]["value"] < progress[-1]["max"] / 2
+    assert not any(e["event"] == "executed" for e in events)
     # the worker goes on with the next pending job; the cancelled one never runs
     assert client.events(last["job"])[-1]["status"] == "success"
     statuses = {j["job"]: j["status"] for j in client.request({"type": "history"})["jobs"]}
@@ -114,14 +116,12 @@ def test_interrupt_stops_the_running_job_and_cancel_a_pending_one(client):
 def test_event_loop_stays_responsive_while_a_job_runs(client):
     job = client.queue(sleeper(30))
     client.wait(lambda m: m.get("event") == "progress")
-    worst = 0.0
     for _ in range(20):
-        t = time.perf_counter()
-        client.request({"type": "ping"})
-        worst = max(worst, time.perf_counter() - t)
-    assert worst < 1.0  # the loop is never blocked for the job's 30 s
+        assert client.request({"type": "ping"})["type"] == "pong"
+    # all twenty answered while the 30 s job was still running: the loop is never blocked by it
+    assert not any(m.get("job") == job["job"] and m.get("event") == "done" for m in client.seen)
     client.request({"type": "interrupt"})
-    client.events(job["job"])
+    assert client.events(job["job"])[-1]["status"] == "interrupted"
 
 
 def test_subscribers_get_events_of_other_connections(server, client):
