@@ -31,7 +31,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     parser = _Parser(prog="nodegraph", description="Run and inspect node-graph workflows.")
+    parser.add_argument("--version", action="version", version=f"nodegraph {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add_plugins(p):
@@ -79,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                        help="another Host name the server answers to (repeatable; DNS-rebinding allowlist)")
-    serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the repository's web/)")
+    serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
                        help="largest websocket message, uploads included (default 32 MiB)")
     add_plugins(serve)

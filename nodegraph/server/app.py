@@ -46,7 +46,6 @@ from .protocol import ProtocolError
 
 log = logging.getLogger("nodegraph.server")
 
-DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 MAX_MESSAGE = 32 << 20  # websocket frames (uploads); bigger ones close the connection (1009)
 MAX_TEXT = 4 << 20  # JSON commands; bigger ones get an error reply
 MAX_CLIENT_BUFFER = 32 << 20  # a client this far behind is disconnected (1008)
@@ -63,7 +62,7 @@ class ServerConfig:
     input_dir: Path = Path("input")
     models_dir: Path = Path("models")
     cache_dir: Path | None = None  # disk cache tier; None: memory only
-    web_dir: Path | None = None  # default: the repository's web/
+    web_dir: Path | None = None  # default: the installed canvas (static.default_web_dir)
     plugin_dirs: tuple[str | Path, ...] = ()
     device: str = "cpu"
     allow_hosts: tuple[str, ...] = ()
@@ -196,7 +195,7 @@ class Server:
         self.config = config
         self.token = config.token or None
         self.allowed = security.allowed_hosts(config.host, config.allow_hosts)
-        self.web_dir = Path(config.web_dir) if config.web_dir is not None else DEFAULT_WEB_DIR
+        self.web_dir = Path(config.web_dir) if config.web_dir is not None else static.default_web_dir()
         for folder in (config.data_dir, config.output_dir, config.input_dir):
             Path(folder).mkdir(parents=True, exist_ok=True)
         self.output_dir = Path(config.output_dir)

@@ -6,6 +6,7 @@ outside ``root``. No directory listings: a folder is a 404.
 """
 from __future__ import annotations
 
+import importlib.resources
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -47,6 +48,18 @@ FAVICON_SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
                b'<path d="M13 10 C20 10 14 22 19 22" stroke="#ddd" stroke-width="2" fill="none"/></svg>')
 
 _BAD_ENCODED = re.compile(r"%(2f|5c|00)", re.IGNORECASE)
+
+
+def default_web_dir() -> Path:
+    """The canvas: ``nodegraph/web`` in an installed wheel, else the checkout's ``web/``.
+
+    The wheel maps web/ to the data package nodegraph.web (pyproject package-dir); an editable
+    install or a plain checkout leaves it where it is, at the repository root.
+    """
+    packaged = importlib.resources.files("nodegraph") / "web"
+    if isinstance(packaged, Path) and (packaged / "index.html").is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "web"
 
 
 class Refused(Exception):

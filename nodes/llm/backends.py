@@ -318,7 +318,12 @@ def materialise_demo_llm(demo_dir: Path, name: str = DEMO_LLM_NAME) -> Path:
         model.generation_config = GenerationConfig(
             bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id,
             pad_token_id=config.pad_token_id, suppress_tokens=suppressed)
-        model.save_pretrained(tmp, safe_serialization=True)
+        from transformers.utils import logging as tlog
+        tlog.disable_progress_bar()  # a one-off build: no "Writing model shards" bar in the run's output
+        try:
+            model.save_pretrained(tmp, safe_serialization=True)
+        finally:
+            tlog.enable_progress_bar()
         try:
             os.rename(tmp, target)
         except OSError:  # another process finished first: keep theirs

@@ -115,3 +115,9 @@ def test_jsonl_done_event_lists_outputs_and_human_summary_goes_to_stderr(tmp_pat
     done = lines(out.stdout)[-1]
     assert done["event"] == "done" and len(done["outputs"]) == 1 and done["outputs"][0].endswith(".png")
     assert "success: 2 executed, 0 cached" in out.stderr
+
+
+def test_version_matches_the_installed_distribution():
+    from importlib.metadata import version
+    out = cli("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"nodegraph {version('nodegraph')}"

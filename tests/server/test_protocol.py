@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from nodegraph.server import static
 from serverkit import Client, add_show, link, sleeper, workflow
 
 
@@ -211,3 +212,13 @@ def test_static_files(server):
         urllib.request.urlopen(server.url + "nope.js")
     assert info.value.code == 404
     info.value.close()
+
+
+def test_default_canvas_is_the_shipped_one(make_server):
+    """No --web-dir: the canvas the package ships (nodegraph/web in a wheel, web/ in a checkout)."""
+    assert (static.default_web_dir() / "js" / "main.js").is_file()
+    handle = make_server(web_dir=None)
+    with urllib.request.urlopen(handle.url) as resp:
+        assert b"js/main.js" in resp.read()
+    with urllib.request.urlopen(handle.url + "js/main.js") as resp:
+        assert resp.headers["Content-Type"] == "text/javascript; charset=utf-8" and b"import" in resp.read()
