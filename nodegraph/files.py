@@ -7,6 +7,7 @@ allowed. The server does not: a name must resolve inside one of the kind's roots
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,15 +94,37 @@ def fingerprint_path(path: Path) -> str:
     return "|".join(parts)
 
 
+def current_umask() -> int:
+    """The process umask, read without setting it where Linux allows (other threads may be
+    creating files at that moment); elsewhere by the usual set-and-restore."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, data: bytes | str) -> int:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part.
 
     A temporary file in the same folder is written, synced and renamed over ``path``; on any
-    failure it is removed. Returns the number of bytes written.
+    failure it is removed. The file gets the mode a plain ``open`` would give it (0666 less the
+    umask, so 0644 typically; a replaced file keeps its own), not mkstemp's private 0600.
+    Returns the number of bytes written.
     """
     blob = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~current_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)
             fh.flush()
