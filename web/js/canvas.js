@@ -1,14 +1,25 @@
-// The canvas view: nodes as absolutely positioned divs in a transformed layer, wires as SVG
-// paths. Pan (drag the background / middle button), zoom (wheel), select (click, shift-click,
-// shift-drag a box), move, and wire outputs to inputs with type checking.
+// The canvas view. Nodes are absolutely positioned divs on one layer, wires are SVG paths on the
+// same layer, and pan/zoom is one CSS transform of that layer. What the browser renders per frame
+// is bounded by the view, not the graph:
+//  - only nodes and wires near the view are displayed (the rest are display:none; a node's DOM is
+//    built the first time it comes near the view, so opening a big workflow is quick);
+//  - below LOD_SCALE, where text is unreadable anyway, the layer is hidden and the graph is drawn
+//    as shapes on a 2D canvas (overview.js), only what is in view;
+//  - dragging a node redraws only its wires; socket positions come from offsets cached per node;
+//  - run-state updates (status, progress, previews) are applied once per animation frame.
 
 import { isLink } from "./graph.js";
-import { createWidget, el } from "./widgets.js";
+import { applyLook, applyRunState, buildNodeElement } from "./nodes.js";
+import { LOD_SCALE, drawOverview } from "./overview.js";
+import { el } from "./widgets.js";
+import { WireLayer, linkKey } from "./wires.js";
 
-const SVG = "http://www.w3.org/2000/svg";
-const MIN_SCALE = 0.2;
-const MAX_SCALE = 2.5;
-const WIRE_SPAN = 50000;
+export const MIN_SCALE = 0.1;
+export const MAX_SCALE = 2.5;
+const GRID = 24;
+const CULL_MARGIN = 0.5; // nodes within half a view of the edges stay displayed
+// Layout of a node before its DOM exists (style.css): header, body padding, row heights.
+const EST = { width: 250, header: 28, pad: 6, row: 27, tall: 60, foot: 13 };
 
 export class CanvasView {
   constructor(root, graph, { services = {}, toast = () => {}, onSelect = () => {} } = {}) {
@@ -21,32 +32,45 @@ export class CanvasView {
     this.selected = new Set();
     this.selectedLink = null;
     this.runState = new Map(); // node id -> {status, value, max, error, images, text}
+    this.dirtyState = new Set();
+    this.frame = 0;
     this.drag = null;
 
     this.layer = el("div", { class: "layer" });
-    this.svg = document.createElementNS(SVG, "svg");
-    this.svg.classList.add("wires");
-    // The SVG spans a large area around the origin (so its paths can be hit-tested anywhere);
-    // its group shifts world coordinates into it.
-    this.wireGroup = document.createElementNS(SVG, "g");
-    this.wireGroup.setAttribute("transform", `translate(${WIRE_SPAN} ${WIRE_SPAN})`);
-    this.svg.append(this.wireGroup);
-    this.layer.append(this.svg);
+    this.back = el("div", { class: "layer-back" }); // groups and other frames, under the wires
+    this.wires = new WireLayer({
+      locate: (id, dir, name) => this.socketPos(id, dir, name),
+      color: (link) => this.graph.catalogue.color(this.graph.outputType(link.from, link.output)),
+      reroutes: (link) => this.graph.reroutes(link.to, link.input),
+    });
+    this.svg = this.wires.svg;
+    this.layer.append(this.back, this.svg);
+    this.lodCanvas = el("canvas", { class: "lod-canvas hidden" });
+    this.lod = false;
+    this.lodFrame = 0;
+    this.cullArea = null;
     this.rubber = el("div", { class: "rubber hidden" });
     this.empty = el("div", { class: "empty-hint", text: "Drag a node from the palette, or drop a workflow (.json) or a nodegraph PNG here." });
-    root.append(this.layer, this.rubber, this.empty);
+    root.append(this.lodCanvas, this.layer, this.rubber, this.empty);
 
     this.nodeEls = new Map();
+    this.offsets = new Map(); // node id -> {out: Map(name -> [dx, dy]), in: Map}
+    this.sizes = new WeakMap();
+    this.resizes = new ResizeObserver((entries) => this.onResize(entries));
     graph.onChange((kind, detail) => this.onGraph(kind, detail));
     root.addEventListener("pointerdown", (e) => this.pointerDown(e));
     root.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
     root.addEventListener("dblclick", (e) => {
-      if (e.target === root || e.target === this.layer || e.target === this.svg) this.root.dispatchEvent(new CustomEvent("canvas-dblclick", { detail: { x: e.clientX, y: e.clientY } }));
+      if (this.isBackground(e.target)) this.root.dispatchEvent(new CustomEvent("canvas-dblclick", { detail: { x: e.clientX, y: e.clientY } }));
     });
     window.addEventListener("pointermove", (e) => this.pointerMove(e));
     window.addEventListener("pointerup", (e) => this.pointerUp(e));
-    window.addEventListener("resize", () => this.drawWires());
+    new ResizeObserver(() => { this.cullArea = null; this.updateVisibility(); }).observe(root);
     this.applyView();
+  }
+
+  isBackground(target) {
+    return target === this.root || target === this.layer || target === this.svg || target === this.back || target === this.lodCanvas;
   }
 
   // ---- coordinates --------------------------------------------------------------------
@@ -60,13 +84,99 @@ export class CanvasView {
     return this.screenToWorld(r.left + r.width / 2, r.top + r.height / 2);
   }
 
+  /** The world rectangle in view: [x0, y0, x1, y1]. */
+  visibleWorld() {
+    const r = this.root.getBoundingClientRect();
+    const { x, y, scale } = this.view;
+    return [-x / scale, -y / scale, (r.width - x) / scale, (r.height - y) / scale];
+  }
+
   applyView() {
     const { x, y, scale } = this.view;
     this.layer.style.transform = `translate(${x}px, ${y}px) scale(${scale})`;
-    this.root.style.setProperty("--grid", `${24 * scale}px`);
+    // The grid is the root's own background: no inherited property, so no style recalculation
+    // of the nodes below it.
+    let g = GRID * scale;
+    while (g < 12) g *= 4; // zoomed out: a coarser grid rather than thousands of specks
+    this.root.style.backgroundSize = `${g}px ${g}px`;
     this.root.style.backgroundPosition = `${x}px ${y}px`;
     this.root.dataset.scale = scale.toFixed(3);
+    this.updateVisibility();
     this.root.dispatchEvent(new CustomEvent("view-change", { detail: { ...this.view } }));
+  }
+
+  // ---- what is rendered: level of detail and culling -----------------------------------
+  /** Switch between DOM and overview rendering for the scale, then show what is near the view. */
+  updateVisibility() {
+    const lod = this.view.scale < LOD_SCALE;
+    if (lod !== this.lod) {
+      this.lod = lod;
+      this.cullArea = null;
+      this.layer.classList.toggle("hidden", lod);
+      this.lodCanvas.classList.toggle("hidden", !lod);
+      this.root.classList.toggle("lod", lod);
+    }
+    if (lod) return this.drawLod();
+    const [x0, y0, x1, y1] = this.visibleWorld();
+    const mx = (x1 - x0) * CULL_MARGIN, my = (y1 - y0) * CULL_MARGIN;
+    const area = this.cullArea;
+    // Still well inside the area culled last time: nothing to do.
+    if (area && area.scale === this.view.scale && x0 - mx / 2 >= area[0] && y0 - my / 2 >= area[1] && x1 + mx / 2 <= area[2] && y1 + my / 2 <= area[3]) return;
+    this.cullArea = Object.assign([x0 - mx, y0 - my, x1 + mx, y1 + my], { scale: this.view.scale });
+    this.cull();
+  }
+
+  /** Display the nodes and wires that meet the cull area; build the DOM of newcomers. */
+  cull() {
+    const built = [];
+    for (const id of this.graph.nodes.keys()) {
+      const near = this.isNear(id);
+      const e = this.nodeEls.get(id);
+      if (near && !e) { this.renderNode(id); built.push(id); }
+      else if (e && near === e.classList.contains("culled")) {
+        e.classList.toggle("culled", !near);
+        if (near) built.push(id); // measured again now that it is laid out
+      }
+    }
+    if (built.length) this.refreshWires(built);
+    this.wires.cull(this.cullArea);
+  }
+
+  isNear(id) {
+    const a = this.cullArea;
+    if (!a || this.lod) return false;
+    const [x, y, w, h] = this.nodeRect(id);
+    return x < a[2] && y < a[3] && x + w > a[0] && y + h > a[1];
+  }
+
+  /** Re-measure the sockets of `ids` (all reads first, then the wire writes: one layout). */
+  refreshWires(ids) {
+    for (const id of ids) { this.offsets.delete(id); this.socketOffsets(id); }
+    this.wires.updateNodes(ids);
+  }
+
+  drawLod() {
+    const c = this.lodCanvas;
+    const w = this.root.clientWidth, h = this.root.clientHeight;
+    const dpr = window.devicePixelRatio || 1;
+    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(h * dpr);
+    }
+    const ctx = c.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, c.width, c.height);
+    drawOverview(ctx, this, this.view, this.visibleWorld(), { dpr });
+  }
+
+  /** Redraw the overview on the next frame (graph edits, statuses) when it is showing. */
+  requestLod() {
+    if (this.lod && !this.lodFrame) this.lodFrame = requestAnimationFrame(() => { this.lodFrame = 0; if (this.lod) this.drawLod(); });
+  }
+
+  setView(view) {
+    this.view = { ...view, scale: Math.min(MAX_SCALE, Math.max(MIN_SCALE, view.scale)) };
+    this.applyView();
   }
 
   zoomAt(cx, cy, factor) {
@@ -86,58 +196,106 @@ export class CanvasView {
     this.zoomAt(r.left + r.width / 2, r.top + r.height / 2, 1 / this.view.scale);
   }
 
-  /** Fit every node into view (or reset when the canvas is empty). */
-  fitView() {
-    if (this.graph.nodes.size === 0) {
-      this.view = { x: 0, y: 0, scale: 1 };
-      this.applyView();
+  /** A node's world rectangle [x, y, w, h] (its last laid-out size; a default before that). */
+  nodeRect(id) {
+    const node = this.graph.nodes.get(id);
+    if (!node) return null;
+    const e = this.nodeEls.get(id);
+    const size = (e && this.sizes.get(e)) || this.estimateSize(node);
+    return [node.ui.pos[0], node.ui.pos[1], size[0], size[1]];
+  }
+
+  /** A node's size before its DOM exists, from its spec's rows. */
+  estimateSize(node) {
+    const spec = this.graph.catalogue.get(node.type);
+    if (!spec) return [EST.width, EST.header + EST.pad + EST.foot + EST.row * Object.keys(node.inputs).length];
+    let h = EST.header + EST.pad + EST.foot + EST.row * spec.outputs.length;
+    for (const input of spec.inputs) h += isTall(input, node) ? EST.tall : EST.row;
+    return [EST.width, h];
+  }
+
+  /** Fit the given world rectangles (nodes, groups) into view. */
+  fitRects(rects, maxScale = 1.2) {
+    if (!rects.length) {
+      this.setView({ x: 0, y: 0, scale: 1 });
       return;
     }
     let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (const [id, node] of this.graph.nodes) {
-      const e = this.nodeEls.get(id);
-      const w = e ? e.offsetWidth : 240;
-      const h = e ? e.offsetHeight : 120;
-      minX = Math.min(minX, node.ui.pos[0]); minY = Math.min(minY, node.ui.pos[1]);
-      maxX = Math.max(maxX, node.ui.pos[0] + w); maxY = Math.max(maxY, node.ui.pos[1] + h);
+    for (const [x, y, w, h] of rects) {
+      minX = Math.min(minX, x); minY = Math.min(minY, y);
+      maxX = Math.max(maxX, x + w); maxY = Math.max(maxY, y + h);
     }
     const r = this.root.getBoundingClientRect();
     const pad = 40;
-    const scale = Math.min(1.2, Math.max(MIN_SCALE, Math.min((r.width - 2 * pad) / (maxX - minX), (r.height - 2 * pad) / (maxY - minY))));
-    this.view.scale = scale;
-    this.view.x = (r.width - (maxX - minX) * scale) / 2 - minX * scale;
-    this.view.y = (r.height - (maxY - minY) * scale) / 2 - minY * scale;
-    this.applyView();
+    const scale = Math.min(maxScale, Math.max(MIN_SCALE, Math.min((r.width - 2 * pad) / (maxX - minX), (r.height - 2 * pad) / (maxY - minY))));
+    this.setView({ scale, x: (r.width - (maxX - minX) * scale) / 2 - minX * scale, y: (r.height - (maxY - minY) * scale) / 2 - minY * scale });
+  }
+
+  /** Fit every node (and group) into view, or reset when the canvas is empty. */
+  fitView() {
+    const rects = [...this.graph.nodes.keys()].map((id) => this.nodeRect(id));
+    for (const g of this.graph.groups) rects.push(g.bounds);
+    this.fitRects(rects);
+  }
+
+  /** Fit the selected nodes into view (everything when nothing is selected). */
+  fitSelection() {
+    const ids = [...this.selected].filter((id) => this.graph.nodes.has(id));
+    if (!ids.length) return this.fitView();
+    return this.fitRects(ids.map((id) => this.nodeRect(id)));
   }
 
   // ---- graph changes ------------------------------------------------------------------
   onGraph(kind, detail) {
     if (kind === "load") this.renderAll();
-    else if (kind === "add") { this.renderNode(detail.id); this.drawWires(); }
+    else if (kind === "add") { this.renderNode(detail.id); this.syncWires(new Set([detail.id])); }
     else if (kind === "remove") {
       const e = this.nodeEls.get(detail.id);
-      if (e) e.remove();
+      if (e) { this.resizes.unobserve(e); e.remove(); }
       this.nodeEls.delete(detail.id);
+      this.offsets.delete(detail.id);
       this.selected.delete(detail.id);
       this.runState.delete(detail.id);
-      this.drawWires();
-    } else if (kind === "link" || kind === "unlink") {
-      this.renderNode(detail.to);
-      this.drawWires();
+      this.syncWires(new Set());
+    } else if (kind === "link" || kind === "unlink" || kind === "node") {
+      const id = kind === "node" ? detail.id : detail.to;
+      this.renderNode(id);
+      this.syncWires(new Set([id]));
     } else if (kind === "move") {
       this.placeNode(detail.id);
-      this.drawWires();
+      this.wires.updateNodes([detail.id]);
+    } else if (kind === "look") {
+      const node = this.graph.nodes.get(detail.id);
+      const e = this.nodeEls.get(detail.id);
+      if (node && e) applyLook(e, node);
+    } else if (kind === "reroute") {
+      this.wires.draw(this.wires.wires.get(linkKey(detail.to, detail.input)));
     }
     this.empty.classList.toggle("hidden", this.graph.nodes.size > 0);
+    this.requestLod();
+    this.root.dispatchEvent(new CustomEvent("graph-drawn", { detail: { kind, ...detail } }));
   }
 
   renderAll() {
     for (const e of this.nodeEls.values()) e.remove();
+    this.resizes.disconnect();
     this.nodeEls.clear();
+    this.offsets.clear();
     for (const id of [...this.selected]) if (!this.graph.nodes.has(id)) this.selected.delete(id);
-    for (const id of this.graph.nodes.keys()) this.renderNode(id);
-    this.drawWires();
+    const frag = document.createDocumentFragment();
+    const built = [];
+    for (const id of this.graph.nodes.keys()) if (this.isNear(id)) { this.renderNode(id, frag); built.push(id); }
+    this.layer.append(frag);
+    for (const id of built) this.socketOffsets(id); // one layout, before the wires are written
+    this.syncWires(null);
+    this.wires.cull(this.cullArea);
     this.empty.classList.toggle("hidden", this.graph.nodes.size > 0);
+    this.requestLod();
+    this.root.dispatchEvent(new CustomEvent("graph-drawn", { detail: { kind: "load" } }));
+  }
+
+  syncWires(dirty) {
+    this.wires.sync(this.graph.links(), dirty);
   }
 
   placeNode(id) {
@@ -148,124 +306,98 @@ export class CanvasView {
     e.style.top = `${node.ui.pos[1]}px`;
   }
 
-  renderNode(id) {
+  /** (Re)build a node's DOM; a node away from the view just drops it (rebuilt when it comes near). */
+  renderNode(id, parent = this.layer) {
     const node = this.graph.nodes.get(id);
     if (!node) return;
-    const spec = this.graph.catalogue.get(node.type);
-    const cat = this.graph.catalogue;
-    const box = el("div", { class: "node", "data-node-id": id, "data-node-type": node.type, tabindex: "-1" });
-    if (!spec) box.classList.add("unknown");
-    if (spec && spec.output_node) box.classList.add("output-node");
-    if (spec && spec.category) box.dataset.category = spec.category;
-    const header = el("div", { class: "node-header", title: spec ? spec.description || node.type : `${node.type} is not installed on the server` },
-      el("span", { class: "node-title", text: node.type }),
-      el("span", { class: "node-status" }),
-      el("span", { class: "node-id", text: `#${id}` }));
-    box.append(header);
-    const body = el("div", { class: "node-body" });
-    for (const out of spec ? spec.outputs : []) {
-      body.append(el("div", { class: "row out", "data-output": out.name, "data-socket-type": out.type },
-        el("span", { class: "label", text: out.name }),
-        el("span", { class: "type-tag", text: out.type }),
-        this.socket("out", out.name, out.type, cat.color(out.type))));
-    }
-    const inputs = spec ? spec.inputs : Object.keys(node.inputs).map((name) => ({ name, type: "*", widget: isLink(node.inputs[name]) ? null : "json" }));
-    for (const input of inputs) {
-      const value = node.inputs[input.name];
-      const linked = isLink(value);
-      const row = el("div", { class: `row in${linked ? " linked" : ""}${input.required ? " required" : ""}`, "data-input": input.name, "data-socket-type": input.type, title: input.description || "" },
-        this.socket("in", input.name, input.type, cat.color(input.type)),
-        el("span", { class: "label", text: input.name }));
-      if (input.widget && !linked) {
-        const widget = createWidget(input, this.graph.literal(id, input.name), (v) => this.graph.setLiteral(id, input.name, v), this.services);
-        widget.classList.add("widget");
-        row.append(widget);
-        if (input.widget === "string" && input.multiline) row.classList.add("tall");
-        if (input.widget === "json") row.classList.add("tall");
-      } else {
-        row.append(el("span", { class: "type-tag", text: linked ? `← #${value.from}.${value.output}` : input.type }));
-      }
-      body.append(row);
-    }
-    box.append(body);
-    box.append(el("div", { class: "node-progress" }, el("div", { class: "bar" })));
-    box.append(el("div", { class: "node-error hidden" }));
-    box.append(el("div", { class: "node-output hidden" }));
     const old = this.nodeEls.get(id);
-    if (old) old.replaceWith(box); else this.layer.append(box);
+    this.offsets.delete(id);
+    if (!this.isNear(id)) {
+      if (old) { this.resizes.unobserve(old); old.remove(); this.nodeEls.delete(id); }
+      return;
+    }
+    const box = buildNodeElement(node, this.graph.catalogue, {
+      services: this.services,
+      literal: (name) => this.graph.literal(id, name),
+      onLiteral: (name, v) => this.graph.setLiteral(id, name, v),
+    });
+    if (old) { this.resizes.unobserve(old); old.replaceWith(box); } else parent.append(box);
     this.nodeEls.set(id, box);
-    box.classList.toggle("selected", this.selected.has(id));
+    this.resizes.observe(box);
+    if (this.selected.has(id)) box.classList.add("selected");
     this.placeNode(id);
-    this.applyRunState(id);
+    if (this.runState.has(id)) applyRunState(box, this.runState.get(id), () => this.nodeResized(id));
   }
 
-  socket(dir, name, type, color) {
-    const attrs = { class: `socket ${dir}`, "data-socket-type": type, title: type };
-    attrs[dir === "out" ? "data-output" : "data-input"] = name;
-    const s = el("span", attrs);
-    s.style.setProperty("--c", color);
-    return s;
+  onResize(entries) {
+    const moved = [];
+    for (const entry of entries) {
+      const box = entry.target;
+      const size = [box.offsetWidth, box.offsetHeight];
+      const before = this.sizes.get(box);
+      this.sizes.set(box, size);
+      if (!before || (before[0] === size[0] && before[1] === size[1])) continue;
+      moved.push(box.dataset.nodeId);
+    }
+    for (const id of moved) this.offsets.delete(id);
+    if (moved.length) this.wires.updateNodes(moved);
   }
 
-  // ---- run state (status, progress, errors, previews) ---------------------------------
+  nodeResized(id) {
+    this.offsets.delete(id);
+    this.wires.updateNodes([id]);
+  }
+
+  // ---- run state (status, progress, errors, previews), applied once per frame ------------
   setRunState(id, patch) {
-    const state = { ...(this.runState.get(id) || {}), ...patch };
-    this.runState.set(id, state);
-    this.applyRunState(id);
+    this.runState.set(id, { ...(this.runState.get(id) || {}), ...patch });
+    this.markDirty(id);
   }
 
   clearRunState({ keepOutputs = true } = {}) {
     for (const [id, s] of this.runState) {
-      const kept = keepOutputs ? { images: s.images, text: s.text } : {};
-      this.runState.set(id, kept);
-      this.applyRunState(id);
+      this.runState.set(id, keepOutputs ? { images: s.images, text: s.text } : {});
+      this.markDirty(id);
     }
   }
 
-  applyRunState(id) {
-    const box = this.nodeEls.get(id);
-    if (!box) return;
-    const s = this.runState.get(id) || {};
-    box.dataset.status = s.status || "";
-    box.querySelector(".node-status").textContent = s.status ? statusLabel(s) : "";
-    const bar = box.querySelector(".node-progress");
-    const frac = s.max ? Math.max(0, Math.min(1, s.value / s.max)) : 0;
-    bar.classList.toggle("active", s.status === "running" && !!s.max);
-    bar.querySelector(".bar").style.width = `${(frac * 100).toFixed(1)}%`;
-    bar.dataset.value = s.value ?? "";
-    bar.dataset.max = s.max ?? "";
-    const err = box.querySelector(".node-error");
-    err.classList.toggle("hidden", !s.error);
-    err.textContent = s.error || "";
-    for (const row of box.querySelectorAll(".row.in")) {
-      row.classList.toggle("input-error", !!(s.errorInputs && s.errorInputs.includes(row.dataset.input)));
+  markDirty(id) {
+    this.dirtyState.add(id);
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flushRunState());
+  }
+
+  flushRunState() {
+    this.frame = 0;
+    const ids = [...this.dirtyState];
+    this.dirtyState.clear();
+    for (const id of ids) {
+      const box = this.nodeEls.get(id);
+      if (box) applyRunState(box, this.runState.get(id) || {}, () => this.nodeResized(id));
     }
-    const out = box.querySelector(".node-output");
-    const images = s.images || [];
-    out.classList.toggle("hidden", images.length === 0 && !s.text);
-    const existing = [...out.querySelectorAll("img")].map((i) => i.getAttribute("src"));
-    if (existing.join("\n") !== images.join("\n") || (out.querySelector("pre")?.textContent ?? "") !== (s.text || "")) {
-      out.replaceChildren();
-      for (const src of images) {
-        const img = el("img", { class: "preview", src, alt: "output preview", draggable: "false" });
-        img.addEventListener("load", () => this.drawWires());
-        out.append(img);
-      }
-      if (s.text) out.append(el("pre", { class: "text-preview", text: s.text }));
-    }
+    if (this.lod) this.drawLod();
   }
 
   // ---- selection -----------------------------------------------------------------------
   select(ids, { add = false } = {}) {
-    if (!add) this.selected.clear();
-    for (const id of ids) this.selected.add(id);
+    const next = add ? new Set(this.selected) : new Set();
+    for (const id of ids) next.add(id);
+    this.setSelection(next);
     this.selectLink(null);
-    this.refreshSelection();
   }
 
   toggle(id) {
-    if (this.selected.has(id)) this.selected.delete(id); else this.selected.add(id);
-    this.refreshSelection();
+    const next = new Set(this.selected);
+    if (next.has(id)) next.delete(id); else next.add(id);
+    this.setSelection(next);
+  }
+
+  /** Change the selection, touching only the nodes whose state changes. */
+  setSelection(next) {
+    for (const id of this.selected) if (!next.has(id)) this.nodeEls.get(id)?.classList.remove("selected");
+    for (const id of next) if (!this.selected.has(id)) this.nodeEls.get(id)?.classList.add("selected");
+    this.selected = next;
+    this.requestLod();
+    this.onSelect([...next]);
   }
 
   refreshSelection() {
@@ -275,61 +407,66 @@ export class CanvasView {
 
   selectLink(link) {
     this.selectedLink = link;
-    for (const p of this.svg.querySelectorAll("path.wire")) {
-      p.classList.toggle("selected", !!link && p.dataset.to === link.to && p.dataset.input === link.input);
-    }
+    this.wires.select(link ? linkKey(link.to, link.input) : null);
   }
 
-  // ---- wires ---------------------------------------------------------------------------
+  // ---- sockets -------------------------------------------------------------------------
+  /** World position of a socket's centre: node position + the socket's offset in the node. */
   socketPos(id, dir, name) {
-    const box = this.nodeEls.get(id);
-    if (!box) return null;
-    const s = box.querySelector(`.socket.${dir}[data-${dir === "out" ? "output" : "input"}="${CSS.escape(name)}"]`);
-    if (!s) return null;
-    const r = s.getBoundingClientRect();
-    return this.screenToWorld(r.left + r.width / 2, r.top + r.height / 2);
+    const node = this.graph.nodes.get(id);
+    if (!node) return null;
+    const d = this.socketOffsets(id)[dir].get(name);
+    return d ? [node.ui.pos[0] + d[0], node.ui.pos[1] + d[1]] : null;
   }
 
-  drawWires() {
-    const paths = [];
-    for (const link of this.graph.links()) {
-      const a = this.socketPos(link.from, "out", link.output);
-      const b = this.socketPos(link.to, "in", link.input);
-      if (!a || !b) continue;
-      const type = this.graph.outputType(link.from, link.output);
-      const d = curve(a, b);
-      const hit = document.createElementNS(SVG, "path");
-      hit.setAttribute("d", d);
-      hit.classList.add("wire-hit");
-      const p = document.createElementNS(SVG, "path");
-      p.setAttribute("d", d);
-      p.classList.add("wire");
-      p.style.stroke = this.graph.catalogue.color(type);
-      for (const [k, v] of Object.entries({ from: link.from, output: link.output, to: link.to, input: link.input })) {
-        p.dataset[k] = v;
-        hit.dataset[k] = v;
-      }
-      if (this.selectedLink && this.selectedLink.to === link.to && this.selectedLink.input === link.input) p.classList.add("selected");
-      paths.push(hit, p);
+  socketOffsets(id) {
+    let off = this.offsets.get(id);
+    if (!off) {
+      off = this.measureSockets(id) || this.estimateSockets(id);
+      this.offsets.set(id, off);
     }
-    if (this.drag && this.drag.kind === "wire" && this.drag.end) {
-      const p = document.createElementNS(SVG, "path");
-      const [a, b] = this.drag.fromOutput ? [this.drag.start, this.drag.end] : [this.drag.end, this.drag.start];
-      p.setAttribute("d", curve(a, b));
-      p.classList.add("wire", "pending");
-      p.style.stroke = this.graph.catalogue.color(this.drag.type);
-      paths.push(p);
+    return off;
+  }
+
+  /** Where a node's sockets will be once its DOM is built (see EST). */
+  estimateSockets(id) {
+    const node = this.graph.nodes.get(id);
+    const spec = this.graph.catalogue.get(node.type);
+    const off = { in: new Map(), out: new Map() };
+    let y = EST.header + EST.pad;
+    for (const out of spec ? spec.outputs : []) { off.out.set(out.name, [EST.width - 1, y + EST.row / 2]); y += EST.row; }
+    const inputs = spec ? spec.inputs : Object.keys(node.inputs).map((name) => ({ name }));
+    for (const input of inputs) {
+      const tall = isTall(input, node);
+      off.in.set(input.name, [-1, y + (tall ? 20 : EST.row / 2)]);
+      y += tall ? EST.tall : EST.row;
     }
-    this.wireGroup.replaceChildren(...paths);
+    return off;
+  }
+
+  /** Socket centres measured in the node's DOM, or null when it has none. */
+  measureSockets(id) {
+    const box = this.nodeEls.get(id);
+    if (!box || box.classList.contains("culled")) return null;
+    const off = { in: new Map(), out: new Map() };
+    for (const s of box.querySelectorAll(".socket")) {
+      // offsetLeft/Top are layout positions, untouched by the layer's transform.
+      let x = s.offsetWidth / 2, y = s.offsetHeight / 2;
+      for (let e = s; e && e !== box; e = e.offsetParent) { x += e.offsetLeft; y += e.offsetTop; }
+      if (s.classList.contains("out")) off.out.set(s.dataset.output, [x, y]);
+      else off.in.set(s.dataset.input, [x, y]);
+    }
+    return off;
   }
 
   // ---- pointer handling ----------------------------------------------------------------
   pointerDown(e) {
-    if (e.target.closest(".widget, input, textarea, select, button, .node-output pre")) return;
+    if (e.target.closest(".widget, input, textarea, select, button, .node-output pre, .ctx-menu, .minimap")) return;
     const socket = e.target.closest(".socket");
     const nodeEl = e.target.closest(".node");
     const hit = e.target.closest("path.wire-hit");
-    if (e.button === 1 || (e.button === 0 && !socket && !nodeEl && !hit && !e.shiftKey && !e.ctrlKey && !e.metaKey)) {
+    const lodNode = this.lod && e.target === this.lodCanvas ? this.nodeAt(e.clientX, e.clientY) : null;
+    if (e.button === 1 || (e.button === 0 && !socket && !nodeEl && !hit && !lodNode && !e.shiftKey && !e.ctrlKey && !e.metaKey && this.isPannable(e.target))) {
       e.preventDefault();
       if (e.button === 0) { this.select([]); }
       this.drag = { kind: "pan", sx: e.clientX, sy: e.clientY, vx: this.view.x, vy: this.view.y, moved: false };
@@ -337,6 +474,14 @@ export class CanvasView {
       return;
     }
     if (e.button !== 0) return;
+    if (this.startTool(e)) return;
+    if (lodNode) {
+      e.preventDefault();
+      if (e.shiftKey || e.ctrlKey || e.metaKey) this.toggle(lodNode);
+      else if (!this.selected.has(lodNode)) this.select([lodNode]);
+      this.startMove(e, [...this.selected]);
+      return;
+    }
     e.preventDefault();
     if (socket && nodeEl) return this.startWire(e, socket, nodeEl.dataset.nodeId);
     if (hit) {
@@ -349,17 +494,43 @@ export class CanvasView {
       if (e.shiftKey || e.ctrlKey || e.metaKey) this.toggle(id);
       else if (!this.selected.has(id)) this.select([id]);
       this.selectLink(null);
-      const ids = [...this.selected].filter((n) => this.graph.nodes.has(n));
-      this.drag = {
-        kind: "move", sx: e.clientX, sy: e.clientY, moved: false,
-        start: new Map(ids.map((n) => [n, [...this.graph.nodes.get(n).ui.pos]])),
-      };
+      this.startMove(e, [...this.selected]);
       nodeEl.focus({ preventScroll: true });
       return;
     }
     // shift/ctrl drag on the background: box selection
     const [wx, wy] = this.screenToWorld(e.clientX, e.clientY);
     this.drag = { kind: "box", sx: e.clientX, sy: e.clientY, wx, wy, add: true, base: new Set(this.selected) };
+  }
+
+  /** The topmost node under a screen point, by its rectangle (for the overview). */
+  nodeAt(cx, cy) {
+    const [wx, wy] = this.screenToWorld(cx, cy);
+    const ids = [...this.graph.nodes.keys()];
+    for (let i = ids.length - 1; i >= 0; i -= 1) {
+      const [x, y, w, h] = this.nodeRect(ids[i]);
+      if (wx >= x && wx <= x + w && wy >= y && wy <= y + h) return ids[i];
+    }
+    return null;
+  }
+
+  /** Where a plain left-drag pans: the background (tools such as groups claim their own elements). */
+  isPannable(target) {
+    return this.isBackground(target);
+  }
+
+  /** Hook for tools on the layer (groups, reroute points): return true when one took the press. */
+  startTool() {
+    return false;
+  }
+
+  /** Start moving nodes (and anything `extra` carries along, e.g. a group frame). */
+  startMove(e, ids, extra = null) {
+    const nodes = ids.filter((n) => this.graph.nodes.has(n));
+    this.drag = {
+      kind: "move", sx: e.clientX, sy: e.clientY, moved: false, extra,
+      start: new Map(nodes.map((n) => [n, [...this.graph.nodes.get(n).ui.pos]])),
+    };
   }
 
   startWire(e, socket, nodeId) {
@@ -384,21 +555,26 @@ export class CanvasView {
     this.drag = drag;
     this.root.classList.add("wiring");
     this.markCandidates(true);
-    this.drawWires();
+    this.drawPending();
+  }
+
+  drawPending() {
+    const d = this.drag;
+    if (!d || d.kind !== "wire") return this.wires.showPending(null);
+    const [a, b] = d.fromOutput ? [d.start, d.end] : [d.end, d.start];
+    this.wires.showPending(a, b, this.graph.catalogue.color(d.type));
   }
 
   /** While a wire is dragged, show which sockets accept it and which refuse it. */
   markCandidates(on) {
     const d = this.drag;
-    for (const s of this.layer.querySelectorAll(".socket")) {
-      s.classList.remove("compatible", "incompatible");
-      if (!on) continue;
-      const nid = s.closest(".node").dataset.nodeId;
-      if (d.fromOutput && s.classList.contains("in")) {
-        const ok = !this.graph.linkProblem(d.node, d.socket, nid, s.dataset.input);
-        s.classList.add(ok ? "compatible" : "incompatible");
-      } else if (!d.fromOutput && s.classList.contains("out")) {
-        const ok = !this.graph.linkProblem(nid, s.dataset.output, d.node, d.socket);
+    for (const s of this.layer.querySelectorAll(".socket.compatible, .socket.incompatible")) s.classList.remove("compatible", "incompatible");
+    if (!on) return;
+    const want = d.fromOutput ? "in" : "out";
+    for (const [nid, box] of this.nodeEls) {
+      for (const s of box.querySelectorAll(`.socket.${want}`)) {
+        const ok = d.fromOutput ? !this.graph.linkProblem(d.node, d.socket, nid, s.dataset.input)
+          : !this.graph.linkProblem(nid, s.dataset.output, d.node, d.socket);
         s.classList.add(ok ? "compatible" : "incompatible");
       }
     }
@@ -422,13 +598,15 @@ export class CanvasView {
         node.ui.pos = [Math.round(x + dx), Math.round(y + dy)];
         this.placeNode(id);
       }
-      this.drawWires();
+      if (d.extra) d.extra.move(dx, dy);
+      this.wires.updateNodes(d.start.keys());
+      if (this.lod) this.drawLod();
     } else if (d.kind === "wire") {
       d.end = this.screenToWorld(e.clientX, e.clientY);
       const target = this.wireTarget(e.clientX, e.clientY);
       for (const s of this.layer.querySelectorAll(".socket.hover")) s.classList.remove("hover");
       if (target) target.socket.classList.add("hover");
-      this.drawWires();
+      this.drawPending();
     } else if (d.kind === "box") {
       const x0 = Math.min(d.sx, e.clientX), y0 = Math.min(d.sy, e.clientY);
       const r = this.root.getBoundingClientRect();
@@ -436,13 +614,14 @@ export class CanvasView {
       this.rubber.classList.remove("hidden");
       const [ax, ay] = this.screenToWorld(Math.min(d.sx, e.clientX), Math.min(d.sy, e.clientY));
       const [bx, by] = this.screenToWorld(Math.max(d.sx, e.clientX), Math.max(d.sy, e.clientY));
-      this.selected = new Set(d.base);
-      for (const [id, node] of this.graph.nodes) {
-        const box = this.nodeEls.get(id);
-        const [x, y] = node.ui.pos;
-        if (x < bx && y < by && x + box.offsetWidth > ax && y + box.offsetHeight > ay) this.selected.add(id);
+      const next = new Set(d.base);
+      for (const id of this.graph.nodes.keys()) {
+        const [x, y, w, h] = this.nodeRect(id);
+        if (x < bx && y < by && x + w > ax && y + h > ay) next.add(id);
       }
-      this.refreshSelection();
+      this.setSelection(next);
+    } else if (d.kind === "tool") {
+      d.move(e);
     }
   }
 
@@ -472,14 +651,18 @@ export class CanvasView {
     this.root.classList.remove("panning", "wiring");
     if (d.kind === "move") {
       if (d.moved) for (const id of d.start.keys()) this.graph.moveNode(id, this.graph.nodes.get(id).ui.pos);
+      if (d.extra) d.extra.done(d.moved);
     } else if (d.kind === "box") {
       this.rubber.classList.add("hidden");
+    } else if (d.kind === "tool") {
+      d.up(e);
     } else if (d.kind === "wire") {
       for (const s of this.layer.querySelectorAll(".socket.hover")) s.classList.remove("hover");
       const target = this.wireTarget(e.clientX, e.clientY, d);
       this.drag = d;
       this.markCandidates(false);
       this.drag = null;
+      this.wires.showPending(null);
       if (target) {
         let from, output, to, input;
         if (d.fromOutput) { [from, output, to, input] = [d.node, d.socket, target.id, target.socket.dataset.input]; }
@@ -490,7 +673,6 @@ export class CanvasView {
           if (d.detachedFrom) this.graph.connect(d.detachedFrom.link.from, d.detachedFrom.link.output, d.detachedFrom.to, d.detachedFrom.input);
         }
       }
-      this.drawWires();
     }
   }
 
@@ -509,7 +691,7 @@ export class CanvasView {
   }
 
   wheel(e) {
-    if (e.target.closest("textarea, select, .node-output pre") && !e.ctrlKey) return;
+    if (e.target.closest("textarea, select, .node-output pre, .ctx-menu") && !e.ctrlKey) return;
     e.preventDefault();
     const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
     this.zoomAt(e.clientX, e.clientY, factor);
@@ -529,12 +711,7 @@ export class CanvasView {
   }
 }
 
-function curve([x1, y1], [x2, y2]) {
-  const dx = Math.max(40, Math.abs(x2 - x1) * 0.5);
-  return `M ${x1} ${y1} C ${x1 + dx} ${y1}, ${x2 - dx} ${y2}, ${x2} ${y2}`;
-}
-
-function statusLabel(s) {
-  if (s.status === "running") return s.max ? `${Math.round((100 * s.value) / s.max)}%` : "running";
-  return s.status;
+function isTall(input, node) {
+  if (isLink(node.inputs[input.name])) return false;
+  return (input.widget === "string" && input.multiline) || input.widget === "json";
 }

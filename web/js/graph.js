@@ -81,7 +81,8 @@ export class Graph {
   constructor(catalogue = new Catalogue()) {
     this.catalogue = catalogue;
     this.nodes = new Map();
-    this.extraUi = undefined; // the workflow's top-level "ui", kept as loaded
+    this.extraUi = undefined; // the workflow's top-level "ui", kept as loaded (groups apart)
+    this.groups = []; // [{title, bounds: [x, y, w, h], color}], saved as ui.groups
     this.listeners = new Set();
   }
 
@@ -132,6 +133,63 @@ export class Graph {
     if (!node) return;
     node.ui = { ...node.ui, pos: [Math.round(pos[0]), Math.round(pos[1])] };
     this.emit("move", { id });
+  }
+
+  /** How the engine treats a node: undefined (runs), "bypass" (passes its input through) or "mute". */
+  setMode(id, mode) {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    if (mode) node.mode = mode; else delete node.mode;
+    this.emit("look", { id });
+  }
+
+  /** Canvas-only looks kept in the node's ui: a title (empty: the type) and a header colour. */
+  setLook(id, { title, color } = {}) {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    const ui = { ...node.ui };
+    if (title !== undefined) { if (title) ui.title = title; else delete ui.title; }
+    if (color !== undefined) { if (color) ui.color = color; else delete ui.color; }
+    node.ui = ui;
+    this.emit("look", { id });
+  }
+
+  /** Reroute points of the wire into toId.input (world coordinates), kept in that node's ui. */
+  reroutes(toId, input) {
+    const node = this.nodes.get(toId);
+    return (node && node.ui.reroutes && node.ui.reroutes[input]) || [];
+  }
+
+  setReroutes(toId, input, points) {
+    const node = this.nodes.get(toId);
+    if (!node) return;
+    const all = { ...(node.ui.reroutes || {}) };
+    if (points && points.length) all[input] = points.map(([x, y]) => [Math.round(x), Math.round(y)]);
+    else delete all[input];
+    node.ui = { ...node.ui };
+    if (Object.keys(all).length) node.ui.reroutes = all; else delete node.ui.reroutes;
+    this.emit("reroute", { to: toId, input });
+  }
+
+  // ---- groups: titled frames; moving one moves the nodes inside it -----------------------
+  addGroup(bounds, title = "Group", color = undefined) {
+    const group = { title, bounds: bounds.map(Math.round) };
+    if (color) group.color = color;
+    this.groups.push(group);
+    this.emit("groups", {});
+    return group;
+  }
+
+  updateGroup(group, patch) {
+    Object.assign(group, patch);
+    if (patch.bounds) group.bounds = patch.bounds.map(Math.round);
+    if ("color" in patch && !patch.color) delete group.color;
+    this.emit("groups", {});
+  }
+
+  removeGroup(group) {
+    this.groups = this.groups.filter((g) => g !== group);
+    this.emit("groups", {});
   }
 
   /** Every link as {from, output, to, input}. */
@@ -206,6 +264,7 @@ export class Graph {
     const node = this.nodes.get(toId);
     if (!node || !isLink(node.inputs[input])) return null;
     const link = { ...node.inputs[input], to: toId, input };
+    if (node.ui.reroutes && node.ui.reroutes[input]) this.setReroutes(toId, input, []);
     if (node.stash[input] !== undefined) {
       node.inputs[input] = node.stash[input];
       delete node.stash[input];
@@ -255,14 +314,19 @@ export class Graph {
         }
       }
       copy.stash = clone(original.stash) || {};
+      if (original.mode) copy.mode = original.mode;
+      if (copy.ui.reroutes) {
+        for (const pts of Object.values(copy.ui.reroutes)) for (const p of pts) { p[0] += offset[0]; p[1] += offset[1]; }
+      }
     }
-    this.emit("load", {});
+    for (const copy of created) this.emit("node", { id: copy.id });
     return created.map((n) => n.id);
   }
 
   clear() {
     this.nodes.clear();
     this.extraUi = undefined;
+    this.groups = [];
     this.emit("load", {});
   }
 
@@ -271,9 +335,12 @@ export class Graph {
     const nodes = {};
     for (const node of this.nodes.values()) {
       nodes[node.id] = { type: node.type, inputs: clone(node.inputs), ui: clone(node.ui) };
+      if (node.mode) nodes[node.id].mode = node.mode;
     }
     const wf = { format: FORMAT, version: VERSION, nodes };
-    if (this.extraUi && Object.keys(this.extraUi).length) wf.ui = clone(this.extraUi);
+    const ui = { ...(this.extraUi || {}) };
+    if (this.groups.length) ui.groups = clone(this.groups);
+    if (Object.keys(ui).length) wf.ui = ui;
     return wf;
   }
 
@@ -292,9 +359,13 @@ export class Graph {
         ui.pos = [40 + (auto % 4) * 300, 40 + Math.floor(auto / 4) * 260];
         auto += 1;
       }
-      this.nodes.set(id, { id, type: entry.type, inputs: clone(entry.inputs || {}), ui, stash: {} });
+      const node = { id, type: entry.type, inputs: clone(entry.inputs || {}), ui, stash: {} };
+      if (entry.mode === "bypass" || entry.mode === "mute") node.mode = entry.mode;
+      this.nodes.set(id, node);
     }
-    this.extraUi = data.ui ? clone(data.ui) : undefined;
+    const { groups, ...rest } = data.ui && typeof data.ui === "object" ? clone(data.ui) : {};
+    this.groups = Array.isArray(groups) ? groups.filter((g) => g && Array.isArray(g.bounds) && g.bounds.length === 4) : [];
+    this.extraUi = Object.keys(rest).length ? rest : undefined;
     this.emit("load", {});
   }
 }

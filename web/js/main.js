@@ -151,8 +151,7 @@ function loadObject(data, name) {
     toast(`Cannot load ${name}: ${err.message}`, "error", 6000);
     return false;
   }
-  canvas.runState.clear();
-  canvas.renderAll();
+  canvas.clearRunState({ keepOutputs: false });
   requestAnimationFrame(() => canvas.fitView());
   if (name) $("#wf-name").value = name.replace(/\.(png|json)$/i, "") + ".json";
   const unknown = [...graph.nodes.values()].filter((n) => !graph.catalogue.get(n.type)).map((n) => n.type);
