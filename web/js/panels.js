@@ -20,6 +20,7 @@ export class QueuePanel {
       el("h2", {}, document.createTextNode("History"), this.refreshBtn()),
       this.historyEl);
     this.refreshTimer = null;
+    this.queueFrame = 0;
   }
 
   refreshBtn() {
@@ -60,7 +61,10 @@ export class QueuePanel {
       if (p) p.done += 1;
     }
     if (ev.event === "done" || ev.event === "start") this.refresh();
-    else this.renderQueue();
+    else if (!this.queueFrame) {
+      // thousands of node events per run: redraw the queue at most once per frame
+      this.queueFrame = requestAnimationFrame(() => { this.queueFrame = 0; this.renderQueue(); });
+    }
   }
 
   render() {
