@@ -19,7 +19,7 @@ from .errors import Interrupted, NodeError
 from .events import Sink, null_sink
 from .files import fingerprint_path
 from .graph import Graph, GraphNode
-from .node import Node, instantiate
+from .node import Node, implementation_digest, instantiate
 from .plan import Plan
 from .types import TypeRegistry
 
@@ -63,7 +63,7 @@ class OutputMismatch(Exception):
 @dataclass(frozen=True)
 class _KeyFacts:
     """Per node class facts the key needs, computed once."""
-    defaults: dict[str, Any]
+    code: str  # digest of the node's implementation (its pack's source)
     file_inputs: tuple[tuple[str, str], ...]  # (input name, file kind)
     custom_fingerprint: bool
     custom_determinism: bool
@@ -77,25 +77,28 @@ def _key_facts(cls) -> _KeyFacts:
     facts = cls.__dict__.get("_ng_key_facts")
     if facts is None:
         facts = cls._ng_key_facts = _KeyFacts(
-            {name: spec.default for name, spec in cls.inputs.items() if spec.widget is not None},
+            implementation_digest(cls),
             tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
             _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"))
     return facts
 
 
 def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> str:
-    """Merkle key of one node: its own inputs plus its parents' keys, never their values."""
+    """Merkle key of one node: its own inputs plus its parents' keys, never their values.
+
+    ``gnode.literals`` is validation's normalised dict (coerced, defaults filled, links left
+    out), the same one every hook and the node instance see.
+    """
     cls = gnode.cls
     facts = _key_facts(cls)
-    literals = {**facts.defaults, **gnode.literals}
+    literals = gnode.literals
     links = gnode.links
     upstream: list[Any] = []
     if links:
         for name, link in links.items():
-            literals.pop(name, None)
             upstream.append((name, keys[link.node], link.output))
         upstream.sort()
-    parts: list[Any] = [cls.node_type, cls.version, literals, upstream]
+    parts: list[Any] = [cls.node_type, cls.version, facts.code, literals, upstream]
     for name, kind in facts.file_inputs:
         value = literals.get(name)
         path = job.env.files.resolve(kind, value) if isinstance(value, str) and value else None

@@ -12,7 +12,7 @@ from .workflow import Link, Workflow
 class GraphNode:
     id: str
     cls: type[Node]
-    literals: dict[str, Any]  # validated literal inputs (defaults not filled in)
+    literals: dict[str, Any]  # normalised literal inputs: coerced by type, defaults filled, links left out
     links: dict[str, Link]  # input name -> upstream output
 
 

@@ -18,7 +18,9 @@ resolves and fingerprints for the cache. Outputs are named and typed in the deco
 from __future__ import annotations
 
 import enum
+import hashlib
 import inspect
+import json
 import types as pytypes
 import typing
 from dataclasses import dataclass, field
@@ -276,6 +278,62 @@ def instantiate(cls: type[Node], values: dict[str, Any]) -> Node:
     object.__setattr__(obj, "__pydantic_extra__", None)
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj
+
+
+def normalise_literal(spec: InputSpec, value: Any) -> Any:
+    """``value`` coerced by the input's declared type; raises pydantic's ValidationError.
+
+    Strict: ``1`` becomes ``1.0`` for a float, but ``"4"`` is never an int and ``1`` never a
+    bool. Enums and JSON inputs are validated in JSON mode (strict too), where a list may
+    fill a tuple and an enum's value names its member.
+    """
+    if spec.widget in ("enum", "json"):
+        return spec.adapter.validate_json(json.dumps(value), strict=True)
+    return spec.adapter.validate_python(value, strict=True)
+
+
+def widget_defaults(cls: type[Node]) -> dict[str, Any]:
+    """The normalised default of every optional literal input of ``cls`` (a fresh dict).
+
+    Inputs whose default comes from a factory are left out: the instance builds those.
+    """
+    defaults = cls.__dict__.get("_ng_widget_defaults")
+    if defaults is None:
+        defaults = {}
+        for name, spec in cls.inputs.items():
+            info = cls.model_fields[name]
+            if spec.widget is None or spec.required or info.default_factory is not None:
+                continue
+            try:
+                defaults[name] = normalise_literal(spec, spec.default) if spec.default is not None else None
+            except Exception:  # noqa: BLE001 - a default its own type refuses is kept as declared
+                defaults[name] = spec.default
+        cls._ng_widget_defaults = defaults
+    return dict(defaults)
+
+
+def implementation_digest(cls: type[Node], extra_files: Any = ()) -> str:
+    """Hash of the source of ``cls``'s module (plus ``extra_files``: the rest of its pack).
+
+    Part of every cache key next to ``version``, so editing a node's code invalidates its
+    cached results without a version bump. Computed once per class (the first registration).
+    """
+    digest = cls.__dict__.get("_ng_code")
+    if digest is None:
+        files: set[str] = {str(f) for f in extra_files}
+        try:
+            files.add(inspect.getsourcefile(cls) or "")
+        except TypeError:  # defined where there is no source file (an interactive session)
+            pass
+        h = hashlib.blake2b(digest_size=12)
+        for path in sorted(f for f in files if f):
+            try:
+                with open(path, "rb") as fh:
+                    h.update(fh.read() + b"\0")  # content only: the same code anywhere keys alike
+            except OSError:
+                continue
+        digest = cls._ng_code = h.hexdigest()
+    return digest
 
 
 def is_node_class(obj: Any) -> bool:

@@ -99,11 +99,25 @@ def _load(registry: Registry, name: str, importer) -> None:
     for value in _owned_node_classes(module):
         if value not in classes:
             classes.append(value)
+    sources = _pack_sources(module) if any(is_node_class(c) and "_ng_code" not in c.__dict__
+                                           for c in classes) else ()
     for cls in classes:
         if is_node_class(cls):
-            registry.add_node(cls, name)
+            registry.add_node(cls, name, sources)
         else:
             registry.failures.append(PluginFailure(name, f"{cls!r} in NODES is not a @node class"))
+
+
+def _pack_sources(module: ModuleType) -> list[str]:
+    """The Python files of a pack: every ``.py`` of a package, or the module's own file.
+
+    A node's cached results are keyed by these (with its own module), so editing any helper of
+    the pack re-runs its nodes; a few small files hashed once per process.
+    """
+    folders = list(getattr(module, "__path__", ()) or ())
+    if not folders:
+        return [module.__file__] if getattr(module, "__file__", None) else []
+    return sorted(str(p) for folder in folders for p in Path(folder).rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def _owned_node_classes(module: ModuleType) -> list[type]:

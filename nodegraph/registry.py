@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .node import Node
+from .node import Node, implementation_digest
 from .types import SocketType, TypeRegistry
 
 
@@ -29,8 +29,12 @@ class Registry:
             except ValueError as exc:
                 self.failures.append(PluginFailure(plugin, str(exc)))
 
-    def add_node(self, cls: type[Node], plugin: str) -> bool:
-        """Register ``cls``. The first registration of a type wins; a later one is refused."""
+    def add_node(self, cls: type[Node], plugin: str, sources: Iterable[str] = ()) -> bool:
+        """Register ``cls``. The first registration of a type wins; a later one is refused.
+
+        ``sources`` are the files of the pack ``cls`` comes from: with its own module they make
+        the implementation digest that keys its cached results (``implementation_digest``).
+        """
         existing = self.origin.get(cls.node_type)
         if existing is not None:
             if self.nodes[cls.node_type] is cls:
@@ -40,6 +44,7 @@ class Registry:
                         f"the one from {plugin!r} is refused"))
             return False
         cls.__plugin__ = plugin
+        implementation_digest(cls, sources)
         self.nodes[cls.node_type] = cls
         self.origin[cls.node_type] = plugin
         return True

@@ -1,4 +1,10 @@
-"""Validation: every problem at once, each naming node id and input (DESIGN.md principle 4)."""
+"""Validation: every problem at once, each naming node id and input.
+
+Validation also *normalises*: each node's literal inputs are coerced by their declared types
+(``1`` for a float becomes ``1.0``) and omitted widget inputs get their defaults. That one dict
+(``GraphNode.literals``) is what the cache key, every hook (``check_inputs``, ``fingerprint``,
+``is_deterministic``, ``resolve_file``) and the node instance see (docs/node-authoring.md).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +15,7 @@ from pydantic import ValidationError
 from .errors import Problem, WorkflowInvalid
 from .files import PathEscape
 from .graph import Graph, GraphNode
-from .node import InputSpec
+from .node import InputSpec, normalise_literal, widget_defaults
 from .registry import Registry
 from .workflow import Link, Workflow
 
@@ -38,7 +44,7 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
                 hint = f" (plugins that failed to load: {', '.join(sorted({f.plugin for f in registry.failures}))})"
             problems.append(Problem("unknown_type", f"unknown node type {entry.type!r}{hint}", node_id))
             continue
-        literals: dict[str, Any] = {}
+        literals: dict[str, Any] = dict(widget_defaults(cls))
         links: dict[str, Link] = {}
         for name, value in entry.inputs.items():
             spec = cls.inputs.get(name)
@@ -47,12 +53,13 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
                                                          f"{_suggest(name, cls.inputs)}", node_id, name))
             elif isinstance(value, Link):
                 links[name] = value
+                literals.pop(name, None)  # a linked input has no literal, not even its default
             else:
-                problem = _check_literal(node_id, spec, value, env)
+                normalised, problem = _check_literal(node_id, spec, value, env)
                 if problem:
                     problems.append(problem)
                 else:
-                    literals[name] = value
+                    literals[name] = normalised
         for name, spec in cls.inputs.items():
             if spec.required and name not in entry.inputs:
                 what = f"a link from a {spec.socket} output" if spec.widget is None else "a value or a link"
@@ -75,19 +82,18 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
     return graph, problems
 
 
-def _check_literal(node_id: str, spec: InputSpec, value: Any, env: Any) -> Problem | None:
+def _check_literal(node_id: str, spec: InputSpec, value: Any, env: Any) -> tuple[Any, Problem | None]:
+    """(the value coerced by the input's declared type, None) or (None, the problem)."""
     if spec.widget is None:
-        return Problem("needs_link", f"takes a link from a {spec.socket} output, not a literal value", node_id, spec.name)
+        return None, Problem("needs_link", f"takes a link from a {spec.socket} output, not a literal value",
+                             node_id, spec.name)
     try:
-        if spec.widget in ("enum", "json"):
-            spec.adapter.validate_python(value)
-        else:
-            spec.adapter.validate_python(value, strict=True)
+        normalised = normalise_literal(spec, value)
     except ValidationError as exc:
-        return Problem("bad_value", f"{_describe_value_error(spec, value, exc)}", node_id, spec.name)
-    if spec.widget == "file" and env is not None and value:
-        return _check_file(node_id, spec, value, env)
-    return None
+        return None, Problem("bad_value", f"{_describe_value_error(spec, value, exc)}", node_id, spec.name)
+    if spec.widget == "file" and env is not None and normalised:
+        return normalised, _check_file(node_id, spec, normalised, env)
+    return normalised, None
 
 
 def _describe_value_error(spec: InputSpec, value: Any, exc: ValidationError) -> str:

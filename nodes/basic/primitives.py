@@ -54,7 +54,7 @@ class Seed(Node):
 
     @classmethod
     def is_deterministic(cls, literals: dict[str, Any]) -> bool:
-        return literals.get("mode", "fixed") == "fixed"
+        return literals.get("mode") != "random"  # a linked mode is taken as fixed
 
     def run(self, ctx):
         return {"seed": self.seed if self.mode == "fixed" else random.SystemRandom().randrange(MAX_SEED)}

@@ -89,11 +89,11 @@ class OpenAIChatLLM(Node):
     @classmethod
     def check_inputs(cls, literals, env):
         problems = []
-        url = literals.get("base_url", "")
-        if isinstance(url, str) and not url.startswith(("http://", "https://")):
+        url = literals.get("base_url")  # absent when linked
+        if url is not None and not url.startswith(("http://", "https://")):
             problems.append(("base_url", f"{url!r} is not an http(s) URL"))
-        name = literals.get("api_key_env", "")
-        if isinstance(name, str) and name and not _ENV_NAME.match(name):
+        name = literals.get("api_key_env")
+        if name and not _ENV_NAME.match(name):
             problems.append(("api_key_env", "give the *name* of an environment variable (e.g. OPENAI_API_KEY), "
                                             "never the key itself"))
         return problems
@@ -211,7 +211,7 @@ class LoadTasks(Node):
 
     @classmethod
     def check_inputs(cls, literals, env):
-        value = literals.get("file", "")
+        value = literals.get("file") or ""
         if value.startswith(DEMO_SCHEME) and value != DEMO_TASKS:
             return [("file", f"unknown demo task file {value!r}; the built-in one is {DEMO_TASKS!r}")]
         return []

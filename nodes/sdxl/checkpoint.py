@@ -201,8 +201,8 @@ class SaveCheckpoint(Node):
 
     @classmethod
     def check_inputs(cls, literals, env):
-        name = literals.get("filename", "checkpoint")
-        if isinstance(name, str) and not Path(name).name.removesuffix(".safetensors"):
+        name = literals.get("filename")  # absent when linked
+        if name is not None and not Path(name).name.removesuffix(".safetensors"):
             return [("filename", "needs a file name")]
         return []
 

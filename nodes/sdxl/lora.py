@@ -82,7 +82,7 @@ def _resolve_lora_file(cls, input_name: str, value: str, env: Any) -> Path | Non
 
 
 def _fingerprint(literals: dict, names: tuple[str, ...]) -> str | None:
-    tags = [demo.demo_fingerprint(literals[n]) for n in names if demo.is_demo(literals.get(n) or "")]
+    tags = [demo.demo_fingerprint(literals[n]) for n in names if demo.is_demo(literals.get(n))]
     return "|".join(tags) or None
 
 
@@ -97,7 +97,7 @@ class _OneLoraFile(Node):
 
     @classmethod
     def check_inputs(cls, literals, env):
-        problem = check_lora_file(literals.get("lora", ""), env)
+        problem = check_lora_file(literals.get("lora"), env)
         return [("lora", problem)] if problem else []
 
 
@@ -156,10 +156,10 @@ class MergeAcceleration(Node):
     def check_inputs(cls, literals, env):
         problems = []
         for name in ("acceleration_lora", "style_lora"):
-            problem = check_lora_file(literals.get(name, ""), env)
+            problem = check_lora_file(literals.get(name), env)
             if problem:
                 problems.append((name, problem))
-        if literals.get("export") and not Path(literals.get("export_name", "merged_lora")).name:
+        if literals.get("export") and "export_name" in literals and not Path(literals["export_name"]).name:
             problems.append(("export_name", "needs a file name"))
         return problems
 

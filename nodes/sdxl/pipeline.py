@@ -51,9 +51,9 @@ class LoadSDXL(Node):
     @classmethod
     def fingerprint(cls, literals: dict[str, Any], env: Any) -> str | None:
         device = resolve_device(getattr(env, "device", "auto"))
-        value = literals.get("checkpoint", "")
+        value = literals.get("checkpoint")  # absent when linked
         tag = demo.demo_fingerprint(value) if demo.is_demo(value) else ""
-        return f"{tag}|{device}|{_dtype(literals.get('dtype', 'auto'), device)}"
+        return f"{tag}|{device}|{_dtype(literals.get('dtype'), device)}"  # a linked dtype is keyed upstream
 
     @classmethod
     def resolve_file(cls, input_name: str, value: str, env: Any) -> Path | None:
@@ -63,7 +63,7 @@ class LoadSDXL(Node):
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
-        value, config = literals.get("checkpoint", "demo:tiny-sdxl"), literals.get("config", "")
+        value, config = literals.get("checkpoint"), literals.get("config")  # absent when linked
         if demo.is_demo(value):
             problem = demo.check_demo(value, "checkpoint")
             return [("checkpoint", problem)] if problem else []
@@ -214,7 +214,7 @@ class LCMSampler(Node):
 
 def _check_size(literals) -> list[tuple[str | None, str]]:
     return [(k, f"{literals[k]} is not a multiple of 8") for k in ("width", "height")
-            if isinstance(literals.get(k), int) and literals[k] % 8]
+            if k in literals and literals[k] % 8]  # absent when linked
 
 
 SAMPLERS = ("euler", "euler_ancestral", "heun", "dpmpp_2m", "dpmpp_2m_karras", "dpmpp_2m_sde", "ddim", "unipc")
