@@ -1,4 +1,4 @@
-"""The command line: run, validate, nodes, schema, serve (DESIGN.md external contract).
+"""The command line: run, validate, nodes, schema, serve.
 
 Exit codes: 0 success, 1 a node failed, 2 invalid workflow or usage, 130 interrupted.
 """
@@ -12,16 +12,9 @@ import sys
 from pathlib import Path
 
 from .errors import UsageError, WorkflowInvalid
+from .paths import default_cache_dir
 
 EXIT_OK, EXIT_NODE_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("NODEGRAPH_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nodegraph"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,11 +103,15 @@ def _env(args, strict: bool = False):
     return Environment(files=roots, device=getattr(args, "device", "auto"))
 
 
+def _warn_plugin(plugin: str, message: str) -> None:
+    print(f"warning: plugin {plugin}: {message}", file=sys.stderr)
+
+
 def _registry(args):
     from .plugins import load_registry
     registry = load_registry(args.plugins)
     for failure in registry.failures:
-        print(f"warning: plugin {failure.plugin}: {failure.message}", file=sys.stderr)
+        _warn_plugin(failure.plugin, failure.message)
     return registry
 
 
@@ -126,26 +123,25 @@ def _print_problems(problems, as_json_events: bool) -> None:
 
 
 def cmd_run(args) -> int:
-    from .cache import Cache
     from .context import InterruptToken
     from .events import JsonlSink, fanout
     from .progress import HumanProgress
     from .session import Session
 
     jsonl = args.events == "jsonl"
-    cache = Cache(memory_bytes=args.cache_memory, enabled=not args.no_cache,
-                  disk_dir=None if args.no_cache else (args.cache_dir or default_cache_dir()),
-                  disk_bytes=args.cache_disk)
-    env = _env(args)
-    env.cache_dir = None if args.no_cache else Path(args.cache_dir or default_cache_dir())
-    session = Session(_registry(args), env, cache)
+    session = Session.open(
+        input_dir=args.input_dir, models_dir=args.models_dir, output_dir=args.out, device=args.device,
+        cache_dir=args.cache_dir or default_cache_dir(), cache_enabled=not args.no_cache,
+        memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
+        on_plugin_failure=_warn_plugin)
+    token = InterruptToken()
+    sink = fanout(JsonlSink(sys.stdout) if jsonl else None, HumanProgress(sys.stderr, quiet=args.quiet))
     try:
-        job = session.prepare(args.workflow, args.overrides)
+        job = session.prepare(args.workflow, args.overrides, sink=sink, interrupt=token)
     except WorkflowInvalid as exc:
         _print_problems(exc.problems, jsonl)
+        session.close()
         return EXIT_INVALID
-    job.sink = fanout(JsonlSink(sys.stdout) if jsonl else None, HumanProgress(sys.stderr, quiet=args.quiet))
-    token = job.interrupt = InterruptToken()
 
     def on_sigint(signum, frame):
         if token.is_set:  # a second Ctrl-C stops at once
@@ -154,7 +150,7 @@ def cmd_run(args) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
-        result = session.executor.execute(job)
+        result = session.execute(job)
     finally:
         signal.signal(signal.SIGINT, previous)
         session.close()

@@ -1,9 +1,9 @@
 """Executors run a plan: serve cache hits, run the rest, emit events, honour interrupts.
 
-``Executor`` is the interface; ``InProcessExecutor`` runs nodes one after another in this
-process. A distributed executor (Ray) implements the same ``execute(job)``: values on
-edges are immutable and (where their type allows) picklable, and everything a node needs
-arrives through its inputs and its ``RunContext``.
+``Executor`` is the interface a ``Session`` runs jobs through; ``InProcessExecutor`` runs nodes
+one after another in this process. A distributed executor (Ray) implements the same
+``execute(job)``: values on edges are immutable and (where their type allows) picklable, and
+everything a node needs arrives through its inputs and its ``RunContext``.
 """
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ from .types import TypeRegistry
 
 @dataclass
 class Job:
+    """One validated, planned run: what an executor needs, where its events go, how to stop it.
+
+    ``sink`` receives every event (called from the executing thread); ``interrupt.set()`` from
+    any thread stops the job between nodes or at a node's next progress check; ``result`` is
+    filled in by ``Session.execute``.
+    """
     graph: Graph
     plan: Plan
     env: Environment
@@ -34,6 +40,7 @@ class Job:
     sink: Sink = null_sink
     interrupt: InterruptToken = field(default_factory=InterruptToken)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    result: "RunResult | None" = None
 
 
 @dataclass
@@ -53,6 +60,16 @@ class RunResult:
 
 
 class Executor(Protocol):
+    """Runs one job to its end and returns its result.
+
+    The contract every executor keeps (the CLI, the server and the tests rely on it): emit
+    ``start`` first and ``done`` last to ``job.sink``, each event tagged with ``job.id``; look
+    up and fill ``job.cache`` by ``node_key``; stop with status ``interrupted`` once
+    ``job.interrupt`` is set; turn a node's exception into an ``error`` event and status
+    ``failed`` (never raise for it). An executor holding resources (a cluster connection) may
+    also define ``close()``, which ``Session.close`` calls.
+    """
+
     def execute(self, job: Job) -> RunResult: ...
 
 

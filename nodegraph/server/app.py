@@ -32,11 +32,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .. import __version__
-from ..cache import Cache
-from ..context import Environment, InterruptToken
+from ..context import InterruptToken
 from ..errors import WorkflowInvalid
-from ..files import FileRoots, atomic_write
-from ..plugins import load_registry
+from ..files import atomic_write
+from ..paths import default_cache_dir
 from ..session import Session
 from ..workflow import parse_workflow
 from . import jobs as jobstates
@@ -132,7 +131,7 @@ class Worker(threading.Thread):
         emit = self.server.sink_for(record.id)
         out_dir = self.server.output_dir
         try:
-            job = self.session.prepare(parse_workflow(record.workflow))
+            job = self.session.prepare(record.workflow, sink=emit, interrupt=token, job_id=record.id)
         except WorkflowInvalid as exc:  # files changed since it was queued, ...
             problems = [p.to_json() for p in exc.problems]
             error = {"code": "invalid_workflow", "message": "the workflow is no longer valid", "problems": problems}
@@ -145,9 +144,8 @@ class Worker(threading.Thread):
         except Exception as exc:  # noqa: BLE001
             self._crash(record, exc, emit)
             return
-        job.id, job.sink, job.interrupt = record.id, emit, token
         try:
-            result = self.session.executor.execute(job)
+            result = self.session.execute(job)
         except Exception as exc:  # noqa: BLE001 - the executor itself failed; keep serving
             self._crash(record, exc, emit)
             return
@@ -200,16 +198,12 @@ class Server:
             Path(folder).mkdir(parents=True, exist_ok=True)
         self.output_dir = Path(config.output_dir)
         self.input_dir = Path(config.input_dir)
-        registry = load_registry(config.plugin_dirs, use_entry_points=config.use_entry_points)
-        for failure in registry.failures:
-            log.warning("plugin %s: %s", failure.plugin, failure.message)
-        roots = FileRoots(input_dir=self.input_dir, models_dir=Path(config.models_dir),
-                          output_dir=self.output_dir, strict=True)
-        env = Environment(files=roots, device=config.device,
-                          cache_dir=Path(config.cache_dir) if config.cache_dir else None)
-        cache = Cache(disk_dir=config.cache_dir) if config.cache_dir else Cache()
-        self.session = Session(registry, env, cache)
-        self.catalogue = registry.catalogue()
+        self.session = Session.open(
+            input_dir=self.input_dir, models_dir=config.models_dir, output_dir=self.output_dir,
+            cache_dir=config.cache_dir or None, device=config.device, strict_paths=True,
+            plugin_dirs=config.plugin_dirs, use_entry_points=config.use_entry_points,
+            on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
+        self.catalogue = self.session.registry.catalogue()
         self.file_extensions = _file_extensions(self.catalogue)
         self._lock_file = _lock_data_dir(Path(config.data_dir))
         self.store = JobStore(Path(config.data_dir) / "jobs.sqlite3")
@@ -624,7 +618,6 @@ def start_in_thread(config: ServerConfig, timeout: float = 30.0) -> ServerHandle
 
 def config_from_args(args) -> ServerConfig:
     """``nodegraph serve`` options -> ServerConfig (disk cache on by default, as for ``run``)."""
-    from ..cli import default_cache_dir
     return ServerConfig(
         host=args.host, port=args.port, token=args.token or None, data_dir=Path(args.data_dir),
         output_dir=Path(args.out), input_dir=Path(args.input_dir), models_dir=Path(args.models_dir),
