@@ -1,4 +1,4 @@
-"""One event vocabulary for CLI, server and tests (DESIGN.md principle 5).
+"""One event vocabulary for the CLI, the server, embedders and tests.
 
 Events are plain dicts with an ``"event"`` field so they serialise to JSON lines and
 websocket frames as they are. A sink is any callable taking one event; a job owns its sink.

@@ -1,0 +1,129 @@
+"""The worker: one thread that runs the queued jobs in FIFO order through the session API.
+
+It claims the oldest pending job from the SQLite queue, runs it with ``session.prepare`` /
+``session.execute`` (the same calls as ``nodegraph run``), records the result and moves on. It
+knows nothing about websockets: events go to ``sink_for(job_id)`` and every start or end of a
+job is announced through ``on_change()``; the server turns both into frames.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from ..context import InterruptToken
+from ..errors import WorkflowInvalid
+from ..events import Sink
+from ..session import Session
+from . import jobs as jobstates
+from . import protocol
+from .jobs import JobRecord, JobStore
+
+log = logging.getLogger("nodegraph.server")
+
+
+class Worker(threading.Thread):
+    def __init__(self, store: JobStore, session: Session, output_dir: Path,
+                 sink_for: Callable[[str], Sink], on_change: Callable[[], None]):
+        super().__init__(name="nodegraph-worker", daemon=True)
+        self.store = store
+        self.session = session
+        self.output_dir = Path(output_dir)
+        self.sink_for = sink_for
+        self.on_change = on_change
+        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.current: tuple[str, InterruptToken] | None = None
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """Stop after the running job; that job is interrupted and goes back to the queue."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        with self._lock:
+            if self.current is not None:
+                self.current[1].set()
+
+    def interrupt(self, job_id: str | None) -> str | None:
+        """Interrupt the running job (any, or only ``job_id``); its id, or None if none matched."""
+        with self._lock:
+            if self.current is None or (job_id is not None and self.current[0] != job_id):
+                return None
+            self.current[1].set()
+            return self.current[0]
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+            token = InterruptToken()
+            with self._lock:
+                record = self.store.claim_next()
+                self.current = (record.id, token) if record is not None else None
+            if record is None:
+                with self._cond:
+                    if not self._stopping:
+                        self._cond.wait(timeout=1.0)
+                continue
+            self.on_change()
+            try:
+                self._run(record, token)
+            finally:
+                with self._lock:
+                    self.current = None
+                self.on_change()
+
+    def _run(self, record: JobRecord, token: InterruptToken) -> None:
+        emit = self.sink_for(record.id)
+        try:
+            job = self.session.prepare(record.workflow, sink=emit, interrupt=token, job_id=record.id)
+        except WorkflowInvalid as exc:  # files changed since it was queued, ...
+            problems = [p.to_json() for p in exc.problems]
+            error = {"code": "invalid_workflow", "message": "the workflow is no longer valid", "problems": problems}
+            self.store.finish(record.id, jobstates.FAILED, {"error": error})
+            emit({"event": "error", "kind": "validation", "message": error["message"], "problems": problems,
+                  "job": record.id})
+            emit(_failed_done(record.id))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self._crash(record, exc, emit)
+            return
+        try:
+            result = self.session.execute(job)
+        except Exception as exc:  # noqa: BLE001 - the executor itself failed; keep serving
+            self._crash(record, exc, emit)
+            return
+        if result.status == "interrupted" and self._stopping:
+            self.store.requeue(record.id, "re-queued: the server stopped while it ran")
+            return
+        names = [protocol.output_url(p, self.output_dir) for p in result.outputs]
+        error = None
+        if result.error:
+            error = {k: v for k, v in result.error.items() if k not in ("event", "job")}
+            error["traceback"] = str(error.get("traceback", ""))[-8000:]
+        self.store.finish(record.id, result.status, {
+            "outputs": [n[len("/output/"):] for n in names if n],
+            "urls": [n for n in names if n],
+            "ui": result.ui, "error": error, "executed": len(result.executed), "cached": len(result.cached),
+            "seconds": round(result.seconds, 6)})
+
+    def _crash(self, record: JobRecord, exc: BaseException, emit: Sink) -> None:
+        log.exception("job %s crashed", record.id)
+        error = {"code": "internal", "message": f"{type(exc).__name__}: {exc}",
+                 "traceback": "".join(traceback.format_exception(exc))[-8000:]}
+        self.store.finish(record.id, jobstates.FAILED, {"error": error})
+        emit({"event": "error", "message": error["message"], "job": record.id})
+        emit(_failed_done(record.id))
+
+
+def _failed_done(job_id: str) -> dict:
+    return {"event": "done", "status": "failed", "executed": 0, "cached": 0, "seconds": 0.0, "outputs": [],
+            "job": job_id}
