@@ -7,6 +7,7 @@ echoes. ``parse`` returns the checked message or raises ``ProtocolError`` (sent 
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,50 @@ SCHEMAS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
 }
 
 
+MAX_DEPTH = 64  # nesting of objects and arrays in one message; workflows need far less
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} does not fit a finite number")
+    return value
+
+
+def loads(text: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no number that overflows, at most MAX_DEPTH levels deep.
+
+    Every refusal is a ``bad_json`` ProtocolError, so a hostile frame never reaches a handler
+    (where a 5,000-digit integer or a 100,000-level nesting would blow up much later).
+    """
+    try:
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError("bad_json", f"not valid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # int digits limit, NaN, 1e999, C-level nesting
+        raise ProtocolError("bad_json", f"not valid JSON: {str(exc) or type(exc).__name__}"[:300]) from None
+    if _deeper_than(data, MAX_DEPTH):
+        raise ProtocolError("bad_json", f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    level: list[Any] = [data]
+    for _ in range(limit):
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return any(isinstance(item, (dict, list)) for item in level)
+
+
 def parse(text: str) -> dict[str, Any]:
     """A client text frame -> a checked message dict, or ProtocolError."""
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ProtocolError("bad_json", f"not valid JSON: {getattr(exc, 'msg', exc)}") from None
+    data = loads(text)
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", f"a message is a JSON object, not {type(data).__name__}")
     msg_id = data.get("id")
@@ -102,6 +141,8 @@ def parse(text: str) -> dict[str, Any]:
         limit = data.get("limit", 50)
         if not 1 <= limit <= 1000:
             raise ProtocolError("bad_message", "history.limit must be 1..1000", msg_id)
+        if not 0 <= data.get("before", 0) <= 2**62:
+            raise ProtocolError("bad_message", "history.before must be a job's seq", msg_id)
     if kind == "files" and data["kind"] not in FILE_KINDS:
         raise ProtocolError("bad_kind", f"unknown file kind {data['kind']!r}; known: {', '.join(FILE_KINDS)}", msg_id)
     return data

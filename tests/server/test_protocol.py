@@ -222,3 +222,19 @@ def test_default_canvas_is_the_shipped_one(make_server):
         assert b"js/main.js" in resp.read()
     with urllib.request.urlopen(handle.url + "js/main.js") as resp:
         assert resp.headers["Content-Type"] == "text/javascript; charset=utf-8" and b"import" in resp.read()
+
+
+@pytest.mark.parametrize("text", [
+    '{"type": "queue", "id": 1, "workflow": {"n": 1' + "0" * 5000 + "}}",
+    '{"type": "ping", "id": 2, "n": NaN}',
+    '{"type": "ping", "id": 3, "n": Infinity}',
+    '{"type": "ping", "id": 4, "n": 1e400}',
+    "[" * 100_000 + "]" * 100_000,
+    '{"type": "queue", "workflow": ' + '{"a": ' * 500 + "1" + "}" * 500 + "}",
+], ids=["5000-digit int", "NaN", "Infinity", "1e400", "100k deep", "500 deep"])
+def test_hostile_json_gets_bad_json_and_the_connection_stays(client, text):
+    client.send(text)
+    reply = client.recv()
+    assert reply["type"] == "error" and reply["code"] == "bad_json", reply
+    assert client.request({"type": "ping"})["type"] == "pong"
+    assert client.request({"type": "queue_state"})["pending"] == []  # nothing was queued
