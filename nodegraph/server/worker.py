@@ -16,6 +16,7 @@ from typing import Callable
 from ..context import InterruptToken
 from ..errors import WorkflowInvalid
 from ..events import Sink
+from ..executor import RunResult
 from ..session import Session
 from . import jobs as jobstates
 from . import protocol
@@ -83,8 +84,15 @@ class Worker(threading.Thread):
 
     def _run(self, record: JobRecord, token: InterruptToken) -> None:
         emit = self.sink_for(record.id)
+        done: list[dict] = []
+
+        def sink(event: dict) -> None:
+            # ``done`` waits until the result is committed: a client that reads the history
+            # when it sees ``done`` finds the job finished, never still running.
+            (done.append if event.get("event") == "done" else emit)(event)
+
         try:
-            job = self.session.prepare(record.workflow, sink=emit, interrupt=token, job_id=record.id)
+            job = self.session.prepare(record.workflow, sink=sink, interrupt=token, job_id=record.id)
         except WorkflowInvalid as exc:  # files changed since it was queued, ...
             problems = [p.to_json() for p in exc.problems]
             error = {"code": "invalid_workflow", "message": "the workflow is no longer valid", "problems": problems}
@@ -101,6 +109,13 @@ class Worker(threading.Thread):
         except Exception as exc:  # noqa: BLE001 - the executor itself failed; keep serving
             self._crash(record, exc, emit)
             return
+        try:
+            self._record(record, result)
+        finally:
+            for event in done:
+                emit(event)
+
+    def _record(self, record: JobRecord, result: RunResult) -> None:
         if result.status == "interrupted" and self._stopping:
             self.store.requeue(record.id, "re-queued: the server stopped while it ran")
             return
