@@ -24,8 +24,8 @@ from .pipeline import model_manager, pickle_refusal
 
 def _lora_input(default: Any = ..., **kw) -> Any:
     if default is ...:
-        return FileInput("lora", schemes=(demo.SCHEME,), **kw)
-    return FileInput("lora", default=default, schemes=(demo.SCHEME,), **kw)
+        return FileInput("lora", extensions=(".safetensors",), schemes=(demo.SCHEME,), **kw)
+    return FileInput("lora", default=default, extensions=(".safetensors",), schemes=(demo.SCHEME,), **kw)
 
 
 def check_lora_file(value: str, env: Any) -> str | None:
