@@ -1,4 +1,4 @@
-"""The command line: run, validate, nodes, schema, serve.
+"""The command line: run, validate, nodes, schema, serve (docs/cli.md).
 
 Exit codes: 0 success, 1 a node failed, 2 invalid workflow or usage, 130 interrupted.
 """

@@ -9,7 +9,7 @@ from typing import Any, Callable, TypeVar
 
 from .errors import Interrupted
 from .events import Sink, null_sink
-from .files import FileRoots
+from .files import DemoAsset, FileRoots, demo_name
 
 T = TypeVar("T")
 
@@ -49,9 +49,12 @@ class Environment:
     """
     files: FileRoots = field(default_factory=FileRoots)
     device: str = "auto"
-    # Where demo models are materialised on first use (DESIGN.md principle 7).
+    # Where packs' demo assets (``demo:NAME``) are built on first use, so that every demo
+    # workflow runs offline from any folder.
     demo_dir: Path = field(default_factory=lambda: Path(os.environ.get("NODEGRAPH_DEMO_DIR") or
                                                          Path.home() / ".cache" / "nodegraph" / "demo"))
+    # The catalogue's demo assets, by name (``use_catalogue``).
+    demos: dict[str, DemoAsset] = field(default_factory=dict)
     # Disk cache folder of this session (None with --no-cache); packs may keep their own
     # caches beneath it (e.g. LLM responses under cache_dir / "llm").
     cache_dir: Path | None = None
@@ -62,6 +65,28 @@ class Environment:
     def output_dir(self) -> Path:
         return self.files.output_dir
 
+    def use_catalogue(self, registry: Any) -> None:
+        """Learn the catalogue's file kinds (where names of each kind live) and demo assets."""
+        self.files.locations.update({k.name: k.location for k in registry.file_kinds.values()})
+        self.demos.update(registry.demos)
+
+    def demo(self, value: Any) -> DemoAsset | None:
+        """The demo asset ``value`` (``demo:NAME``) names, or None."""
+        name = demo_name(value)
+        return self.demos.get(name) if name is not None else None
+
+    def demo_path(self, value: Any) -> Path | None:
+        """The files of demo ``value`` when already built, else None (provenance; never builds)."""
+        asset = self.demo(value)
+        return asset.locate(Path(self.demo_dir)) if asset is not None else None
+
+    def materialise(self, value: str) -> Path:
+        """The files of demo ``value``, built under ``demo_dir`` on first use."""
+        asset = self.demo(value)
+        if asset is None:
+            known = ", ".join(sorted(d.value for d in self.demos.values())) or "none"
+            raise KeyError(f"unknown demo {value!r} (known: {known})")
+        return asset.build(Path(self.demo_dir))
     def service(self, name: str, factory: Callable[[], T]) -> T:
         with self._lock:
             if name not in self.services:

@@ -1,4 +1,4 @@
-"""One event vocabulary for the CLI, the server, embedders and tests.
+"""One event vocabulary for the CLI, the server, embedders and tests (docs/cli.md#events).
 
 Events are plain dicts with an ``"event"`` field so they serialise to JSON lines and
 websocket frames as they are. A sink is any callable taking one event; a job owns its sink.
@@ -12,16 +12,6 @@ from typing import Any, Callable, TextIO
 
 Event = dict[str, Any]
 Sink = Callable[[Event], None]
-
-START = "start"
-CACHED = "cached"
-EXECUTING = "executing"
-PROGRESS = "progress"
-EXECUTED = "executed"
-ERROR = "error"
-INTERRUPTED = "interrupted"
-DONE = "done"
-VOCABULARY = (START, CACHED, EXECUTING, PROGRESS, EXECUTED, ERROR, INTERRUPTED, DONE)
 
 
 def null_sink(event: Event) -> None:

@@ -118,6 +118,10 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
     parts: list[Any] = [cls.node_type, cls.version, facts.code, literals, upstream]
     for name, kind in facts.file_inputs:
         value = literals.get(name)
+        demo = job.env.demo(value)
+        if demo is not None:  # keyed by its recipe's version: building it changes no key
+            parts.append(f"{demo.value}@{demo.version}")
+            continue
         path = job.env.files.resolve(kind, value) if isinstance(value, str) and value else None
         parts.append(fingerprint_path(path) if path is not None else None)
     if facts.custom_fingerprint:

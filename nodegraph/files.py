@@ -11,9 +11,54 @@ import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Literal
 
-# Default sub-folders of the models directory, by file kind.
-MODEL_KINDS = ("checkpoint", "lora", "llm", "vae", "embedding")
+DEMO_SCHEME = "demo:"
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """A kind of file that ``FileInput(kind)`` names, declared by the pack that reads it.
+
+    ``location`` says where names of this kind are looked up: ``"input"`` (the input folder),
+    ``"output"``, or ``"models"`` (``models/<kind>/`` then ``models/``; also the place of a kind
+    nobody declared).
+    """
+    name: str
+    location: Literal["input", "models", "output"] = "models"
+    description: str = ""
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "location": self.location, "description": self.description}
+
+
+@dataclass(frozen=True)
+class DemoAsset:
+    """A named demo file or folder a pack ships or builds, named ``demo:<name>`` in workflows.
+
+    ``build(demo_dir)`` returns its path, building it under ``demo_dir`` on first use (atomically;
+    a later call returns the same path at once). ``locate(demo_dir)`` returns that path when it
+    already exists, else None, and never builds. ``version`` goes into cache keys in place of
+    the file's fingerprint: change it whenever the recipe's result changes.
+    """
+    name: str
+    kind: str  # the FileKind it stands in for (checkpoint, lora, tasks, ...)
+    build: Callable[[Path], Path] = field(compare=False)
+    locate: Callable[[Path], "Path | None"] = field(compare=False)
+    version: str = "1"
+    description: str = ""
+
+    @property
+    def value(self) -> str:
+        return DEMO_SCHEME + self.name
+
+    def to_json(self) -> dict:
+        return {"name": self.value, "kind": self.kind, "version": self.version, "description": self.description}
+
+
+def demo_name(value: object) -> str | None:
+    """``NAME`` of a ``demo:NAME`` value, else None."""
+    return value[len(DEMO_SCHEME):] if isinstance(value, str) and value.startswith(DEMO_SCHEME) else None
 
 
 class PathEscape(ValueError):
@@ -27,11 +72,14 @@ class FileRoots:
     output_dir: Path = field(default_factory=lambda: Path("output"))
     extra: dict[str, list[Path]] = field(default_factory=dict)
     strict: bool = False  # server mode: only inside the roots
+    # Where each declared kind lives: the catalogue's file kinds (``Environment.use_catalogue``).
+    locations: dict[str, str] = field(default_factory=lambda: {"input": "input", "output": "output"})
 
     def roots(self, kind: str) -> list[Path]:
-        if kind in ("image", "input", "tasks", "video"):
+        location = self.locations.get(kind, "models")
+        if location == "input":
             base = [self.input_dir]
-        elif kind == "output":
+        elif location == "output":
             base = [self.output_dir]
         else:
             base = [self.models_dir / kind, self.models_dir]
@@ -109,15 +157,18 @@ def current_umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes | str) -> int:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part.
+def atomic_write(path: Path, data: bytes | str | Callable[[Path], None]) -> int:
+    """Write ``path`` so readers see the old file or the whole new one, never a part.
 
-    A temporary file in the same folder is written, synced and renamed over ``path``; on any
-    failure it is removed. The file gets the mode a plain ``open`` would give it (0666 less the
-    umask, so 0644 typically; a replaced file keeps its own), not mkstemp's private 0600.
+    ``data`` is the content, or a writer called with a temporary path in the same folder (for
+    files too large to hold twice in memory, e.g. ``safetensors.torch.save_file``). The temporary
+    file is synced and renamed over ``path``; on any failure it is removed. The folder is created
+    when missing. The file gets the mode a plain ``open`` would give it (0666 less the umask, so
+    0644 typically; a replaced file keeps its own), not mkstemp's private 0600.
     Returns the number of bytes written.
     """
-    blob = data.encode("utf-8") if isinstance(data, str) else data
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
@@ -125,12 +176,24 @@ def atomic_write(path: Path, data: bytes | str) -> int:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-            fh.flush()
-            os.fsync(fh.fileno())
+        if callable(data):
+            os.close(fd)
+            data(Path(tmp))
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            size = os.path.getsize(tmp)
+        else:
+            blob = data.encode("utf-8") if isinstance(data, str) else data
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(blob)
+                fh.flush()
+                os.fsync(fh.fileno())
+            size = len(blob)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return len(blob)
+    return size

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal, TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
 
 from .types import ANY
@@ -63,7 +63,8 @@ def FileInput(kind: str, *, default: Any = PydanticUndefined, extensions: tuple[
               optional: bool = False, description: str = "") -> Any:
     """A string naming a file (or folder) of ``kind`` (image, checkpoint, lora, ...).
 
-    ``schemes`` are prefixes the node resolves itself (e.g. ``demo:``); ``allow_hub_id`` accepts
+    ``demo:NAME`` values name demo assets that packs register (any file input accepts the
+    demos of its kind). ``schemes`` are other prefixes the node resolves itself; ``allow_hub_id`` accepts
     ``org/name`` ids that do not exist locally (loaded from a hub when the machine is online).
     """
     meta = {"file": kind, "extensions": list(extensions), "schemes": list(schemes),
@@ -152,10 +153,12 @@ class Node(BaseModel):
     def resolve_file(cls, input_name: str, value: str, env: Any) -> Path | None:
         """The file or folder a file input names, for provenance hashes.
 
-        Override for values the node resolves itself (``schemes`` such as ``demo:``); return
-        None when there is nothing on disk (yet). Cache keys do not use this: scheme values
-        are keyed by ``fingerprint``, so materialising a demo does not change any key.
+        ``demo:NAME`` values are the demo's files when already built (never built here); values
+        with one of the input's own ``schemes`` are the node's business: override this for them.
+        Return None when there is nothing on disk (yet). Cache keys do not use this.
         """
+        if env.demo(value) is not None:
+            return env.demo_path(value)
         spec = cls.inputs[input_name]
         if any(value.startswith(s) for s in spec.schemes):
             return None
@@ -288,7 +291,10 @@ def normalise_literal(spec: InputSpec, value: Any) -> Any:
     fill a tuple and an enum's value names its member.
     """
     if spec.widget in ("enum", "json"):
-        return spec.adapter.validate_json(json.dumps(value), strict=True)
+        try:  # the common case, without a round trip through JSON text
+            return spec.adapter.validate_python(value, strict=True)
+        except ValidationError:
+            return spec.adapter.validate_json(json.dumps(value), strict=True)
     return spec.adapter.validate_python(value, strict=True)
 
 

@@ -2,7 +2,8 @@
 
 Built-in packs are entry points of this very distribution, loaded like anyone else's.
 A pack is a module; every ``@node``-decorated class defined in it or its submodules (or listed
-in its ``NODES``) is registered, plus any ``SOCKET_TYPES`` it declares. A pack that fails to import
+in its ``NODES``) is registered, plus the ``SOCKET_TYPES``, ``FILE_KINDS`` and ``DEMOS`` that it
+or its submodules declare (docs/plugins.md). A pack that fails to import
 is recorded by name and loading goes on. Order: entry points sorted by name (built-ins are
 named ``builtin.*`` so they come first), then folders in the order given; the first
 registration of a node type wins and later ones are refused with an error naming both.
@@ -94,11 +95,16 @@ def _load(registry: Registry, name: str, importer) -> None:
         registry.failures.append(PluginFailure(name, f"failed to import: {type(exc).__name__}: {exc}{where}"))
         return
     registry.plugins.append(name)
-    registry.add_types(getattr(module, "SOCKET_TYPES", ()), name)
+    owned = _owned_modules(module)
+    for part in owned:  # declarations first: the nodes' types and kinds must exist
+        registry.add_types(getattr(part, "SOCKET_TYPES", ()), name)
+        registry.add_file_kinds(getattr(part, "FILE_KINDS", ()), name)
+        registry.add_demos(getattr(part, "DEMOS", ()), name)
     classes = list(getattr(module, "NODES", ()))
-    for value in _owned_node_classes(module):
-        if value not in classes:
-            classes.append(value)
+    for part in owned:
+        for value in vars(part).values():
+            if is_node_class(value) and value.__module__ in {m.__name__ for m in owned} and value not in classes:
+                classes.append(value)
     sources = _pack_sources(module) if any(is_node_class(c) and "_ng_code" not in c.__dict__
                                            for c in classes) else ()
     for cls in classes:
@@ -120,23 +126,19 @@ def _pack_sources(module: ModuleType) -> list[str]:
     return sorted(str(p) for folder in folders for p in Path(folder).rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _owned_node_classes(module: ModuleType) -> list[type]:
-    """Node classes defined in ``module`` or in the submodules it imports (a family folder's
-    ``__init__`` imports its node modules); never classes it merely imports from elsewhere."""
+def _owned_modules(module: ModuleType) -> list[ModuleType]:
+    """``module`` and the submodules it imports (a family folder's ``__init__`` imports its node
+    modules); never modules it merely imports from elsewhere. Sorted by name, so declarations
+    and nodes register in the same order on every load."""
     prefix = module.__name__ + "."
-    found: list[type] = []
-    seen: set[str] = set()
+    found: dict[str, ModuleType] = {}
     stack = [module]
     while stack:
         current = stack.pop()
-        if current.__name__ in seen:
+        if current.__name__ in found:
             continue
-        seen.add(current.__name__)
+        found[current.__name__] = current
         for value in vars(current).values():
             if isinstance(value, ModuleType) and value.__name__.startswith(prefix):
                 stack.append(value)
-            elif is_node_class(value) and (value.__module__ == module.__name__
-                                           or value.__module__.startswith(prefix)):
-                if value not in found:
-                    found.append(value)
-    return found
+    return [found[n] for n in sorted(found)]

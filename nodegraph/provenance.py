@@ -1,4 +1,4 @@
-"""Provenance embedded in outputs (DESIGN.md principle 8): workflow, node versions, file hashes."""
+"""Provenance embedded in outputs (docs/workflow-format.md, "Provenance"): workflow, node versions, file hashes."""
 from __future__ import annotations
 
 import hashlib

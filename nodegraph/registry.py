@@ -1,9 +1,12 @@
-"""The catalogue: node classes and socket types known to one session (never a global)."""
+"""The catalogue: node classes, socket types, file kinds and demo assets known to one session
+(never a global). The core declares only scalar types and the ``input``/``output`` file kinds;
+packs declare their domain (docs/plugins.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from .files import DEMO_SCHEME, DemoAsset, FileKind
 from .node import Node, implementation_digest
 from .types import SocketType, TypeRegistry
 
@@ -14,6 +17,10 @@ class PluginFailure:
     message: str
 
 
+CORE_FILE_KINDS = (FileKind("input", "input", "any file in the input folder"),
+                   FileKind("output", "output", "files written by output nodes"))
+
+
 class Registry:
     def __init__(self) -> None:
         self.types = TypeRegistry()
@@ -21,13 +28,43 @@ class Registry:
         self.origin: dict[str, str] = {}  # node type -> plugin that registered it
         self.failures: list[PluginFailure] = []
         self.plugins: list[str] = []
+        self.file_kinds: dict[str, FileKind] = {k.name: k for k in CORE_FILE_KINDS}
+        self.demos: dict[str, DemoAsset] = {}  # by name, without the "demo:" prefix
 
     def add_types(self, types: Iterable[SocketType], plugin: str) -> None:
         for t in types:
+            if not isinstance(t, SocketType):
+                self.failures.append(PluginFailure(plugin, f"{t!r} in SOCKET_TYPES is not a SocketType"))
+                continue
             try:
                 self.types.add(t)
             except ValueError as exc:
                 self.failures.append(PluginFailure(plugin, str(exc)))
+
+    def add_file_kinds(self, kinds: Iterable[FileKind], plugin: str) -> None:
+        for kind in kinds:
+            if not isinstance(kind, FileKind):
+                self.failures.append(PluginFailure(plugin, f"{kind!r} in FILE_KINDS is not a FileKind"))
+                continue
+            existing = self.file_kinds.get(kind.name)
+            if existing is not None and existing.location != kind.location:
+                self.failures.append(PluginFailure(
+                    plugin, f"file kind {kind.name!r} is already declared in the {existing.location} folder"))
+            elif existing is None:
+                self.file_kinds[kind.name] = kind
+
+    def add_demos(self, demos: Iterable[DemoAsset], plugin: str) -> None:
+        for demo in demos:
+            if not isinstance(demo, DemoAsset):
+                self.failures.append(PluginFailure(plugin, f"{demo!r} in DEMOS is not a DemoAsset"))
+                continue
+            if demo.name in self.demos and self.demos[demo.name] != demo:
+                self.failures.append(PluginFailure(plugin, f"demo {demo.value!r} is already registered; "
+                                                           f"the one from {plugin!r} is refused"))
+                continue
+            if demo.kind not in self.file_kinds:  # a demo of an undeclared kind lives in models/
+                self.file_kinds[demo.kind] = FileKind(demo.kind)
+            self.demos[demo.name] = demo
 
     def add_node(self, cls: type[Node], plugin: str, sources: Iterable[str] = ()) -> bool:
         """Register ``cls``. The first registration of a type wins; a later one is refused.
@@ -52,12 +89,26 @@ class Registry:
     def get(self, node_type: str) -> type[Node] | None:
         return self.nodes.get(node_type)
 
+    def _node_json(self, cls: type[Node]) -> dict[str, Any]:
+        """A node's catalogue entry; each file input lists the demos of its kind (for pickers)."""
+        data = cls.to_json()
+        for item in data["inputs"]:
+            file = item.get("file")
+            demos = [d.value for d in self.demos.values() if file and d.kind == file["kind"]]
+            if demos:
+                file["demos"] = demos
+                if DEMO_SCHEME not in file["schemes"]:
+                    file["schemes"] = [DEMO_SCHEME, *file["schemes"]]
+        return data
+
     def catalogue(self) -> dict[str, Any]:
         """Everything a UI needs to build widgets, as JSON."""
         return {
-            "nodes": [self.nodes[name].to_json() for name in sorted(self.nodes)],
+            "nodes": [self._node_json(self.nodes[name]) for name in sorted(self.nodes)],
             "types": [{"name": t.name, "parents": list(t.parents), "description": t.description,
                        "color": t.color} for t in self.types.all()],
+            "file_kinds": [k.to_json() for k in self.file_kinds.values()],
+            "demos": [d.to_json() for d in self.demos.values()],
             "plugins": list(self.plugins),
             "failures": [{"plugin": f.plugin, "message": f.message} for f in self.failures],
         }

@@ -39,6 +39,7 @@ class Session:
                  plugin_dirs: tuple[str | Path, ...] = ()):
         self.registry = registry if registry is not None else load_registry(plugin_dirs)
         self.env = env if env is not None else Environment()
+        self.env.use_catalogue(self.registry)
         self.cache = cache if cache is not None else Cache()
         self.executor = executor if executor is not None else InProcessExecutor()
 

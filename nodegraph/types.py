@@ -5,6 +5,7 @@ A link from an output of type A to an input of type B is allowed when
 - A is a declared subtype of B (transitively), or
 - either side is ANY ("*").
 
+The core declares only the scalar types of widgets and ANY; packs declare the rest.
 Types also say how the cache may keep their values: ``persist`` types go to the disk
 tier (tensors, numbers, strings); others (loaded-model handles) stay in memory.
 Runtime checks are duck-typed so this module never imports torch.
@@ -17,13 +18,17 @@ from typing import Any, Callable, Iterable
 ANY = "*"
 
 
-def _is_tensor(value: Any) -> bool:
+def is_tensor(value: Any) -> bool:
+    """A torch tensor, checked by name so the core never imports torch."""
     cls = type(value)
     return cls.__name__ in ("Tensor", "Parameter") and cls.__module__.startswith("torch")
 
 
-def _is_tensor_dict(value: Any) -> bool:
-    return isinstance(value, dict) and all(_is_tensor(v) or v is None for v in value.values())
+_is_tensor = is_tensor  # the cache's name for it
+
+
+def is_tensor_dict(value: Any) -> bool:
+    return isinstance(value, dict) and all(is_tensor(v) or v is None for v in value.values())
 
 
 @dataclass(frozen=True)
@@ -36,30 +41,14 @@ class SocketType:
     check: Callable[[Any], bool] | None = field(default=None, compare=False)
 
 
-# Core types every pack may use. Packs can add their own via SOCKET_TYPES in their module.
+# The only types the core knows: what literal widgets produce, and "any". Domain types (IMAGE,
+# LATENT, MODEL, RECORDS, ...) are declared by the packs that use them (``SOCKET_TYPES``).
 BUILTIN_TYPES: tuple[SocketType, ...] = (
     SocketType(ANY, description="any value", color="#aaaaaa"),
     SocketType("INT", color="#6fa8dc", check=lambda v: isinstance(v, int) and not isinstance(v, bool)),
     SocketType("FLOAT", color="#93c47d", check=lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
     SocketType("STRING", color="#f6b26b", check=lambda v: isinstance(v, str)),
     SocketType("BOOLEAN", color="#c27ba0", check=lambda v: isinstance(v, bool)),
-    SocketType("IMAGE", description="float tensor [batch, height, width, channels] in 0..1",
-               color="#64b5f6", check=lambda v: _is_tensor(v) and v.dim() == 4),
-    SocketType("MASK", description="float tensor [batch, height, width] in 0..1",
-               color="#81c784", check=lambda v: _is_tensor(v) and v.dim() == 3),
-    SocketType("LATENT", description="latent tensor [batch, channels, height, width] (or with frames)",
-               color="#ff9cf9", check=lambda v: _is_tensor(v)),
-    SocketType("CONDITIONING", description="dict of prompt-embedding tensors",
-               color="#ffa931", check=_is_tensor_dict),
-    SocketType("MODEL", description="a model handle: base weights plus patches",
-               color="#b39ddb", persist=False),
-    SocketType("LORA", description="a LoRA reference with strength", color="#9575cd", persist=False),
-    SocketType("VIDEO", description="float tensor [frames, height, width, channels] in 0..1",
-               color="#4dd0e1", check=lambda v: _is_tensor(v) and v.dim() == 4),
-    SocketType("TEXT_LIST", description="list of strings", color="#ffd966",
-               check=lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v)),
-    SocketType("RECORDS", description="list of JSON-able dicts (tasks, chat records, rows)",
-               color="#e6b8af", check=lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v)),
 )
 
 

@@ -13,7 +13,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from .errors import Problem, WorkflowInvalid
-from .files import PathEscape
+from .files import PathEscape, demo_name
 from .graph import Graph, GraphNode
 from .node import InputSpec, normalise_literal, widget_defaults
 from .registry import Registry
@@ -36,6 +36,8 @@ def build_graph(workflow: Workflow, registry: Registry, env: Any = None) -> Grap
 def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, list[Problem]]:
     problems: list[Problem] = []
     graph = Graph(workflow)
+    if env is not None:
+        env.use_catalogue(registry)  # where the pack-declared file kinds live, which demos exist
     for node_id, entry in workflow.nodes.items():
         cls = registry.get(entry.type)
         if cls is None:
@@ -55,7 +57,7 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
                 links[name] = value
                 literals.pop(name, None)  # a linked input has no literal, not even its default
             else:
-                normalised, problem = _check_literal(node_id, spec, value, env)
+                normalised, problem = _check_literal(node_id, spec, value, env, registry)
                 if problem:
                     problems.append(problem)
                 else:
@@ -82,7 +84,8 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
     return graph, problems
 
 
-def _check_literal(node_id: str, spec: InputSpec, value: Any, env: Any) -> tuple[Any, Problem | None]:
+def _check_literal(node_id: str, spec: InputSpec, value: Any, env: Any,
+                   registry: Registry) -> tuple[Any, Problem | None]:
     """(the value coerced by the input's declared type, None) or (None, the problem)."""
     if spec.widget is None:
         return None, Problem("needs_link", f"takes a link from a {spec.socket} output, not a literal value",
@@ -91,9 +94,20 @@ def _check_literal(node_id: str, spec: InputSpec, value: Any, env: Any) -> tuple
         normalised = normalise_literal(spec, value)
     except ValidationError as exc:
         return None, Problem("bad_value", f"{_describe_value_error(spec, value, exc)}", node_id, spec.name)
+    if spec.widget == "file" and demo_name(normalised) is not None:
+        return normalised, _check_demo(node_id, spec, normalised, registry)
     if spec.widget == "file" and env is not None and normalised:
         return normalised, _check_file(node_id, spec, normalised, env)
     return normalised, None
+
+
+def _check_demo(node_id: str, spec: InputSpec, value: str, registry: Registry) -> Problem | None:
+    asset = registry.demos.get(demo_name(value))
+    if asset is not None and asset.kind == spec.file_kind:
+        return None
+    known = sorted(d.value for d in registry.demos.values() if d.kind == spec.file_kind)
+    return Problem("bad_value", f"unknown demo {value!r}; known {spec.file_kind} demos: "
+                                f"{', '.join(known) or 'none'}", node_id, spec.name)
 
 
 def _describe_value_error(spec: InputSpec, value: Any, exc: ValidationError) -> str:

@@ -1,4 +1,4 @@
-"""The workflow file (DESIGN.md external contract) as pydantic models."""
+"""The workflow file (docs/workflow-format.md) as pydantic models."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,11 @@ from .errors import Problem, WorkflowInvalid
 
 FORMAT = "nodegraph/workflow"
 VERSION = 1
+# Deepest nesting a workflow may have (the document itself takes 5 levels to reach an input's
+# value). Far deeper than any real widget value, far shallower than Python's recursion limit,
+# so no later step (pydantic, the cache key's JSON) can fail on depth.
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 4000  # Python refuses to convert longer integer strings (4300 digits)
 
 
 class Link(BaseModel):
@@ -63,6 +68,9 @@ def parse_workflow(data: Any) -> Workflow:
     """Workflow from decoded JSON; every structural problem is reported with its place."""
     if not isinstance(data, dict):
         raise WorkflowInvalid([Problem("bad_format", f"a workflow is a JSON object, not {type(data).__name__}")])
+    problem = _too_deep(data)
+    if problem:
+        raise WorkflowInvalid([problem])
     problems: list[Problem] = []
     if data.get("format") != FORMAT:
         problems.append(Problem("bad_format", f"'format' must be {FORMAT!r}, got {data.get('format')!r}"))
@@ -90,6 +98,25 @@ def parse_workflow(data: Any) -> Workflow:
     if problems:
         raise WorkflowInvalid(_dedupe(problems))
     return workflow
+
+
+def _too_deep(data: Any) -> Problem | None:
+    """A problem naming where ``data`` nests deeper than MAX_DEPTH; iterative (no recursion)."""
+    stack: list[tuple[Any, int, tuple]] = [(data, 1, ())]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, dict):
+            children = value.items()
+        elif isinstance(value, list):
+            children = enumerate(value)
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            node = where[1] if len(where) >= 2 and where[0] == "nodes" else None
+            name = where[3] if node is not None and len(where) >= 4 and where[2] == "inputs" else None
+            return Problem("too_deep", f"the workflow nests more than {MAX_DEPTH} levels deep", node, name)
+        stack.extend((v, depth + 1, where + (str(k),) if len(where) < 4 else where) for k, v in children)
+    return None
 
 
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
@@ -156,12 +183,40 @@ def _workflow_from_png(path: Path) -> Workflow:
     return loads_workflow(text, str(path))
 
 
+def _refuse_constant(word: str) -> Any:
+    raise _BadNumber(f"{word} is not a JSON number (numbers in a workflow are finite)")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _BadNumber(f"an integer of {len(text.lstrip('-'))} digits is too long "
+                         f"(at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999: finite in the text, not as a number
+        raise _BadNumber(f"{text[:40]} is too large for a number")
+    return value
+
+
+class _BadNumber(ValueError):
+    pass
+
+
 def loads_workflow(text: str, name: str = "<workflow>") -> Workflow:
+    """Workflow from JSON text: strict JSON (no NaN or Infinity, no integers of thousands of
+    digits, no nesting deeper than MAX_DEPTH), every problem a WorkflowInvalid."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
     except json.JSONDecodeError as exc:
         raise WorkflowInvalid([Problem("bad_json", f"{name} is not valid JSON: {exc.msg} "
                                                    f"(line {exc.lineno}, column {exc.colno})")]) from None
+    except _BadNumber as exc:
+        raise WorkflowInvalid([Problem("bad_json", f"{name}: {exc}")]) from None
+    except RecursionError:
+        raise WorkflowInvalid([Problem("too_deep", f"{name} nests more than {MAX_DEPTH} levels deep")]) from None
     return parse_workflow(data)
 
 

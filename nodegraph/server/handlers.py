@@ -237,11 +237,16 @@ def drop_upload(conn: Connection) -> list[dict[str, Any]]:
     return [protocol.error("bad_upload", "expected the upload's binary frame; upload dropped", pending.get("id"))]
 
 
-def read_text(text: str, max_text: int) -> dict[str, Any]:
-    """A text frame -> the checked request; raises ProtocolError."""
+def read_text(text: str, max_text: int, file_kinds: Any = ()) -> dict[str, Any]:
+    """A text frame -> the checked request; raises ProtocolError. ``file_kinds``: see file_kinds."""
     if len(text) > max_text:
         raise ProtocolError("too_large", f"text messages are limited to {max_text} bytes")
-    return protocol.parse(text)
+    return protocol.parse(text, file_kinds)
+
+
+def file_kinds(s: Services) -> list[str]:
+    """The file kinds ``files`` may list: the catalogue's (the core's and those packs declare)."""
+    return [kind["name"] for kind in s.catalogue.get("file_kinds", ())]
 
 
 def route(msg: dict[str, Any]) -> Route:

@@ -10,11 +10,10 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 from urllib.parse import quote
 
 VERSION = 1
-FILE_KINDS = ("image", "input", "video", "tasks", "output", "checkpoint", "lora", "llm", "vae", "embedding")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 UPLOAD_KINDS = {"image": (".png", ".jpg", ".jpeg", ".webp", ".bmp")}
 MAX_ID_LENGTH = 200
@@ -112,8 +111,11 @@ def _deeper_than(data: Any, limit: int) -> bool:
     return any(isinstance(item, (dict, list)) for item in level)
 
 
-def parse(text: str) -> dict[str, Any]:
-    """A client text frame -> a checked message dict, or ProtocolError."""
+def parse(text: str, file_kinds: Collection[str] = ()) -> dict[str, Any]:
+    """A client text frame -> a checked message dict, or ProtocolError.
+
+    ``file_kinds``: the catalogue's file kinds (packs declare them), the ones ``files`` may list.
+    """
     data = loads(text)
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", f"a message is a JSON object, not {type(data).__name__}")
@@ -143,8 +145,8 @@ def parse(text: str) -> dict[str, Any]:
             raise ProtocolError("bad_message", "history.limit must be 1..1000", msg_id)
         if not 0 <= data.get("before", 0) <= 2**62:
             raise ProtocolError("bad_message", "history.before must be a job's seq", msg_id)
-    if kind == "files" and data["kind"] not in FILE_KINDS:
-        raise ProtocolError("bad_kind", f"unknown file kind {data['kind']!r}; known: {', '.join(FILE_KINDS)}", msg_id)
+    if kind == "files" and data["kind"] not in file_kinds:
+        raise ProtocolError("bad_kind", f"unknown file kind {data['kind']!r}; known: {', '.join(file_kinds)}", msg_id)
     return data
 
 

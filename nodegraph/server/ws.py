@@ -116,7 +116,7 @@ class Hub:
     async def _on_text(self, ws: ServerConnection, conn: Connection, text: str) -> None:
         for owed in handlers.drop_upload(conn):
             self.send(ws, owed)
-        msg = handlers.read_text(text, self.max_text)
+        msg = handlers.read_text(text, self.max_text, handlers.file_kinds(self.services))
         route = handlers.route(msg)
         prepared = await asyncio.to_thread(route.prepare, self.services, msg) if route.prepare else None
         self.perform(ws, route.handle(self.services, conn, msg, prepared))

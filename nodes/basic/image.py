@@ -8,8 +8,17 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph import FileInput, FileKind, Node, NodeError, Socket, SocketType, Widget, node
+from nodegraph.types import is_tensor
 from nodegraph.workflow import PNG_WORKFLOW_KEY
+
+SOCKET_TYPES = [
+    SocketType("IMAGE", description="float tensor [batch, height, width, channels] in 0..1",
+               color="#64b5f6", check=lambda v: is_tensor(v) and v.dim() == 4),
+    SocketType("MASK", description="float tensor [batch, height, width] in 0..1",
+               color="#81c784", check=lambda v: is_tensor(v) and v.dim() == 3),
+]
+FILE_KINDS = [FileKind("image", "input", "pictures in the input folder (uploads land here)")]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 PNG_PROVENANCE_KEY = "nodegraph.provenance"

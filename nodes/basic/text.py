@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nodegraph import Node, NodeError, Widget, node
+from nodegraph.files import atomic_write
 
 
 @node("JoinText", category="text", outputs={"text": "STRING"})
@@ -43,8 +44,7 @@ class SaveText(Node):
         if not name:
             raise NodeError("filename is empty", input="filename")
         out = ctx.env.output_dir / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(self.text, encoding="utf-8")
+        atomic_write(out, self.text)
         ctx.record_file(out)
         ctx.ui["text"] = self.text[:2000]
         return {}

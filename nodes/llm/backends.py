@@ -6,7 +6,7 @@
 - ``TransformersBackend``: a local causal LM folder (AutoModelForCausalLM + AutoTokenizer, chat
   template applied), greedy or seeded sampling.
 - ``materialise_demo_llm``: a tiny random-init Llama with a byte-level tokenizer, built from the
-  configs in ``demo/`` beside this file so the Orca workflow runs anywhere (DESIGN.md principle 7).
+  configs in ``demo/`` beside this file so the Orca workflow runs anywhere.
 
 A backend is described by ``LLMSpec``, a frozen, picklable handle that never holds the API key
 (only the name of the variable it is read from). ``LLMService`` is the session-long owner of
@@ -33,7 +33,6 @@ from nodegraph.errors import Interrupted
 
 from .cache import LLMCache, call_key
 
-DEMO_SCHEME = "demo:"
 DEMO_LLM_NAME = "orca-tiny-llama"
 DEMO_CONFIG_DIR = Path(__file__).parent / "demo"
 RETRY_AFTER_CAP_S = 120.0
@@ -289,6 +288,12 @@ def _build_demo_tokenizer(folder: Path, specials: list[str]) -> list[int]:
     tokenizer.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
     tokenizer.save(str(folder / "tokenizer.json"))
     return [len(specials) + b for b in range(256) if not (32 <= b < 127 or b == 10)]
+
+
+def demo_llm_folder(demo_dir: Path, name: str = DEMO_LLM_NAME) -> Path | None:
+    """The demo LM folder when already built, else None (never builds)."""
+    target = Path(demo_dir) / f"{name}-v1"
+    return target if (target / "model.safetensors").is_file() else None
 
 
 def materialise_demo_llm(demo_dir: Path, name: str = DEMO_LLM_NAME) -> Path:

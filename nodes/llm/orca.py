@@ -15,6 +15,7 @@ torch, transformers or httpx at import time.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -25,15 +26,17 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from nodegraph import FileInput, Interrupted, Node, NodeError, Socket, SocketType, Widget, node
-from nodegraph.files import atomic_write, fingerprint_path
+from nodegraph import DemoAsset, FileInput, FileKind, Interrupted, Node, NodeError, Socket, SocketType, Widget, node
+from nodegraph.files import atomic_write
 
-from .backends import (DEMO_LLM_NAME, DEMO_SCHEME, LLMCallError, LLMService, LLMSpec,
-                           materialise_demo_llm, sampling_params)
+from .backends import (DEMO_LLM_NAME, LLMCallError, LLMService, LLMSpec, demo_llm_folder, materialise_demo_llm,
+                       sampling_params)
 from .orca_strategies import (DIRECT_ANSWER, EXPLAIN_THEN_ANSWER, GENERIC_SYSTEM, RECALL_REASON_GENERATE,
                               RECALL_THEN_GENERATE, STEP_BY_STEP)
 
 SOCKET_TYPES = [
+    SocketType("RECORDS", description="list of JSON-able dicts (tasks, chat records, rows)", color="#e6b8af",
+               check=lambda v: isinstance(v, list) and all(isinstance(r, dict) for r in v)),
     SocketType("LLM", description="an LLM backend handle (endpoint or local model); never holds a key",
                color="#8e7cc3", persist=False, check=lambda v: hasattr(v, "kind") and hasattr(v, "identity")),
     SocketType("STRATEGIES", description="strategy name -> detailed system instruction", color="#c9a0dc",
@@ -45,6 +48,17 @@ SOCKET_TYPES = [
 TASK_EXTENSIONS = (".jsonl", ".json", ".csv")
 DEMO_TASKS = "demo:orca-tasks"  # a small task file shipped with the pack, for the demo workflow
 DEMO_TASKS_FILE = Path(__file__).parent / "demo" / "orca_demo_tasks.jsonl"
+
+FILE_KINDS = [FileKind("llm", "models", "local transformers causal-LM folders (models/llm/)"),
+              FileKind("tasks", "input", "task files (JSONL, JSON or CSV) in the input folder")]
+DEMOS = [
+    DemoAsset(DEMO_LLM_NAME, "llm", build=materialise_demo_llm, locate=demo_llm_folder, version="v1",
+              description="a tiny random-init Llama (gibberish answers; every node downstream runs for real)"),
+    # Shipped, not built: its version is its content, so editing the file re-runs LoadTasks.
+    DemoAsset("orca-tasks", "tasks", build=lambda _dir: DEMO_TASKS_FILE, locate=lambda _dir: DEMO_TASKS_FILE,
+              version=hashlib.blake2b(DEMO_TASKS_FILE.read_bytes(), digest_size=8).hexdigest(),
+              description="eight mixed tasks for the Orca-2 demo workflow"),
+]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -118,7 +132,7 @@ class LocalLLM(Node):
     gibberish, but every node downstream runs for real. Cached by a content fingerprint of
     the folder plus the sampling parameters.
     """
-    model: str = FileInput("llm", default=DEMO_SCHEME + DEMO_LLM_NAME, directory=True, schemes=(DEMO_SCHEME,),
+    model: str = FileInput("llm", default="demo:" + DEMO_LLM_NAME, directory=True,
                            description="model folder, or demo:orca-tiny-llama")
     temperature: float = Widget(0.0, ge=0.0, le=2.0, step=0.05, description="0 = greedy")
     top_p: float = Widget(1.0, ge=0.0, le=1.0, step=0.05)
@@ -126,11 +140,8 @@ class LocalLLM(Node):
     seed: int = Widget(0, ge=0)
 
     def run(self, ctx):
-        if self.model.startswith(DEMO_SCHEME):
-            try:
-                folder = materialise_demo_llm(ctx.env.demo_dir, self.model[len(DEMO_SCHEME):])
-            except LLMCallError as exc:
-                raise NodeError(str(exc), input="model") from None
+        if ctx.env.demo(self.model) is not None:  # validation checked it names an llm demo
+            folder = ctx.env.materialise(self.model)
         else:
             folder = ctx.env.files.resolve("llm", self.model)
             if folder is None or not folder.is_dir():
@@ -189,7 +200,7 @@ class LoadTasks(Node):
     Column names are configurable; common aliases (question/instruction, type/category,
     answer/target) are accepted too. Output rows: {id, task_type, prompt, reference}.
     """
-    file: str = FileInput("tasks", extensions=TASK_EXTENSIONS, schemes=(DEMO_SCHEME,),
+    file: str = FileInput("tasks", extensions=TASK_EXTENSIONS,
                           description=f"JSONL/JSON/CSV file in the input folder, or {DEMO_TASKS}")
     prompt_field: str = Widget("prompt")
     type_field: str = Widget("task_type")
@@ -198,26 +209,8 @@ class LoadTasks(Node):
     default_type: str = Widget("general", description="task type of rows that have none")
     limit: int = Widget(0, ge=0, description="first N tasks only (0 = all)")
 
-    @classmethod
-    def resolve_file(cls, input_name, value, env):
-        if value == DEMO_TASKS:
-            return DEMO_TASKS_FILE
-        return super().resolve_file(input_name, value, env)
-
-    @classmethod
-    def fingerprint(cls, literals, env):
-        # The shipped demo file is not a user file, so the engine does not fingerprint it.
-        return fingerprint_path(DEMO_TASKS_FILE) if literals.get("file") == DEMO_TASKS else None
-
-    @classmethod
-    def check_inputs(cls, literals, env):
-        value = literals.get("file") or ""
-        if value.startswith(DEMO_SCHEME) and value != DEMO_TASKS:
-            return [("file", f"unknown demo task file {value!r}; the built-in one is {DEMO_TASKS!r}")]
-        return []
-
     def run(self, ctx):
-        path = type(self).resolve_file("file", self.file, ctx.env)
+        path = ctx.env.materialise(self.file) if ctx.env.demo(self.file) else ctx.env.files.resolve("tasks", self.file)
         if path is None or not path.is_file():
             raise NodeError(f"task file {self.file!r} not found", input="file")
         tasks, seen = [], set()

@@ -1,6 +1,23 @@
 """SDXL + LCM-LoRA family: loading, prompts, sampling, decoding, LoRAs, checkpoints.
 
 Its model manager (``model_manager.py``) keeps materialised pipelines warm across jobs; its demo
-models (``demo/``) are tiny seeded SDXL-architecture files built on first use.
+models (``demo/``, registered as ``demo:`` assets) are tiny seeded SDXL-architecture files built
+on first use. Its socket types and file kinds are declared below.
 """
+from nodegraph import FileKind, SocketType
+from nodegraph.types import is_tensor, is_tensor_dict
+
 from . import checkpoint, lora, pipeline  # noqa: F401  (importing registers the @node classes)
+
+SOCKET_TYPES = [
+    SocketType("LATENT", description="latent tensor [batch, channels, height, width] (or with frames)",
+               color="#ff9cf9", check=is_tensor),
+    SocketType("CONDITIONING", description="dict of prompt-embedding tensors", color="#ffa931",
+               check=is_tensor_dict),
+    SocketType("MODEL", description="a model handle: base weights plus patches", color="#b39ddb", persist=False),
+    SocketType("LORA", description="a LoRA reference with strength", color="#9575cd", persist=False),
+]
+FILE_KINDS = [
+    FileKind("checkpoint", "models", "SDXL models: diffusers folders or single-file .safetensors (models/checkpoint/)"),
+    FileKind("lora", "models", "LoRA .safetensors files, kohya or diffusers format (models/lora/)"),
+]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import Node, NodeError, Socket, Widget, node
+from nodegraph.files import atomic_write
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager
 
 UNET_PREFIX = "model.diffusion_model."
@@ -227,13 +228,7 @@ class SaveCheckpoint(Node):
         if ctx.graph is not None:
             metadata["nodegraph.workflow"] = json.dumps(ctx.workflow, sort_keys=True)
             metadata["nodegraph.provenance"] = json.dumps(ctx.provenance(), sort_keys=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        try:
-            save_file(tensors, str(tmp), metadata=metadata)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
         ctx.record_file(path)
         ctx.ui["checkpoint"] = path.name
         return {}

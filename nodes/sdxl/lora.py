@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph.files import atomic_write
 from . import demo
 from .model_manager import LORA_COMPONENTS, LoraPatch, ModelHandle
 from .pipeline import model_manager, pickle_refusal
@@ -24,8 +25,8 @@ from .pipeline import model_manager, pickle_refusal
 
 def _lora_input(default: Any = ..., **kw) -> Any:
     if default is ...:
-        return FileInput("lora", extensions=(".safetensors",), schemes=(demo.SCHEME,), **kw)
-    return FileInput("lora", default=default, extensions=(".safetensors",), schemes=(demo.SCHEME,), **kw)
+        return FileInput("lora", extensions=(".safetensors",), **kw)
+    return FileInput("lora", default=default, extensions=(".safetensors",), **kw)
 
 
 def check_lora_file(value: str, env: Any) -> str | None:
@@ -33,7 +34,7 @@ def check_lora_file(value: str, env: Any) -> str | None:
     if not value:
         return None
     if demo.is_demo(value):
-        return demo.check_demo(value, "lora")
+        return None  # the core checked it names a LoRA demo
     refusal = pickle_refusal(value)
     if refusal:
         return refusal
@@ -62,7 +63,7 @@ def safetensors_keys(path: Path) -> list[str]:
 
 def lora_patch(ctx, value: str, strength: float, role: str = "lora") -> LoraPatch:
     if demo.is_demo(value):
-        path = demo.materialise(value, ctx.env.demo_dir)
+        path = ctx.env.materialise(value)
         fingerprint = demo.demo_fingerprint(value)
     else:
         from nodegraph.files import fingerprint_path
@@ -73,27 +74,8 @@ def lora_patch(ctx, value: str, strength: float, role: str = "lora") -> LoraPatc
     return LoraPatch(str(Path(path).resolve()), fingerprint, float(strength), value, ctx.node_id, role)
 
 
-def _resolve_lora_file(cls, input_name: str, value: str, env: Any) -> Path | None:
-    """``Node.resolve_file`` for LoRA inputs: a demo value is its materialised file, so PNG
-    provenance carries the sha256 of the demo LoRA like any user file's."""
-    if demo.is_demo(value):
-        return demo.existing_path(value, getattr(env, "demo_dir", None))
-    return Node.resolve_file.__func__(cls, input_name, value, env)
-
-
-def _fingerprint(literals: dict, names: tuple[str, ...]) -> str | None:
-    tags = [demo.demo_fingerprint(literals[n]) for n in names if demo.is_demo(literals.get(n))]
-    return "|".join(tags) or None
-
-
 class _OneLoraFile(Node):
-    """Cache key, provenance and validation of a node with one ``lora`` file input (not a node)."""
-
-    @classmethod
-    def fingerprint(cls, literals, env):
-        return _fingerprint(literals, ("lora",))
-
-    resolve_file = classmethod(_resolve_lora_file)
+    """Validation of a node with one ``lora`` file input (not a node)."""
 
     @classmethod
     def check_inputs(cls, literals, env):
@@ -145,12 +127,6 @@ class MergeAcceleration(Node):
     fuse: bool = Widget(True, description="fuse into the weights before sampling (faster steps)")
     export: bool = Widget(False, description="write the merged LoRA to the output folder")
     export_name: str = Widget("merged_lora")
-
-    @classmethod
-    def fingerprint(cls, literals, env):
-        return _fingerprint(literals, ("acceleration_lora", "style_lora"))
-
-    resolve_file = classmethod(_resolve_lora_file)
 
     @classmethod
     def check_inputs(cls, literals, env):
@@ -221,7 +197,5 @@ def export_merged_lora(ctx, handle: ModelHandle, path: Path) -> None:
         out[f"{key}.lora_A.weight"] = a.contiguous()
         out[f"{key}.lora_B.weight"] = b.contiguous()
     recipe = [{"lora": p.label, "strength": p.strength, "role": p.role} for p in handle.patches]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(out, str(tmp), metadata={"format": "pt", "nodegraph.merge": json.dumps(recipe)})
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: save_file(out, str(tmp), metadata={"format": "pt",
+                                                                      "nodegraph.merge": json.dumps(recipe)}))

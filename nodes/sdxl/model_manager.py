@@ -1,4 +1,4 @@
-"""SDXL model handles and the model manager that materialises them (DESIGN.md principle 2).
+"""SDXL model handles and the model manager that materialises them.
 
 A MODEL value on an edge is a ``ModelHandle``: an immutable, picklable description of base
 weights plus an ordered tuple of LoRA patches and a fuse preference. Nodes that "apply" a LoRA

@@ -41,8 +41,7 @@ class LoadSDXL(Node):
     The weights load when a downstream node first needs them, and stay warm in the session's
     model manager. dtype "auto" is float32 on CPU and float16 on GPU.
     """
-    checkpoint: str = FileInput("checkpoint", default="demo:tiny-sdxl", schemes=(demo.SCHEME,),
-                                allow_hub_id=True, directory=True,
+    checkpoint: str = FileInput("checkpoint", default="demo:tiny-sdxl", allow_hub_id=True, directory=True,
                                 description="diffusers folder, .safetensors file, hub id or demo:tiny-sdxl")
     config: str = FileInput("checkpoint", optional=True, directory=True,
                             description="local diffusers folder with the configs of a single-file checkpoint")
@@ -50,23 +49,15 @@ class LoadSDXL(Node):
 
     @classmethod
     def fingerprint(cls, literals: dict[str, Any], env: Any) -> str | None:
+        # The weights' device and dtype (what "auto" means here); a demo is keyed by the core.
         device = resolve_device(getattr(env, "device", "auto"))
-        value = literals.get("checkpoint")  # absent when linked
-        tag = demo.demo_fingerprint(value) if demo.is_demo(value) else ""
-        return f"{tag}|{device}|{_dtype(literals.get('dtype'), device)}"  # a linked dtype is keyed upstream
-
-    @classmethod
-    def resolve_file(cls, input_name: str, value: str, env: Any) -> Path | None:
-        if demo.is_demo(value):  # the materialised demo folder, so provenance carries its sha256
-            return demo.existing_path(value, getattr(env, "demo_dir", None))
-        return super().resolve_file(input_name, value, env)
+        return f"{device}|{_dtype(literals.get('dtype'), device)}"  # a linked dtype is keyed upstream
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
         value, config = literals.get("checkpoint"), literals.get("config")  # absent when linked
-        if demo.is_demo(value):
-            problem = demo.check_demo(value, "checkpoint")
-            return [("checkpoint", problem)] if problem else []
+        if demo.is_demo(value):  # the core checked it names a checkpoint demo
+            return []
         for name, text in (("checkpoint", value), ("config", config)):
             refusal = pickle_refusal(text) if text else None
             if refusal:
@@ -94,7 +85,7 @@ class LoadSDXL(Node):
         dtype = _dtype(self.dtype, device)
         value = self.checkpoint
         if demo.is_demo(value):
-            folder = demo.materialise(value, ctx.env.demo_dir)
+            folder = ctx.env.materialise(value)
             source = ModelSource("diffusers", str(folder), value, demo.demo_fingerprint(value), device, dtype)
         else:
             path = _resolve(ctx.env, value)

@@ -1,4 +1,4 @@
-"""The command line contract of DESIGN.md: exit codes, --set, events, catalogue, schema."""
+"""The command line contract of docs/cli.md: exit codes, --set, events, catalogue, schema."""
 import json
 import signal
 import subprocess

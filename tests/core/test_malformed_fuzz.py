@@ -26,6 +26,9 @@ node_ids = st.sampled_from(sorted(VALID["nodes"]))
 names = st.text(min_size=1, max_size=10)
 
 
+RAW = "@@raw@@"
+
+
 def copy():
     return json.loads(json.dumps(VALID))
 
@@ -39,8 +42,26 @@ def malformed(draw):
         "not_json", "top_not_object", "format", "version", "nodes_not_object", "node_not_object", "type_not_str",
         "unknown_type", "unknown_input", "missing_required", "missing_link_node", "unknown_output",
         "type_mismatch", "out_of_bounds", "enum", "wrong_literal_type", "cycle", "no_output", "bad_link_shape",
-        "extra_top_key", "inputs_not_object", "literal_for_link"]))
+        "extra_top_key", "inputs_not_object", "literal_for_link", "deep_nesting", "huge_int", "non_finite"]))
     nid = draw(node_ids)
+    raw = None  # JSON text json.dumps cannot (or must not) write, put in place of RAW
+    if kind == "deep_nesting":
+        depth = draw(st.sampled_from([65, 200, 5_000, 100_000]))
+        opener, closer = draw(st.sampled_from([("[", "]"), ('{"k":', "}")]))
+        raw = opener * depth + "1" + closer * depth
+    elif kind == "huge_int":
+        raw = draw(st.sampled_from(["", "-"])) + "9" * draw(st.integers(4001, 6000))
+    elif kind == "non_finite":
+        raw = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e400"]))
+    if raw is not None:
+        where = draw(st.sampled_from(["input", "ui", "version"]))
+        if where == "input":
+            nodes[nid]["inputs"][draw(st.sampled_from(["value", "width", "zz"]))] = RAW
+        elif where == "ui":
+            nodes[nid]["ui"] = {"pos": [RAW, 0]}
+        else:
+            data["version"] = RAW
+        return json.dumps(data).replace(json.dumps(RAW), raw)
     if kind == "not_json":
         return json.dumps(data)[: draw(st.integers(0, 40))] + draw(st.sampled_from(["{", "]", ",", "\x00", "nul"]))
     if kind == "top_not_object":
@@ -116,3 +137,29 @@ def test_malformed_workflows_exit_2_with_structured_errors(text, tmp_path_factor
     events = [json.loads(line) for line in out.splitlines()]
     assert events and all(e["event"] == "error" and e["kind"] == "validation" and e["message"] for e in events)
     assert not (folder / "out").exists()  # nothing ran
+
+
+def test_a_workflow_nested_100000_levels_deep_exits_2_with_a_clear_message(tmp_path):
+    """The real console entry point: no RecursionError traceback, for validate and run alike."""
+    from core_helpers import cli as run_cli
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(VALID).replace('"value": 2', '"value": ' + deep))
+    for args in (["validate", str(path)], ["run", str(path), "--no-cache", "--out", str(tmp_path / "out")]):
+        out = run_cli(*args, cwd=tmp_path)
+        assert out.returncode == 2, out.stderr[-2000:]
+        assert "nests more than 64 levels deep" in out.stdout + out.stderr
+        assert "Traceback" not in out.stderr and "RecursionError" not in out.stderr
+
+
+def test_huge_integers_and_non_finite_numbers_exit_2_naming_the_problem(tmp_path, capsys):
+    cases = {"9" * 5000: "an integer of 5000 digits is too long", "NaN": "NaN is not a JSON number",
+             "Infinity": "Infinity is not a JSON number", "-Infinity": "-Infinity is not a JSON number",
+             "1e999": "1e999 is too large for a number"}
+    for raw, message in cases.items():
+        path = tmp_path / "w.json"
+        path.write_text(json.dumps(VALID).replace('"value": 2', '"value": ' + raw))
+        capsys.readouterr()
+        assert cli.main(["validate", str(path), "--json"]) == 2
+        (problem,) = json.loads(capsys.readouterr().out)
+        assert problem["code"] == "bad_json" and message in problem["message"], problem

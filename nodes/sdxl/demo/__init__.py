@@ -1,58 +1,52 @@
-"""Demo models (DESIGN.md principle 7): tiny, deterministic, built from configs in this folder.
+"""Demo models: tiny, deterministic, built from configs in this folder, so every SDXL workflow
+runs offline on any machine.
 
-``materialise("demo:tiny-sdxl", demo_dir)`` returns the path of real files (a diffusers folder or
-a .safetensors LoRA), building them on first use in a temporary folder that is renamed into
-place, so a crash never leaves half a model behind. The nodes then load those files through
-the same code paths as a user's files. Importing this module does not import torch.
+The pack registers them as demo assets (``DEMOS``): a workflow names ``demo:tiny-sdxl`` and the
+core builds it under the session's demo folder on first use (``env.materialise``), in a
+temporary folder renamed into place, so a crash never leaves half a model behind. The nodes
+then load those files through the same code paths as a user's files. Importing this module
+does not import torch.
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from .recipes import DEMO_VERSION, DEMOS, build
+from nodegraph import DemoAsset
+
+from .recipes import DEMO_VERSION, RECIPES, build
 
 SCHEME = "demo:"
 
-__all__ = ["SCHEME", "DEMOS", "DEMO_VERSION", "is_demo", "demo_name", "demo_fingerprint", "materialise", "existing_path"]
+__all__ = ["SCHEME", "DEMOS", "DEMO_VERSION", "is_demo", "demo_fingerprint", "materialise"]
 
 
 def is_demo(value: str) -> bool:
     return isinstance(value, str) and value.startswith(SCHEME)
 
 
-def demo_name(value: str) -> str:
-    return value[len(SCHEME):] if is_demo(value) else value
-
-
 def demo_fingerprint(value: str) -> str:
-    """Cache-key material for a demo input: its name and the version of its recipe."""
+    """What the model manager keys a loaded demo by: its name and the version of its recipe."""
     return f"{value}@v{DEMO_VERSION}"
 
 
-def check_demo(value: str, kind: str) -> str | None:
-    """A message when ``value`` is not a known demo of ``kind`` (checkpoint or lora)."""
-    name = demo_name(value)
-    known = sorted(n for n, spec in DEMOS.items() if spec["kind"] == kind)
-    if name not in known:
-        return f"unknown demo {value!r}; known {kind} demos: {', '.join(SCHEME + n for n in known)}"
-    return None
+def _locate(name: str, demo_dir: Path) -> Path | None:
+    path = Path(demo_dir) / RECIPES[name]["path"]
+    return path if path.exists() else None
 
 
 def materialise(value: str, demo_dir: Path) -> Path:
-    """Files of demo ``value`` under ``demo_dir``, built on first use."""
-    name = demo_name(value)
-    if name not in DEMOS:
+    """Files of demo ``value`` under ``demo_dir``, built on first use (tests, benchmarks)."""
+    name = value[len(SCHEME):] if is_demo(value) else value
+    if name not in RECIPES:
         raise KeyError(f"unknown demo {value!r}")
     return build(name, Path(demo_dir))
 
 
-def existing_path(value: str, demo_dir) -> Path | None:
-    """The files of demo ``value`` when already materialised under ``demo_dir``, else None.
+_DESCRIPTIONS = {"tiny-sdxl": "a few-MB SDXL-architecture pipeline (random weights, fixed seed)",
+                 "tiny-sdxl-lcm-lora": "a stand-in LCM acceleration LoRA (kohya format) for tiny-sdxl",
+                 "tiny-sdxl-style-lora": "a stand-in style LoRA (diffusers/peft format) for tiny-sdxl"}
 
-    Never builds anything: provenance hashes what the job actually loaded.
-    """
-    spec = DEMOS.get(demo_name(value))
-    if spec is None or demo_dir is None:
-        return None
-    path = Path(demo_dir) / spec["path"]
-    return path if path.exists() else None
+DEMOS = [DemoAsset(name, spec["kind"], build=partial(build, name), locate=partial(_locate, name),
+                   version=f"v{DEMO_VERSION}", description=_DESCRIPTIONS.get(name, ""))
+         for name, spec in RECIPES.items()]

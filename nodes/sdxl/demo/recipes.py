@@ -23,7 +23,7 @@ HERE = Path(__file__).parent / "tiny_sdxl"
 DEMO_VERSION = 1  # bump when a recipe or config changes: new folder names, new cache keys
 BASE_SEED = 20231109
 
-DEMOS = {
+RECIPES = {
     "tiny-sdxl": {"kind": "checkpoint", "path": f"tiny-sdxl-v{DEMO_VERSION}"},
     "tiny-sdxl-lcm-lora": {"kind": "lora", "path": f"tiny-sdxl-lcm-lora-v{DEMO_VERSION}.safetensors",
                            "recipe": "lcm"},
@@ -37,7 +37,7 @@ def _config(name: str) -> dict:
 
 
 def build(name: str, demo_dir: Path) -> Path:
-    spec = DEMOS[name]
+    spec = RECIPES[name]
     target = demo_dir / spec["path"]
     if target.exists():
         return target
