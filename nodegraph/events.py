@@ -13,6 +13,9 @@ from typing import Any, Callable, TextIO
 Event = dict[str, Any]
 Sink = Callable[[Event], None]
 
+# Every event the executor emits (docs/cli.md#events); tests hold the executor to it.
+VOCABULARY = ("start", "cached", "executing", "progress", "executed", "error", "interrupted", "done")
+
 
 def null_sink(event: Event) -> None:
     return None

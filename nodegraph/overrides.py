@@ -1,19 +1,24 @@
 """``--set NODE.INPUT=VALUE``: VALUE is parsed by the input's declared type."""
 from __future__ import annotations
 
-import json
+import math
 from typing import Any
 
 from .errors import UsageError
 from .registry import Registry
-from .workflow import Workflow
+from .workflow import MAX_INT_DIGITS, Workflow, parse_workflow, strict_json
 
 
 def parse_value(widget: str | None, text: str) -> Any:
     if widget == "int":
+        if len(text.strip().lstrip("+-")) > MAX_INT_DIGITS:
+            raise ValueError(f"more than {MAX_INT_DIGITS} digits")
         return int(text)
     if widget == "float":
-        return float(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+        return value
     if widget == "bool":
         lowered = text.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
@@ -22,7 +27,7 @@ def parse_value(widget: str | None, text: str) -> Any:
             return False
         raise ValueError(f"{text!r} is not a boolean (true/false)")
     if widget == "json":
-        return json.loads(text)
+        return strict_json(text)  # what a workflow file may hold, no more
     return text  # string, enum, file: taken verbatim; validation checks enums and files
 
 
@@ -50,4 +55,4 @@ def apply_overrides(workflow: Workflow, overrides: list[str], registry: Registry
         except ValueError as exc:
             raise UsageError(f"--set {item!r}: {text!r} is not a valid {spec.widget} for "
                              f"{node_id}.{input_name} ({exc})") from None
-    return Workflow.model_validate(data)
+    return parse_workflow(data)  # the file's checks (depth included) for the new values too

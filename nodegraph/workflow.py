@@ -205,18 +205,32 @@ class _BadNumber(ValueError):
     pass
 
 
+def strict_json(text: str) -> Any:
+    """JSON text -> value, refusing what a workflow may not hold (NaN, Infinity, numbers too large
+    to be finite, integers longer than MAX_INT_DIGITS, nesting that exhausts the parser): every
+    refusal is a ValueError with a message (``json.JSONDecodeError`` for malformed text)."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+    except RecursionError:
+        raise _TooDeep(f"nests more than {MAX_DEPTH} levels deep") from None
+
+
+class _TooDeep(ValueError):
+    pass
+
+
 def loads_workflow(text: str, name: str = "<workflow>") -> Workflow:
     """Workflow from JSON text: strict JSON (no NaN or Infinity, no integers of thousands of
     digits, no nesting deeper than MAX_DEPTH), every problem a WorkflowInvalid."""
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+        data = strict_json(text)
     except json.JSONDecodeError as exc:
         raise WorkflowInvalid([Problem("bad_json", f"{name} is not valid JSON: {exc.msg} "
                                                    f"(line {exc.lineno}, column {exc.colno})")]) from None
     except _BadNumber as exc:
         raise WorkflowInvalid([Problem("bad_json", f"{name}: {exc}")]) from None
-    except RecursionError:
-        raise WorkflowInvalid([Problem("too_deep", f"{name} nests more than {MAX_DEPTH} levels deep")]) from None
+    except _TooDeep as exc:
+        raise WorkflowInvalid([Problem("too_deep", f"{name} {exc}")]) from None
     return parse_workflow(data)
 
 

@@ -163,3 +163,21 @@ def test_huge_integers_and_non_finite_numbers_exit_2_naming_the_problem(tmp_path
         assert cli.main(["validate", str(path), "--json"]) == 2
         (problem,) = json.loads(capsys.readouterr().out)
         assert problem["code"] == "bad_json" and message in problem["message"], problem
+
+
+def test_set_values_follow_the_same_rules_as_workflow_files(tmp_path, capsys):
+    """--set cannot smuggle in what a workflow file may not hold: NaN, huge numbers, deep JSON."""
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"format": "nodegraph/workflow", "version": 1, "nodes": {
+        "f": {"type": "Float", "inputs": {}}, "i": {"type": "Int", "inputs": {}},
+        "t": {"type": "Strategies", "inputs": {}},
+        "s": {"type": "Show", "inputs": {"value": {"from": "f", "output": "value"}}}}}))
+    cases = {"f.value=nan": "numbers must be finite", "f.value=-inf": "numbers must be finite",
+             "i.value=" + "9" * 5000: "more than 4000 digits",
+             "t.extra=" + '{"a":' * 100 + '"x"' + "}" * 100: "nests more than 64 levels deep",
+             "t.extra=" + '{"a": NaN}': "NaN is not a JSON number"}
+    for arg, message in cases.items():
+        capsys.readouterr()
+        assert cli.main(["run", str(path), "--no-cache", "--out", str(tmp_path / "out"), "--set", arg]) == 2, arg
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (arg[:40], err[-500:])
