@@ -101,9 +101,10 @@ def _load(registry: Registry, name: str, importer) -> None:
         registry.add_file_kinds(getattr(part, "FILE_KINDS", ()), name)
         registry.add_demos(getattr(part, "DEMOS", ()), name)
     classes = list(getattr(module, "NODES", ()))
+    own_names = {part.__name__ for part in owned}  # classes defined here, not merely imported
     for part in owned:
         for value in vars(part).values():
-            if is_node_class(value) and value.__module__ in {m.__name__ for m in owned} and value not in classes:
+            if is_node_class(value) and value.__module__ in own_names and value not in classes:
                 classes.append(value)
     sources = _pack_sources(module) if any(is_node_class(c) and "_ng_code" not in c.__dict__
                                            for c in classes) else ()

@@ -35,7 +35,8 @@ def services(store):
         interrupted.append(running)
         return running
 
-    s = Services(store=store, catalogue={"nodes": [], "types": ["INT"]}, file_extensions={"image": (".png",)},
+    s = Services(store=store, catalogue={"nodes": [], "types": ["INT"], "file_kinds": [{"name": "image"}]},
+                 file_extensions={"image": (".png",)},
                  validate=validate, list_files=lambda kind, ext: [f"{kind}{e}" for e in ext] + [".hidden.png"],
                  interrupt=interrupt, instance="inst", server="nodegraph test", token="t0k",
                  limits={"max_message": 10, "max_text": 5}, clock=lambda: 42.0)
@@ -44,7 +45,7 @@ def services(store):
 
 
 def request(services, conn, msg):
-    return handlers.handle(services, conn, protocol.parse(json.dumps(msg)))
+    return handlers.handle(services, conn, protocol.parse(json.dumps(msg), handlers.file_kinds(services)))
 
 
 def test_the_table_covers_exactly_the_protocol():
@@ -70,7 +71,7 @@ def test_hello_ping_catalogue(services):
                      "limits": {"max_message": 10, "max_text": 5}, "running": None, "pending": 0}
     assert request(services, conn, {"type": "ping"}).replies == [{"type": "pong", "time": 42.0}]
     assert request(services, conn, {"type": "catalogue", "id": "c"}).replies == [
-        {"type": "catalogue", "id": "c", "nodes": [], "types": ["INT"]}]
+        {"type": "catalogue", "id": "c", **services.catalogue}]
 
 
 def test_queue_subscribes_the_connection_and_asks_for_effects(services, store):
