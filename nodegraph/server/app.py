@@ -28,6 +28,7 @@ from pathlib import Path
 from websockets.asyncio.server import serve
 
 from .. import __version__
+from ..executor import Executor
 from ..paths import default_cache_dir
 from ..session import Session
 from . import handlers, protocol, security, static
@@ -59,6 +60,7 @@ class ServerConfig:
     max_message: int = MAX_MESSAGE
     max_text: int = MAX_TEXT
     use_entry_points: bool = True
+    executor: Executor | None = None  # None: nodes run in this process (InProcessExecutor)
 
 
 class DataDirBusy(RuntimeError):
@@ -80,7 +82,7 @@ class Server:
         self.session = Session.open(
             input_dir=self.input_dir, models_dir=config.models_dir, output_dir=self.output_dir,
             cache_dir=config.cache_dir or None, device=config.device, strict_paths=True,
-            plugin_dirs=config.plugin_dirs, use_entry_points=config.use_entry_points,
+            plugin_dirs=config.plugin_dirs, use_entry_points=config.use_entry_points, executor=config.executor,
             on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
         catalogue = self.session.registry.catalogue()
         self._lock_file = _lock_data_dir(Path(config.data_dir))

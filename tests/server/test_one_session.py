@@ -58,3 +58,22 @@ def test_cli_and_server_emit_the_same_events(tmp_path, capsys, client):
     assert next(e for e in cli if e.get("node") == "show" and e["event"] == "executed")["ui"] == {"text": "42"}
     assert _comparable(served[-1])["outputs"] == ["same_KEY_00.png"]
     assert {e["job"] for e in served} == {queued["job"]} and len({e["job"] for e in cli}) == 1
+
+
+def test_the_server_runs_jobs_on_the_configured_executor(make_server):
+    from nodegraph.executor import InProcessExecutor
+
+    class Counting(InProcessExecutor):
+        def __init__(self):
+            self.jobs: list[str] = []
+
+        def execute(self, job):
+            self.jobs.append(job.id)
+            return super().execute(job)
+
+    executor = Counting()
+    server = make_server(executor=executor)
+    with Client(server.port) as client:
+        queued = client.queue(JOB)
+        assert client.events(queued["job"])[-1]["status"] == "success"
+    assert executor.jobs == [queued["job"]]
