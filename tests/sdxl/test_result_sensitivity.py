@@ -47,7 +47,7 @@ def test_main_job_reproduces_exactly(make_session):
                          ids=[",".join([*a, *b]) for a, b in MAIN_JOB_VARIATIONS])
 def test_each_main_job_input_changes_the_latent(make_session, shared, change):
     reference = latent(make_session, workflow(**shared))
-    assert differs(latent(make_session, workflow(**shared, **change)), reference), change
+    assert differs(latent(make_session, workflow(**{**shared, **change})), reference), change
 
 
 def test_apply_lora_strength_changes_the_latent(make_session):
