@@ -190,9 +190,10 @@ def test_save_then_reload_gives_the_identical_workflow(canvas, page, tmp_path):
     path = tmp_path / "saved.json"
     path.write_text(first)
     fresh = page.context.new_page()
+    # An empty canvas, deterministically: storage is cleared before any of the page's scripts
+    # run (clearing after load raced the restored graph's debounced autosave).
+    fresh.add_init_script("localStorage.clear()")
     fresh.goto(canvas.url)
-    fresh.evaluate("localStorage.clear()")
-    fresh.reload()
     fresh.wait_for_selector("body[data-ready='true']")
     assert fresh.locator("#canvas .node").count() == 0
     fresh.locator("#file-input").set_input_files(str(path))
