@@ -158,11 +158,13 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from .bypass import apply_modes, merge_problems
     from .validate import validate
     from .workflow import load_workflow
     registry = _registry(args)
     try:
-        problems = validate(load_workflow(args.workflow), registry, _env(args))
+        workflow, mode_problems = apply_modes(load_workflow(args.workflow), registry)
+        problems = merge_problems(mode_problems, validate(workflow, registry, _env(args)))
     except WorkflowInvalid as exc:
         problems = exc.problems
     if args.json:

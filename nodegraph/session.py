@@ -19,8 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from .bypass import apply_modes, merge_problems
 from .cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Cache
 from .context import Environment, InterruptToken
+from .errors import WorkflowInvalid
 from .events import Sink
 from .executor import Executor, InProcessExecutor, Job, RunResult
 from .files import FileRoots
@@ -81,8 +83,15 @@ class Session:
             workflow = load_workflow(workflow)
         if overrides:
             workflow = apply_overrides(workflow, overrides, self.registry)
+        runnable, mode_problems = apply_modes(workflow, self.registry)
         with collector_paused():
-            graph = build_graph(workflow, self.registry, self.env)
+            try:
+                graph = build_graph(runnable, self.registry, self.env)
+            except WorkflowInvalid as exc:
+                raise WorkflowInvalid(merge_problems(mode_problems, exc.problems)) from None
+            if mode_problems:
+                raise WorkflowInvalid(mode_problems)
+            graph.workflow = workflow  # what outputs embed: the file as the user has it, modes included
             plan = make_plan(graph)
         job = Job(graph, plan, self.env, self.cache, self.registry.types)
         if sink is not None:

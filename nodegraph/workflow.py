@@ -36,6 +36,8 @@ class NodeEntry(BaseModel):
     type: str = Field(min_length=1, description="registered node type")
     inputs: dict[str, Union[Link, JsonValue]] = Field(default_factory=dict)
     ui: dict[str, Any] = Field(default_factory=dict, description="canvas layout; ignored by the executor")
+    mode: Literal["normal", "bypass", "mute"] = Field(
+        "normal", description="bypass: does not run, passes its matching input on; mute: does not run (nodegraph.bypass)")
 
 
 class Workflow(BaseModel):
@@ -52,6 +54,8 @@ class Workflow(BaseModel):
                 name: (v.to_json() if isinstance(v, Link) else v) for name, v in entry.inputs.items()}}
             if entry.ui:
                 item["ui"] = entry.ui
+            if entry.mode != "normal":
+                item["mode"] = entry.mode
             data["nodes"][node_id] = item
         if self.ui:
             data["ui"] = self.ui
