@@ -88,3 +88,20 @@ def test_mode_is_saved_in_the_file_and_checked():
     with pytest.raises(WorkflowInvalid) as exc:
         parse_workflow(data)
     assert exc.value.problems[0].node == "m" and "mode" in exc.value.problems[0].message
+
+
+def test_bypassed_resize_saves_the_original_size_and_the_png_keeps_the_mode(session):
+    from PIL import Image
+    data = wf(c=("SolidImage", {"width": 24, "height": 16}),
+              r=("ResizeImage", {"image": link("c", "image"), "width": 8, "height": 8}),
+              o=("SaveImage", {"images": link("r", "image"), "prefix": "bypass"}))
+    resized = session.run(data)
+    with Image.open(resized.outputs[0]) as img:
+        assert img.size == (8, 8)
+    data["nodes"]["r"]["mode"] = "bypass"
+    passed = session.run(data)
+    assert passed.ok and "r" not in passed.executed
+    with Image.open(passed.outputs[0]) as img:
+        assert img.size == (24, 16)
+        embedded = json.loads(img.info["nodegraph.workflow"])
+    assert embedded["nodes"]["r"]["mode"] == "bypass"  # dropping the PNG on the canvas restores it
