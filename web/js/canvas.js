@@ -35,6 +35,7 @@ export class CanvasView {
     this.dirtyState = new Set();
     this.frame = 0;
     this.drag = null;
+    this.tools = []; // {press(e) -> bool}: groups, reroute points
 
     this.layer = el("div", { class: "layer" });
     this.back = el("div", { class: "layer-back" }); // groups and other frames, under the wires
@@ -334,6 +335,7 @@ export class CanvasView {
     for (const entry of entries) {
       const box = entry.target;
       const size = [box.offsetWidth, box.offsetHeight];
+      if (!size[0]) continue; // culled (display: none): it keeps its last size
       const before = this.sizes.get(box);
       this.sizes.set(box, size);
       if (!before || (before[0] === size[0] && before[1] === size[1])) continue;
@@ -462,6 +464,7 @@ export class CanvasView {
   // ---- pointer handling ----------------------------------------------------------------
   pointerDown(e) {
     if (e.target.closest(".widget, input, textarea, select, button, .node-output pre, .ctx-menu, .minimap")) return;
+    if (e.button === 0 && this.startTool(e)) return;
     const socket = e.target.closest(".socket");
     const nodeEl = e.target.closest(".node");
     const hit = e.target.closest("path.wire-hit");
@@ -474,7 +477,6 @@ export class CanvasView {
       return;
     }
     if (e.button !== 0) return;
-    if (this.startTool(e)) return;
     if (lodNode) {
       e.preventDefault();
       if (e.shiftKey || e.ctrlKey || e.metaKey) this.toggle(lodNode);
@@ -519,9 +521,14 @@ export class CanvasView {
     return this.isBackground(target);
   }
 
-  /** Hook for tools on the layer (groups, reroute points): return true when one took the press. */
-  startTool() {
-    return false;
+  /** Tools on the layer (groups, reroute points) get the press first: true when one took it. */
+  startTool(e) {
+    return this.tools.some((tool) => tool.press(e));
+  }
+
+  /** Let a tool drive the pointer until release: {move(e), up(e)}. */
+  startToolDrag(handlers) {
+    this.drag = { kind: "tool", ...handlers };
   }
 
   /** Start moving nodes (and anything `extra` carries along, e.g. a group frame). */

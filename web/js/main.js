@@ -2,6 +2,7 @@
 
 import { Api, tokenFromHash } from "./api.js";
 import { CanvasView } from "./canvas.js";
+import { Editor } from "./editing.js";
 import { Catalogue, Graph } from "./graph.js";
 import { QueuePanel, outputName } from "./panels.js";
 import { Palette } from "./palette.js";
@@ -61,6 +62,7 @@ const canvas = new CanvasView($("#canvas"), graph, {
   toast,
   onSelect: (ids) => { $("#sel-count").textContent = ids.length ? `${ids.length} selected` : ""; },
 });
+const editor = new Editor(canvas, { toast });
 const palette = new Palette($("#palette"), {
   onDrop: (type, x, y) => { if (canvas.isInside(x, y)) canvas.dropNode(type, x, y); },
   onAdd: (type) => {
@@ -327,21 +329,8 @@ $("#conn").addEventListener("click", () => {
 });
 
 // ---- actions --------------------------------------------------------------------------
-function deleteSelection() {
-  if (canvas.selectedLink) {
-    graph.disconnect(canvas.selectedLink.to, canvas.selectedLink.input);
-    canvas.selectLink(null);
-    return;
-  }
-  for (const id of [...canvas.selected]) graph.removeNode(id);
-  canvas.select([]);
-}
-
-function duplicateSelection() {
-  const ids = [...canvas.selected];
-  if (!ids.length) return;
-  canvas.select(graph.duplicate(ids));
-}
+const deleteSelection = () => editor.deleteSelection();
+const duplicateSelection = () => editor.duplicateSelection();
 
 const actions = {
   queue, save, undo: doUndo, redo: doRedo,
@@ -372,12 +361,15 @@ window.addEventListener("keydown", (e) => {
   if (editing) { if (e.key === "Escape") e.target.blur(); return; }
   if (e.key === "Delete" || e.key === "Backspace") { e.preventDefault(); deleteSelection(); }
   else if (mod && (e.key === "d" || e.key === "D")) { e.preventDefault(); duplicateSelection(); }
+  else if (mod && (e.key === "b" || e.key === "B")) { e.preventDefault(); editor.toggleMode("bypass"); }
+  else if (mod && (e.key === "m" || e.key === "M")) { e.preventDefault(); editor.toggleMode("mute"); }
+  else if (mod && (e.key === "g" || e.key === "G")) { e.preventDefault(); editor.groupSelection(); }
   else if (mod && (e.key === "a" || e.key === "A")) { e.preventDefault(); canvas.select([...graph.nodes.keys()]); }
   else if (mod && !e.shiftKey && (e.key === "z" || e.key === "Z")) { e.preventDefault(); doUndo(); }
   else if (mod && ((e.shiftKey && (e.key === "z" || e.key === "Z")) || e.key === "y")) { e.preventDefault(); doRedo(); }
   else if (e.key === "Escape") { canvas.select([]); if (currentJob && e.shiftKey) interrupt(currentJob); }
   else if (e.key === "/") { e.preventDefault(); palette.focusSearch(); }
-  else if (e.key === "f" || e.key === ".") canvas.fitView();
+  else if (e.key === "f" || e.key === "F" || e.key === ".") canvas.fitSelection();
   else if (e.key === "0" && !mod) canvas.resetZoom();
   else if (e.key === "+" || e.key === "=") { const r = $("#canvas").getBoundingClientRect(); canvas.zoomAt(r.left + r.width / 2, r.top + r.height / 2, 1.2); }
   else if (e.key === "-") { const r = $("#canvas").getBoundingClientRect(); canvas.zoomAt(r.left + r.width / 2, r.top + r.height / 2, 1 / 1.2); }
@@ -411,4 +403,4 @@ api.connect();
 requestAnimationFrame(() => { if (graph.nodes.size) canvas.fitView(); });
 
 // For tests and the console: the live objects.
-window.nodegraph = { api, graph, canvas, palette, panel, workflowText, loadObject };
+window.nodegraph = { api, graph, canvas, editor, palette, panel, workflowText, loadObject };

@@ -60,7 +60,7 @@ export class WireLayer {
       path.dataset[k] = v;
       hit.dataset[k] = v;
     }
-    const w = { link: { ...link }, hit, path };
+    const w = { link: { ...link }, hit, path, dots: [] };
     this.wires.set(key, w);
     for (const id of [link.from, link.to]) {
       if (!this.byNode.has(id)) this.byNode.set(id, new Set());
@@ -76,6 +76,7 @@ export class WireLayer {
     if (!w) return;
     w.hit.remove();
     w.path.remove();
+    for (const dot of w.dots) dot.remove();
     this.wires.delete(key);
     for (const id of [w.link.from, w.link.to]) {
       const set = this.byNode.get(id);
@@ -99,6 +100,28 @@ export class WireLayer {
     w.path.setAttribute("d", d);
     w.hit.setAttribute("d", d);
     w.path.style.stroke = this.color(w.link);
+    this.drawDots(w, points);
+  }
+
+  /** Reroute points as handles on the wire (dragged by the reroute tool). */
+  drawDots(w, points) {
+    while (w.dots.length > points.length) w.dots.pop().remove();
+    while (w.dots.length < points.length) {
+      const dot = document.createElementNS(SVG, "circle");
+      dot.classList.add("reroute");
+      dot.setAttribute("r", "6");
+      dot.dataset.to = w.link.to;
+      dot.dataset.input = w.link.input;
+      dot.dataset.index = String(w.dots.length);
+      dot.style.display = w.path.style.display;
+      this.group.append(dot);
+      w.dots.push(dot);
+    }
+    points.forEach(([x, y], i) => {
+      w.dots[i].setAttribute("cx", x);
+      w.dots[i].setAttribute("cy", y);
+      w.dots[i].style.fill = this.color(w.link);
+    });
   }
 
   /** Display only the wires whose bounds meet `area` [x0, y0, x1, y1] (null: all). */
@@ -114,6 +137,7 @@ export class WireLayer {
     w.on = on;
     w.path.style.display = on ? "" : "none";
     w.hit.style.display = on ? "" : "none";
+    for (const dot of w.dots) dot.style.display = on ? "" : "none";
   }
 
   select(key) {
