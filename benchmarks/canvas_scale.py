@@ -9,6 +9,7 @@ several rounds, and each keeps its best round (the machine is shared: other proc
 add time). The 2-node row is the harness's floor; the ratios compare each size with it.
 
     python benchmarks/canvas_scale.py [--sizes 2,50,300,1000] [--steps 30] [--rounds 3]
+                                      [--screenshot docs/canvas-300.png]  (the 300-node graph at 55 %)
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def timed_steps(page, steps: int, act) -> float:
     return statistics.median(times) * 1000
 
 
-def measure(browser, url: str, n: int, tmp: Path, steps: int) -> dict:
+def measure(browser, url: str, n: int, tmp: Path, steps: int, screenshot: str | None = None) -> dict:
     ctx = browser.new_context(viewport={"width": 1600, "height": 900})
     page = ctx.new_page()
     errors = []
@@ -64,6 +65,14 @@ def measure(browser, url: str, n: int, tmp: Path, steps: int) -> dict:
 
     box = page.locator("#canvas").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    if screenshot:
+        page.evaluate("document.querySelector('#toasts').replaceChildren()")
+        page.evaluate("nodegraph.canvas.setView({x: 30, y: 30, scale: 0.55})")
+        page.evaluate(FRAME)
+        page.evaluate(FRAME)
+        page.screenshot(path=screenshot)
+        page.evaluate("nodegraph.canvas.fitView()")
+        page.evaluate(FRAME)
     row = {"n": n, "load": load, **steps_at(page, cx, cy, steps, "")}
     # the same at 100 % zoom (the key "0"), where nodes are full DOM with their widgets
     page.keyboard.press("0")
@@ -112,6 +121,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="2,50,300,1000")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--screenshot", help="save a screenshot of the 300-node graph here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -128,7 +138,8 @@ def main() -> None:
             input_dir=dirs["input"], models_dir=dirs["models"], cache_dir=None, web_dir=None, device="cpu"))
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--disable-gpu", "--no-first-run"])
         try:
-            rounds = [[measure(browser, server.url, n, tmp, args.steps) for n in sizes] for _ in range(args.rounds)]
+            rounds = [[measure(browser, server.url, n, tmp, args.steps, args.screenshot if n == 300 and not r else None)
+                       for n in sizes] for r in range(args.rounds)]
             rows = [{k: (n if k == "n" else min(r[i][k] for r in rounds)) for k in rounds[0][i]}
                     for i, n in enumerate(sizes)]
         finally:

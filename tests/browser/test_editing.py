@@ -153,7 +153,7 @@ def test_group_frames_its_nodes_and_moves_them(canvas, page):
     page.keyboard.press("Control+g")
     (group,) = canvas.workflow()["ui"]["groups"]
     before = {n: canvas.workflow()["nodes"][n]["ui"]["pos"] for n in (a, b, outside)}
-    title = page.locator(".group .group-title")
+    title = page.locator(".node-group .node-group-title")
     x, y = canvas._center(title)
     m = page.mouse
     m.move(x, y); m.down(); m.move(x + 100, y + 60, steps=6); m.up()

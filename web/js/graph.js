@@ -1,5 +1,5 @@
 // The pure model of the canvas: node catalogue, type compatibility, nodes and links, and the
-// workflow file of docs/workflow-format.md. No DOM here, so it can be reasoned about (and tested) on its own.
+// workflow file (docs/workflow-format.md). No DOM here, so it can be reasoned about (and tested) on its own.
 
 export const FORMAT = "nodegraph/workflow";
 export const VERSION = 1;
@@ -330,7 +330,7 @@ export class Graph {
     this.emit("load", {});
   }
 
-  /** The workflow file object of docs/workflow-format.md. */
+  /** The workflow file object (docs/workflow-format.md). */
   toWorkflow() {
     const nodes = {};
     for (const node of this.nodes.values()) {

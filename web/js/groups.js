@@ -21,14 +21,14 @@ export class GroupLayer {
     this.graph.groups.forEach((g, i) => {
       let e = this.els.get(g);
       if (!e) {
-        e = el("div", { class: "group" },
-          el("div", { class: "group-title" }, el("span", { class: "group-name" })),
-          el("div", { class: "group-resize", title: "resize" }));
+        e = el("div", { class: "node-group" },
+          el("div", { class: "node-group-title" }, el("span", { class: "node-group-name" })),
+          el("div", { class: "node-group-resize", title: "resize" }));
         this.els.set(g, e);
         this.view.back.append(e);
       }
       e.dataset.index = String(i);
-      e.querySelector(".group-name").textContent = g.title || "Group";
+      e.querySelector(".node-group-name").textContent = g.title || "Group";
       if (g.color) e.style.setProperty("--group-color", g.color); else e.style.removeProperty("--group-color");
       this.place(g, e);
     });
@@ -42,8 +42,8 @@ export class GroupLayer {
 
   /** The group whose title bar is under a screen point (DOM target, or by rectangle on the overview). */
   groupAt(e) {
-    const titleEl = e.target.closest && e.target.closest(".group-title, .group-resize");
-    if (titleEl) return { group: this.graph.groups[Number(titleEl.closest(".group").dataset.index)], resize: titleEl.classList.contains("group-resize") };
+    const titleEl = e.target.closest && e.target.closest(".node-group-title, .node-group-resize");
+    if (titleEl) return { group: this.graph.groups[Number(titleEl.closest(".node-group").dataset.index)], resize: titleEl.classList.contains("node-group-resize") };
     if (!this.view.lod || e.target !== this.view.lodCanvas || this.view.nodeAt(e.clientX, e.clientY)) return null;
     const [wx, wy] = this.view.screenToWorld(e.clientX, e.clientY);
     for (let i = this.graph.groups.length - 1; i >= 0; i -= 1) {
