@@ -64,6 +64,7 @@ class LLMSpec:
     backoff: float = 1.0  # first retry delay in seconds, doubled each attempt (with jitter)
     device: str = "auto"
     params: tuple[tuple[str, Any], ...] = ()  # sampling parameters, sorted (hashable)
+    context_window: int = 0  # tokens an endpoint accepts (prompt + answer); 0 = unknown
 
     @property
     def sampling(self) -> dict[str, Any]:
@@ -347,6 +348,7 @@ class LLMService:
         self._backends: dict[tuple[LLMSpec, str], Any] = {}
         self._caches: dict[str, LLMCache] = {}
         self._fingerprints: dict[tuple, str] = {}
+        self._tokenizers: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._backend_locks: dict[tuple[LLMSpec, str], threading.Lock] = {}
 
@@ -367,6 +369,34 @@ class LLMService:
                 with self._lock:
                     self._backends[slot] = backend
             return backend
+
+    def tokenizer(self, spec: LLMSpec):
+        """The backend's own tokenizer (local models), or None where the protocol has none."""
+        if spec.kind != "transformers":
+            return None
+        with self._lock:
+            loaded = self._tokenizers.get(spec.model)
+        if loaded is None:
+            from transformers import AutoTokenizer
+            loaded = AutoTokenizer.from_pretrained(spec.model, local_files_only=True)
+            with self._lock:
+                loaded = self._tokenizers.setdefault(spec.model, loaded)
+        return loaded
+
+    def context_window(self, spec: LLMSpec) -> int:
+        """Tokens the model accepts (prompt + answer): the endpoint's declared window, or a local
+        model's position limit from its config; 0 when unknown."""
+        if spec.kind != "transformers":
+            return spec.context_window
+        if spec.context_window:
+            return spec.context_window
+        from transformers import AutoConfig
+        config = AutoConfig.from_pretrained(spec.model, local_files_only=True)
+        window = getattr(config, "max_position_embeddings", None) or 0
+        limit = getattr(self.tokenizer(spec), "model_max_length", 0) or 0
+        if 0 < limit < 10**8 and (not window or limit < window):  # tokenizers say 1e30 when unset
+            window = limit
+        return int(window)
 
     def cache(self, folder: Path | None) -> LLMCache:
         name = str(folder) if folder is not None else ""

@@ -99,6 +99,8 @@ class OpenAIChatLLM(Node):
     max_retries: int = Widget(4, ge=0, le=50, description="on 429, 5xx, timeouts and malformed replies")
     backoff: float = Widget(1.0, ge=0.0, le=60.0, description="first retry delay (s), doubled each time; "
                                                                "Retry-After wins when sent")
+    context_window: int = Widget(0, ge=0, le=100_000_000, description="tokens the model accepts (prompt + answer), "
+                                                                      "checked by recall nodes; 0 = unknown")
 
     @classmethod
     def check_inputs(cls, literals, env):
@@ -119,6 +121,7 @@ class OpenAIChatLLM(Node):
         spec = LLMSpec(kind="openai", model=self.model, identity=self.base_url.rstrip("/"),
                        base_url=self.base_url, api_key_env=self.api_key_env, concurrency=self.concurrency,
                        timeout=self.timeout, max_retries=self.max_retries, backoff=self.backoff,
+                       context_window=self.context_window,
                        params=sampling_params(self.temperature, self.top_p, self.max_tokens,
                                               self.seed if self.seed >= 0 else None))
         return {"llm": spec}
