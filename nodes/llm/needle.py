@@ -27,8 +27,8 @@ from nodegraph.files import atomic_write, fingerprint_path
 from .backends import DEMO_SCHEME, LLMSpec
 from .needle_report import heatmap_png, recall_table, report_markdown, table_csv, table_json
 from .needle_score import METHODS, check_patterns, expected_answers, judge_messages, parse_grade, score_text
-from .needle_text import (CORPUS_EXTENSIONS, cell_messages, corpus_files, counter_for, filler, insert_needles,
-                          read_corpus, sized_context)
+from .needle_text import (CORPUS_EXTENSIONS, cell_messages, corpus_files, counter_for, filler, filler_for,
+                          insert_needles, read_corpus)
 from .orca import _excerpt, _service, run_calls
 
 SOCKET_TYPES = [
@@ -271,11 +271,12 @@ class NeedleGrid(_NeedleFields, _AskFields, _ScoreFields):
         judge = self.judge_spec() if self.method == "judge" else None
         cells, calls, rows = [], [], []
         for length in self.lengths:
+            try:  # one filler per length, shared by its depths
+                text = filler_for(self.haystack["documents"], length, needles, counter)
+            except ValueError as exc:
+                raise NodeError(f"{cell_label(length, self.depths[0])}: {exc}", input="lengths") from None
             for depth in self.depths:
-                try:
-                    placed = sized_context(self.haystack["documents"], length, needles, depth, counter)
-                except ValueError as exc:
-                    raise NodeError(f"{cell_label(length, depth)}: {exc}", input="lengths") from None
+                placed = insert_needles(text, needles, depth, counter)
                 messages = cell_messages(self.system_prompt, self.prompt_template, placed.context, self.question)
                 prompt, problem = window_problem(service, spec, counter, messages, self.max_tokens)
                 if problem:

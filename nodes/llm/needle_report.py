@@ -88,7 +88,9 @@ def heatmap_png(table: dict, title: str = "") -> tuple[bytes, dict]:
     ax.set_title(title or f"recall: {table.get('model', '')} ({table.get('method', '')})", fontsize=10)
     if len(lengths) * len(depths) <= 400:  # numbers stop being legible beyond that
         for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7)
+            dark = not math.isnan(v) and (v < 0.2 or v > 0.8)  # the colormap's deep red and green ends
+            ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black")
     fig.colorbar(image, ax=ax, label="recall score")
     fig.canvas.draw()
     fig.set_layout_engine("none")  # keep the drawn positions, so axes_px stays true when saved

@@ -171,12 +171,17 @@ def insert_needles(haystack: str, needles: list[str], depth: float, counter) -> 
     return Placed(context, tuple(offsets), token_offsets, counter.count(context))
 
 
-def sized_context(documents: list[str], length: int, needles: list[str], depth: float, counter) -> Placed:
-    """A context of about ``length`` tokens: filler cut so that filler plus needles fit."""
+def filler_for(documents: list[str], length: int, needles: list[str], counter) -> str:
+    """Filler for a context of about ``length`` tokens: room is left for the needles."""
     needle_tokens = sum(counter.count(" " + n.strip() + " ") for n in needles)
     if length <= needle_tokens:
         raise ValueError(f"length {length} leaves no room for filler: the needles alone are {needle_tokens} tokens")
-    return insert_needles(filler(documents, length - needle_tokens, counter), needles, depth, counter)
+    return filler(documents, length - needle_tokens, counter)
+
+
+def sized_context(documents: list[str], length: int, needles: list[str], depth: float, counter) -> Placed:
+    """A context of about ``length`` tokens (filler plus needles), the needles at ``depth``."""
+    return insert_needles(filler_for(documents, length, needles, counter), needles, depth, counter)
 
 
 def cell_messages(system: str, template: str, context: str, question: str) -> list[dict]:

@@ -122,3 +122,25 @@ def test_llm_judge_grades_each_cell(runner, pattern_server):
     assert got["scores"] == [[1.0, 0.2], [1.0, 1.0]]
     assert [c["grade"] for c in got["cells"]] == [10, 10, 2, 10]
     assert pattern_server.requests == 8  # four answers, four gradings
+
+
+def test_changing_only_the_scoring_asks_nothing_again(runner, pattern_server):
+    result, _ = runner.run(grid_workflow(pattern_server.base_url, [1000, 4000], [0, 100]))
+    assert result.ok and pattern_server.requests == 4
+    result, _ = runner.run(grid_workflow(pattern_server.base_url, [1000, 4000], [0, 100],
+                                         grid={"method": "regex", "expected": r"\bground cardamom\b"}))
+    assert result.ok, result.error
+    assert pattern_server.requests == 4
+    assert table(runner)["method"] == "regex" and table(runner)["scores"] == [[1.0, 0.0], [1.0, 1.0]]
+
+
+def test_openai_variant_workflow_runs_against_the_loopback_server(runner, pattern_server):
+    from needle_helpers import REPO
+    workflow = json.loads((REPO / "workflows" / "needle_haystack_openai.json").read_text())
+    grid = workflow["nodes"]["grid"]["inputs"]
+    assert max(grid["lengths"]) == 200_000 and workflow["nodes"]["model"]["inputs"]["context_window"] >= 200_000
+    workflow["nodes"]["model"]["inputs"].update(base_url=pattern_server.base_url, api_key_env="")
+    grid.update(lengths=[1000, 4000], depths=[0, 100])
+    result, _ = runner.run(workflow)
+    assert result.ok, result.error
+    assert json.loads((runner.out / "needle_200k_table.json").read_text())["scores"] == [[1.0, 0.0], [1.0, 1.0]]
