@@ -1,6 +1,4 @@
 """LLM family: backends (OpenAI-compatible HTTP, local transformers, a tiny demo model), the
 on-disk response cache, the Orca-2 synthetic-data nodes and the needle-in-a-haystack recall
-nodes."""
+nodes. Each module declares its own socket types, file kinds and demo assets."""
 from . import needle, orca  # noqa: F401  (importing registers the @node classes)
-
-SOCKET_TYPES = [*orca.SOCKET_TYPES, *needle.SOCKET_TYPES]

@@ -16,15 +16,16 @@ the approximation in ``needle_text.py``; outputs say which.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 from pathlib import Path
 from typing import Any, Literal
 
-from nodegraph import FileInput, Node, NodeError, Socket, SocketType, Widget, node
-from nodegraph.files import atomic_write, fingerprint_path
+from nodegraph import DemoAsset, FileInput, FileKind, Node, NodeError, Socket, SocketType, Widget, node
+from nodegraph.files import atomic_write
 
-from .backends import DEMO_SCHEME, LLMSpec
+from .backends import LLMSpec
 from .needle_report import heatmap_png, recall_table, report_markdown, table_csv, table_json
 from .needle_score import METHODS, check_patterns, expected_answers, judge_messages, parse_grade, score_text
 from .needle_text import (CORPUS_EXTENSIONS, cell_messages, corpus_files, counter_for, filler, filler_for,
@@ -39,6 +40,14 @@ SOCKET_TYPES = [
 
 DEMO_CORPUS = "demo:needle-corpus"  # public-domain essays shipped with the pack (see demo/needle_corpus.md)
 DEMO_CORPUS_FILE = Path(__file__).parent / "demo" / "needle_corpus.txt"
+
+FILE_KINDS = [FileKind("haystack", "input", "filler text for recall tests: a .txt/.md file or a folder of them")]
+DEMOS = [
+    # Shipped, not built: its version is its content, so editing the corpus re-runs the Haystack.
+    DemoAsset("needle-corpus", "haystack", build=lambda _dir: DEMO_CORPUS_FILE, locate=lambda _dir: DEMO_CORPUS_FILE,
+              version=hashlib.blake2b(DEMO_CORPUS_FILE.read_bytes(), digest_size=8).hexdigest(),
+              description="eleven public-domain essays (21 KB), repeated to fill long contexts"),
+]
 
 NEEDLE = "The secret ingredient in Grandmother Ilse's plum cake is a spoonful of ground cardamom."
 QUESTION = "What is the secret ingredient in Grandmother Ilse's plum cake?"
@@ -93,8 +102,8 @@ class _AskFields(Node):
     @classmethod
     def check_inputs(cls, literals, env):
         problems = super().check_inputs(literals, env)
-        template = literals.get("prompt_template", TEMPLATE)
-        if isinstance(template, str) and "{context}" not in template:
+        template = literals.get("prompt_template")  # normalised, defaults filled; absent when linked
+        if template is not None and "{context}" not in template:
             problems.append(("prompt_template", "the template has no {context}: the model would never see the haystack"))
         return problems
 
@@ -109,10 +118,10 @@ class _ScoreFields(Node):
     @classmethod
     def check_inputs(cls, literals, env):
         problems = super().check_inputs(literals, env)
-        expected = literals.get("expected", EXPECTED)
-        if isinstance(expected, str) and not expected_answers(expected):
+        expected = literals.get("expected")
+        if expected is not None and not expected_answers(expected):
             problems.append(("expected", "no expected answer"))
-        elif isinstance(expected, str) and literals.get("method") == "regex":
+        elif expected is not None and literals.get("method") == "regex":
             bad = check_patterns(expected_answers(expected))
             if bad:
                 problems.append(("expected", f"not a regular expression: {bad}"))
@@ -134,31 +143,16 @@ class Haystack(Node):
     NeedleGrid sizes each of its cells itself from the same documents. Tokens are counted with
     the tokenizer of ``llm`` when it has one (local models), else approximated (4 characters).
     """
-    source: str = FileInput("input", default=DEMO_CORPUS, extensions=CORPUS_EXTENSIONS, schemes=(DEMO_SCHEME,),
+    source: str = FileInput("haystack", default=DEMO_CORPUS, extensions=CORPUS_EXTENSIONS,
                             description=f"text file or folder in the input folder, or {DEMO_CORPUS}")
     tokens: int = Widget(2000, ge=1, le=10_000_000)
     llm: Any = Socket("LLM", optional=True, description="count tokens with this model's tokenizer")
 
-    @classmethod
-    def resolve_file(cls, input_name, value, env):
-        if value == DEMO_CORPUS:
-            return DEMO_CORPUS_FILE
-        return super().resolve_file(input_name, value, env)
-
-    @classmethod
-    def fingerprint(cls, literals, env):
-        # The shipped corpus is not a user file, so the engine does not fingerprint it.
-        return fingerprint_path(DEMO_CORPUS_FILE) if literals.get("source", DEMO_CORPUS) == DEMO_CORPUS else None
-
-    @classmethod
-    def check_inputs(cls, literals, env):
-        value = literals.get("source", DEMO_CORPUS)
-        if isinstance(value, str) and value.startswith(DEMO_SCHEME) and value != DEMO_CORPUS:
-            return [("source", f"unknown demo corpus {value!r}; the built-in one is {DEMO_CORPUS!r}")]
-        return []
-
     def run(self, ctx):
-        path = type(self).resolve_file("source", self.source, ctx.env)
+        if ctx.env.demo(self.source) is not None:  # validation checked it names a haystack demo
+            path = ctx.env.materialise(self.source)
+        else:
+            path = ctx.env.files.resolve("haystack", self.source)
         if path is None or not path.exists():
             raise NodeError(f"haystack source {self.source!r} not found", input="source")
         documents = read_corpus(corpus_files(path))
@@ -234,11 +228,6 @@ class ScoreRecall(_ScoreFields):
 
 # --- the grid --------------------------------------------------------------------------------
 
-def _numbers(value: Any) -> list | None:
-    return value if isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                    for v in value) else None
-
-
 @node("NeedleGrid", category="llm/needle", outputs={"results": "RECORDS"})
 class NeedleGrid(_NeedleFields, _AskFields, _ScoreFields):
     """Ask and score every (context length, depth) cell: one cached call per cell.
@@ -257,11 +246,11 @@ class NeedleGrid(_NeedleFields, _AskFields, _ScoreFields):
     @classmethod
     def check_inputs(cls, literals, env):
         problems = super().check_inputs(literals, env)
-        lengths, depths = literals.get("lengths", [1]), literals.get("depths", [0])
-        if _numbers(lengths) is not None and (not lengths or min(lengths) < 1 or len(set(lengths)) < len(lengths)):
+        lengths, depths = literals.get("lengths"), literals.get("depths")
+        if lengths is not None and (not lengths or min(lengths) < 1 or len(set(lengths)) < len(lengths)):
             problems.append(("lengths", "give distinct positive token counts, e.g. [1000, 2000, 4000]"))
-        if _numbers(depths) is not None and (not depths or min(depths) < 0 or max(depths) > 100
-                                             or len(set(depths)) < len(depths)):
+        if depths is not None and (not depths or min(depths) < 0 or max(depths) > 100
+                                   or len(set(depths)) < len(depths)):
             problems.append(("depths", "give distinct percentages from 0 to 100, e.g. [0, 50, 100]"))
         return problems
 
