@@ -56,6 +56,7 @@ export class CanvasView {
 
     this.nodeEls = new Map();
     this.offsets = new Map(); // node id -> {out: Map(name -> [dx, dy]), in: Map}
+    this.estimates = new Map(); // node id -> [w, h] before its DOM exists
     this.sizes = new WeakMap();
     this.resizes = new ResizeObserver((entries) => this.onResize(entries));
     graph.onChange((kind, detail) => this.onGraph(kind, detail));
@@ -121,9 +122,11 @@ export class CanvasView {
     const [x0, y0, x1, y1] = this.visibleWorld();
     const mx = (x1 - x0) * CULL_MARGIN, my = (y1 - y0) * CULL_MARGIN;
     const area = this.cullArea;
-    // Still well inside the area culled last time: nothing to do.
-    if (area && area.scale === this.view.scale && x0 - mx / 2 >= area[0] && y0 - my / 2 >= area[1] && x1 + mx / 2 <= area[2] && y1 + my / 2 <= area[3]) return;
-    this.cullArea = Object.assign([x0 - mx, y0 - my, x1 + mx, y1 + my], { scale: this.view.scale });
+    // Still well inside the area culled last time, and that area not much bigger than needed
+    // (after zooming in): nothing to do. Small pans and zooms cost no culling at all.
+    if (area && x0 - mx / 2 >= area[0] && y0 - my / 2 >= area[1] && x1 + mx / 2 <= area[2] && y1 + my / 2 <= area[3]
+        && area[2] - area[0] <= 4 * (x1 - x0)) return;
+    this.cullArea = [x0 - mx, y0 - my, x1 + mx, y1 + my];
     this.cull();
   }
 
@@ -202,7 +205,11 @@ export class CanvasView {
     const node = this.graph.nodes.get(id);
     if (!node) return null;
     const e = this.nodeEls.get(id);
-    const size = (e && this.sizes.get(e)) || this.estimateSize(node);
+    let size = e && this.sizes.get(e);
+    if (!size) {
+      size = this.estimates.get(id);
+      if (!size) this.estimates.set(id, (size = this.estimateSize(node)));
+    }
     return [node.ui.pos[0], node.ui.pos[1], size[0], size[1]];
   }
 
@@ -282,6 +289,7 @@ export class CanvasView {
     this.resizes.disconnect();
     this.nodeEls.clear();
     this.offsets.clear();
+    this.estimates.clear();
     for (const id of [...this.selected]) if (!this.graph.nodes.has(id)) this.selected.delete(id);
     const frag = document.createDocumentFragment();
     const built = [];
@@ -313,6 +321,7 @@ export class CanvasView {
     if (!node) return;
     const old = this.nodeEls.get(id);
     this.offsets.delete(id);
+    this.estimates.delete(id);
     if (!this.isNear(id)) {
       if (old) { this.resizes.unobserve(old); old.remove(); this.nodeEls.delete(id); }
       return;
@@ -579,6 +588,7 @@ export class CanvasView {
     if (!on) return;
     const want = d.fromOutput ? "in" : "out";
     for (const [nid, box] of this.nodeEls) {
+      if (box.classList.contains("culled")) continue; // out of reach anyway; marked when next built
       for (const s of box.querySelectorAll(`.socket.${want}`)) {
         const ok = d.fromOutput ? !this.graph.linkProblem(d.node, d.socket, nid, s.dataset.input)
           : !this.graph.linkProblem(nid, s.dataset.output, d.node, d.socket);
