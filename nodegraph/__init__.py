@@ -5,9 +5,9 @@ Importing this package never imports torch, diffusers or websockets.
 from .context import Environment, InterruptToken, RunContext
 from .files import DemoAsset, FileKind
 from .errors import Interrupted, NodeError, Problem, WorkflowInvalid
-from .node import FileInput, Node, Output, Socket, Widget, node
+from .node import FileInput, Node, Output, Resources, Socket, Widget, node
 from .types import ANY, SocketType
 
 __all__ = ["ANY", "DemoAsset", "Environment", "FileKind", "FileInput", "Interrupted", "InterruptToken", "Node", "NodeError",
-           "Output", "Problem", "RunContext", "Socket", "SocketType", "Widget", "WorkflowInvalid", "node"]
+           "Output", "Problem", "Resources", "RunContext", "Socket", "SocketType", "Widget", "WorkflowInvalid", "node"]
 __version__ = "0.1.0"

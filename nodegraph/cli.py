@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import UsageError, WorkflowInvalid
+from .executor import executor_named
 from .paths import default_cache_dir
 
 EXIT_OK, EXIT_NODE_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -33,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--plugins", action="append", default=[], metavar="DIR",
                        help="folder of plugin packs (repeatable; also $NODEGRAPH_PLUGINS)")
 
+    def add_executor(p):
+        p.add_argument("--executor", choices=["local", "ray"], default="local",
+                       help="where nodes run: this process, or a Ray cluster (pip install 'nodegraph[ray]')")
+        p.add_argument("--address", default=None, metavar="ADDR",
+                       help="with --executor ray: the cluster to join (auto, ray://host:port); default: "
+                            "start a local Ray on 127.0.0.1")
+
     def add_dirs(p):
         p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"))
         p.add_argument("--models-dir", default=os.environ.get("NODEGRAPH_MODELS_DIR", "models"))
@@ -49,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--events", choices=["jsonl"], default=None, help="print JSON-lines events on stdout")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    add_executor(run)
     add_plugins(run)
     add_dirs(run)
 
@@ -77,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
                        help="largest websocket message, uploads included (default 32 MiB)")
+    add_executor(serve)
     add_plugins(serve)
     add_dirs(serve)
     return parser
@@ -133,12 +143,16 @@ def cmd_run(args) -> int:
         input_dir=args.input_dir, models_dir=args.models_dir, output_dir=args.out, device=args.device,
         cache_dir=args.cache_dir or default_cache_dir(), cache_enabled=not args.no_cache,
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
-        on_plugin_failure=_warn_plugin)
+        on_plugin_failure=_warn_plugin, executor=executor_named(args.executor, args.address))
     token = InterruptToken()
     sink = fanout(JsonlSink(sys.stdout) if jsonl else None, HumanProgress(sys.stderr, quiet=args.quiet))
+    stdout = sys.stdout
+    if jsonl:  # stdout carries events only: stray prints (nodes, Ray's own notices) go to stderr
+        sys.stdout = sys.stderr
     try:
         job = session.prepare(args.workflow, args.overrides, sink=sink, interrupt=token)
     except WorkflowInvalid as exc:
+        sys.stdout = stdout
         _print_problems(exc.problems, jsonl)
         session.close()
         return EXIT_INVALID
@@ -154,6 +168,7 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         session.close()
+        sys.stdout = stdout
     return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
 
 

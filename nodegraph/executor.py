@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from .cache import Cache, CacheEntry, cache_key
 from .context import Environment, InterruptToken, RunContext
-from .errors import Interrupted, NodeError
+from .errors import Interrupted, NodeError, UsageError
 from .events import Sink, null_sink
 from .files import fingerprint_path
 from .graph import Graph, GraphNode
@@ -245,3 +245,18 @@ def _error_event(node_id: str, node_type: str, exc: BaseException, job_tag: dict
     if isinstance(exc, OutputMismatch):
         event["message"] = f"node {node_id!r} ({node_type}): {exc}"
     return event
+
+
+def executor_named(name: str = "local", address: str | None = None) -> Executor:
+    """The executor ``--executor NAME [--address ADDR]`` asks for; Ray is imported only for "ray"."""
+    if name != "ray":
+        if address:
+            raise UsageError("--address needs --executor ray")
+        return InProcessExecutor()
+    try:
+        from .ray_executor import RayExecutor
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray" and not (exc.name or "").startswith("ray."):
+            raise
+        raise UsageError("--executor ray needs Ray: pip install 'nodegraph[ray]'") from None
+    return RayExecutor(address)

@@ -81,6 +81,20 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What one run of a node needs from a machine; read by distributed executors (Ray).
+
+    ``gpus`` is asked for only when the job runs on a GPU device. ``models``: the node uses
+    long-lived services (warm models), so it runs in a worker that keeps them between runs.
+    """
+    cpus: float = 1
+    gpus: float = 0
+    memory: int = 0  # bytes of RAM
+    custom: tuple[tuple[str, float], ...] = ()  # e.g. (("gpu_a100", 1),): cluster-defined resources
+    models: bool = False
+
+
+@dataclass(frozen=True)
 class InputSpec:
     """What the engine and the canvas need to know about one input."""
     name: str
@@ -135,6 +149,8 @@ class Node(BaseModel):
     deterministic: ClassVar[bool] = True
     outputs: ClassVar[dict[str, Output]] = {}
     inputs: ClassVar[dict[str, InputSpec]] = {}
+    # None: the pack's default (``RESOURCES`` in the pack's module), else one CPU.
+    resources: ClassVar[Resources | None] = None
 
     def run(self, ctx: "RunContext") -> dict[str, Any] | None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.run is not implemented")
@@ -143,6 +159,11 @@ class Node(BaseModel):
     def is_deterministic(cls, literals: dict[str, Any]) -> bool:
         """Override when determinism depends on inputs (e.g. a seed set to 'random')."""
         return cls.deterministic
+
+    @classmethod
+    def requirements(cls, literals: dict[str, Any]) -> Resources | None:
+        """Override when what a run needs depends on inputs (e.g. image size)."""
+        return cls.resources
 
     @classmethod
     def fingerprint(cls, literals: dict[str, Any], ctx: "RunContext") -> str | None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from websockets.asyncio.server import serve
 
 from .. import __version__
-from ..executor import Executor
+from ..executor import Executor, executor_named
 from ..paths import default_cache_dir
 from ..session import Session
 from . import handlers, protocol, security, static
@@ -219,7 +219,8 @@ def config_from_args(args) -> ServerConfig:
         web_dir=Path(args.web_dir) if getattr(args, "web_dir", None) else None,
         plugin_dirs=tuple(args.plugins), device=args.device,
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),
-        max_message=getattr(args, "max_message", None) or MAX_MESSAGE)
+        max_message=getattr(args, "max_message", None) or MAX_MESSAGE,
+        executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)))
 
 
 def serve_forever(args) -> int:

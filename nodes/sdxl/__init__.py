@@ -4,7 +4,7 @@ Its model manager (``model_manager.py``) keeps materialised pipelines warm acros
 models (``demo/``, registered as ``demo:`` assets) are tiny seeded SDXL-architecture files built
 on first use. Its socket types and file kinds are declared below.
 """
-from nodegraph import FileKind, SocketType
+from nodegraph import FileKind, Resources, SocketType
 from nodegraph.types import is_tensor, is_tensor_dict
 
 from . import checkpoint, lora, pipeline  # noqa: F401  (importing registers the @node classes)
@@ -21,3 +21,7 @@ FILE_KINDS = [
     FileKind("checkpoint", "models", "SDXL models: diffusers folders or single-file .safetensors (models/checkpoint/)"),
     FileKind("lora", "models", "LoRA .safetensors files, kohya or diffusers format (models/lora/)"),
 ]
+
+# Every node of the family may touch the model manager: on a cluster they run in a GPU worker
+# that keeps pipelines warm (a GPU is asked for only when the job runs on a GPU).
+RESOURCES = Resources(gpus=1, models=True)
