@@ -44,9 +44,12 @@ def connect(address: str | None, num_cpus: int | None = None, object_store_memor
     if ray.is_initialized():
         return False
     if address is None:
-        # Ray binds the machine's network address unless told otherwise; its processes read this.
+        # Ray binds every interface unless this flag is off; it is read when Ray is imported (by
+        # this process and by the processes it starts), so an already imported Ray is told too.
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-        ray.init(num_cpus=num_cpus, object_store_memory=object_store_memory, include_dashboard=False,
+        from ray._private import ray_constants
+        ray_constants.ENABLE_RAY_CLUSTER = False
+        ray.init(address="local", num_cpus=num_cpus, object_store_memory=object_store_memory, include_dashboard=False,
                  _node_ip_address=LOCAL_HOST, log_to_driver=False, logging_level=logging.WARNING)
     else:
         ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
@@ -269,8 +272,7 @@ class _JobRun:
             return
         entry = self._hit(node_id)
         if entry is not None:
-            self.result.cached.append(node_id)
-            self.emit(_finished("cached", node_id, self.job.id, entry))
+            self._cached(node_id, entry)
             self._resolved(node_id, entry)
             self._serve_twins(node_id, entry)
         elif self.placements[node_id].kind == DRIVER:
@@ -460,7 +462,15 @@ class _JobRun:
         if ray_node is not None:
             event["ray_node"] = ray_node  # where it ran
         self.emit(event)
-        if cls.output_node:
+        self._output(node_id, entry)
+
+    def _cached(self, node_id: str, entry: CacheEntry) -> None:
+        self.result.cached.append(node_id)
+        self.emit(_finished("cached", node_id, self.job.id, entry))
+        self._output(node_id, entry)
+
+    def _output(self, node_id: str, entry: CacheEntry) -> None:
+        if self.job.graph.nodes[node_id].cls.output_node:
             self.result.outputs.extend(entry.files)
             self.result.ui[node_id] = entry.ui
             self.result.values[node_id] = entry.outputs
@@ -483,8 +493,7 @@ class _JobRun:
     def _serve_twins(self, node_id: str, entry: CacheEntry) -> None:
         """Nodes with the same key as ``node_id`` are served from its result, as from the cache."""
         for twin in self.aliases.pop(node_id, ()):
-            self.result.cached.append(twin)
-            self.emit(_finished("cached", twin, self.job.id, entry))
+            self._cached(twin, entry)
             if node_id in self.refs:
                 self.refs[twin] = self.refs[node_id]
             self._resolved(twin, entry)

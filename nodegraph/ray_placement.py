@@ -80,12 +80,20 @@ def describe(needs: tuple[tuple[str, float], ...]) -> str:
                      for name, amount in needs) or "nothing"
 
 
+SPILL_AFTER = 2  # nodes running or queued on a model's workers before another node loads it too
+
+
 @dataclass
 class ModelWorkerPool:
-    """Model workers by (resource shape, Ray node); which node last served each model chain."""
+    """Model workers by (resource shape, Ray node), and which nodes hold each model chain.
+
+    A model node goes to a worker that already served its chain while that worker has fewer
+    than ``SPILL_AFTER`` nodes running or queued; past that, an idle node is recruited (it loads
+    the model once), so many jobs on one model spread while a single job stays on warm workers.
+    """
     actors: dict[tuple, dict[str, Any]] = field(default_factory=dict)
     busy: dict[tuple[tuple, str], int] = field(default_factory=dict)
-    sticky: dict[tuple[tuple, str], str] = field(default_factory=dict)
+    holders: dict[tuple[tuple, str], list[str]] = field(default_factory=dict)
 
     def pick(self, placement: Placement, token: str, nodes: dict[str, dict[str, float]],
              runtime_env: dict[str, Any]) -> tuple[Any, str]:
@@ -93,16 +101,20 @@ class ModelWorkerPool:
         candidates = feasible_on(shape, nodes)
         if not candidates:
             raise LookupError(describe(shape))
-        holder = self.sticky.get((shape, token))
-        idle = [n for n in candidates if not self.busy.get((shape, n))]
+        load = lambda n: self.busy.get((shape, n), 0)  # noqa: E731
+        holders = self.holders.setdefault((shape, token), [])
+        live = [n for n in holders if n in candidates]
+        under = [n for n in live if load(n) < SPILL_AFTER]
         existing = self.actors.get(shape, {})
-        if holder in idle:
-            chosen = holder
-        elif idle:  # prefer a worker that already exists (models it holds may be warm)
+        idle = [n for n in candidates if load(n) == 0 and n not in live]
+        if under:
+            chosen = min(under, key=load)
+        elif idle:  # prefer a worker that exists already (its process and imports are warm)
             chosen = min(idle, key=lambda n: (n not in existing, n))
         else:
-            chosen = holder if holder in candidates else min(candidates, key=lambda n: self.busy.get((shape, n), 0))
-        self.sticky[(shape, token)] = chosen
+            chosen = min(live or candidates, key=load)
+        if chosen not in holders:
+            holders.append(chosen)
         return self._actor(placement, chosen, runtime_env), chosen
 
     def _actor(self, placement: Placement, node_id: str, runtime_env: dict[str, Any]) -> Any:
@@ -137,4 +149,4 @@ class ModelWorkerPool:
                     pass
         self.actors.clear()
         self.busy.clear()
-        self.sticky.clear()
+        self.holders.clear()

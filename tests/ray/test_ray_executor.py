@@ -1,0 +1,141 @@
+"""The Ray executor on a two-node cluster: placement, events, errors, interrupts, dead workers."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from nodegraph.cache import Cache
+
+from ray_helpers import placed, run, wf
+
+
+def test_wide_graph_spreads_over_both_nodes_with_local_results(make_session, cluster):
+    graph = {f"w{i}": ("RayWork", {"value": i, "delay": 1.5}) for i in range(6)}
+    graph.update({f"k{i}": ("RayKeep", {"value": f"@w{i}.value"}) for i in range(6)})
+    quick = {k: (t, {**i, "delay": 0.0} if t == "RayWork" else i) for k, (t, i) in graph.items()}
+    local, _ = run(make_session(ray=False), wf(**quick))
+    result, sink = run(make_session(), wf(**graph))
+    assert result.status == "success", result.error
+    assert result.values == local.values == {f"k{i}": {"value": 2 * i} for i in range(6)}
+    where = placed(sink)
+    assert set(where) == {f"w{i}" for i in range(6)}  # output nodes run on the driver
+    assert set(where.values()) == {cluster["head"], cluster["gpu"]}
+
+
+def test_custom_resource_node_runs_only_where_it_exists(make_session, cluster):
+    graph = {f"g{i}": ("RaySimGPU", {"value": i}) for i in range(3)}
+    graph.update({f"k{i}": ("RayKeep", {"value": f"@g{i}.value"}) for i in range(3)})
+    result, sink = run(make_session(), wf(**graph))
+    assert result.status == "success", result.error
+    assert {k: v["value"] for k, v in result.values.items()} == {"k0": 100, "k1": 101, "k2": 102}
+    assert set(placed(sink).values()) == {cluster["gpu"]}
+
+
+def test_node_no_ray_node_can_host_fails_fast_naming_it(make_session):
+    graph = wf(a=("RayWork", {"value": 1}), big=("RaySimGPU", {"value": 1, "units": 2}),
+               ka=("RayKeep", {"value": "@a.value"}), kb=("RayKeep", {"value": "@big.value"}))
+    result, sink = run(make_session(), graph)
+    assert result.status == "failed" and result.executed == []
+    assert result.error["node"] == "big" and "gpu_sim=2" in result.error["message"]
+    assert sink.of("done")[0]["status"] == "failed"
+
+
+def test_progress_from_remote_node_arrives_in_order(make_session):
+    result, sink = run(make_session(), wf(s=("RaySteps", {"steps": 4}), k=("RayKeep", {"value": "@s.value"})))
+    assert result.status == "success" and result.values["k"]["value"] == 4
+    mine = [(e["event"], e.get("value")) for e in sink.events if e.get("node") == "s"]
+    assert mine == [("executing", None), ("progress", 1), ("progress", 2), ("progress", 3), ("progress", 4),
+                    ("executed", None)]
+
+
+def test_node_error_names_node_and_input_as_locally(make_session):
+    graph = wf(a=("Int", {"value": 7}), d=("MathInt", {"a": "@a.value", "b": 0, "op": "floordiv"}),
+               k=("RayKeep", {"value": "@d.value"}))
+    local, _ = run(make_session(ray=False), graph)
+    result, sink = run(make_session(), graph)
+    assert result.status == local.status == "failed"
+    for key in ("node", "node_type", "input", "message", "exception"):
+        assert result.error[key] == local.error[key]
+    assert result.error["input"] == "b" and "by zero" in result.error["message"]
+
+
+def test_interrupt_stops_running_remote_node_and_cancels_pending(make_session):
+    from nodegraph.context import InterruptToken
+    graph = wf(s=("RaySteps", {"steps": 200, "delay": 0.05}), after=("RaySteps", {"value": "@s.value", "steps": 1}),
+               k=("RayKeep", {"value": "@after.value"}))
+    token, seen = InterruptToken(), threading.Event()
+    session = make_session()
+    events = []
+
+    def sink(event):
+        events.append(event)
+        if event["event"] == "progress" and event["value"] >= 3:
+            seen.set()
+
+    def interrupt():
+        if seen.wait(60):
+            token.set()
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    result = session.run(graph, sink=sink, interrupt=token)
+    assert result.status == "interrupted"
+    progress = [e["value"] for e in events if e["event"] == "progress"]
+    assert 3 <= max(progress) < 200  # stopped within a few steps, not at the end
+    assert not any(e["event"] == "executing" and e["node"] == "after" for e in events)
+    assert [e["node"] for e in events if e["event"] == "interrupted"] == ["s"]
+    again, _ = run(session, wf(a=("RayWork", {"value": 2}), k=("RayKeep", {"value": "@a.value"})))
+    assert again.status == "success" and again.values["k"]["value"] == 4  # the driver keeps serving
+
+
+def test_dead_worker_is_an_error_naming_the_node_and_the_driver_keeps_serving(make_session):
+    session = make_session()
+    result, _ = run(session, wf(c=("RayCrash", {"value": 1}), k=("RayKeep", {"value": "@c.value"})))
+    assert result.status == "failed"
+    assert result.error["node"] == "c" and "died" in result.error["message"]
+    assert "not deterministic" in result.error["message"]
+    again, _ = run(session, wf(a=("RayWork", {"value": 5}), k=("RayKeep", {"value": "@a.value"})))
+    assert again.status == "success" and again.values["k"]["value"] == 10
+
+
+def test_deterministic_node_whose_worker_died_is_run_once_more(make_session, tmp_path):
+    marker = tmp_path / "crashed"
+    result, _ = run(make_session(), wf(c=("RayCrashOnce", {"marker": str(marker), "value": 3}),
+                                        k=("RayKeep", {"value": "@c.value"})))
+    assert marker.exists()  # the first worker died
+    assert result.status == "success" and result.values["k"]["value"] == 3
+
+
+def test_cache_hits_are_served_without_touching_ray(make_session, monkeypatch, tmp_path):
+    import nodegraph.ray_executor as rex
+    graph = wf(a=("RayWork", {"value": 4}), g=("RaySimGPU", {"value": 1}),
+               ka=("RayKeep", {"value": "@a.value"}), kg=("RayKeep", {"value": "@g.value"}))
+    session = make_session(cache=Cache(disk_dir=tmp_path / "cache"))
+    first, _ = run(session, graph)
+    assert first.status == "success" and sorted(first.executed) == ["a", "g", "ka", "kg"]
+
+    def no_ray(*args, **kwargs):
+        raise AssertionError("a cached job touched Ray")
+
+    monkeypatch.setattr(rex.run_task, "options", no_ray)
+    monkeypatch.setattr(rex.ModelWorkerPool, "pick", no_ray)
+    second, sink = run(session, graph)
+    assert second.status == "success" and second.executed == [] and sorted(second.cached) == ["a", "g", "ka", "kg"]
+    assert second.values == first.values
+    # A changed input misses, and (with Ray put back) runs on Ray again.
+    monkeypatch.undo()
+    third, sink = run(session, wf(**{**{k: (v["type"], v["inputs"]) for k, v in graph["nodes"].items()},
+                                     "a": ("RayWork", {"value": 5})}))
+    assert third.executed == ["a", "ka"] and third.values["ka"]["value"] == 10
+
+
+@pytest.mark.parametrize("device, expected", [("cpu", ()), ("cuda", (("GPU", 1.0),))])
+def test_pack_default_resources_put_model_nodes_in_model_workers(registry, device, expected):
+    from nodegraph.ray_placement import ACTOR, DRIVER, TASK, placement_of
+    from nodegraph.plugins import load_registry
+    builtins = load_registry((), use_env=False)
+    encode = placement_of(builtins.get("EncodePrompt"), {}, gpu_job=device == "cuda")
+    assert encode.kind == ACTOR and encode.needs == expected
+    assert placement_of(builtins.get("MathInt"), {}, gpu_job=True).kind == TASK
+    assert placement_of(builtins.get("SaveImage"), {}, gpu_job=True).kind == DRIVER
+    assert placement_of(registry.get("RaySimGPU"), {"units": 3}, gpu_job=False).needs == (("gpu_sim", 3.0),)
