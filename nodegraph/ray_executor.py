@@ -236,12 +236,10 @@ class _JobRun:
                 self.token_of[node_id] = chain[0] if chain else key
             nodes = alive_nodes() if nodes is None else nodes
             if not feasible_on(placement.needs, nodes):
+                offered = "; ".join(describe(_schedulable(total)) for total in nodes.values())
                 self._fail(node_id, "NotPlaceable",
                            f"node {node_id!r} ({gnode.cls.node_type}) needs {describe(placement.needs)} per run, "
-                           f"but no node of the Ray cluster has that much (nodes: "
-                           + "; ".join(describe(tuple(sorted((r, a) for r, a in t.items() if r in ("CPU", "GPU")
-                                                              or not (r.startswith("node:") or r.endswith("memory")))))
-                                       for t in nodes.values()) + ")")
+                           f"but no node of the Ray cluster has that much (its nodes offer: {offered})")
                 return False
         self.ready.extend(n for n in self.order if self.waiting[n] == 0)
         return True
@@ -545,6 +543,12 @@ class _JobRun:
         node_type = self.job.graph.nodes[node_id].cls.node_type
         self._error({"event": "error", "node": node_id, "node_type": node_type, "message": message,
                      "exception": exception, "traceback": "", **self.tag})
+
+
+def _schedulable(total: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """A Ray node's resources as a user declares them (no per-node markers or store sizes)."""
+    return tuple(sorted((name, amount) for name, amount in total.items()
+                        if not name.startswith(("node:", "accelerator_type:")) and name != "object_store_memory"))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -13,18 +13,16 @@ os.environ["RAY_AUTH_MODE"] = "disabled"
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from pathlib import Path  # noqa: E402
-
 import pytest  # noqa: E402
 
-ray = pytest.importorskip("ray")  # CI installs the extra (.ci/run); a bare checkout skips
+import ray  # noqa: E402  (pip install -e '.[test,ray]'; CI installs it, these tests never skip)
 
 from nodegraph.cache import Cache  # noqa: E402
 from nodegraph.context import Environment  # noqa: E402
 from nodegraph.files import FileRoots  # noqa: E402
 from nodegraph.session import Session  # noqa: E402
+from ray_helpers import PLUGIN_DIR  # noqa: E402
 
-PLUGIN_DIR = Path(__file__).parent / "plugin"
 OBJECT_STORE = 96 << 20
 
 

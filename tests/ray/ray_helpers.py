@@ -1,8 +1,12 @@
 """Helpers for the Ray executor tests: tiny workflows, runs collecting events, placements."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from nodegraph.events import CollectingSink
 from nodegraph.session import Session
+
+PLUGIN_DIR = Path(__file__).parent / "plugin"  # the test nodes (RayWork, RaySteps, RaySimGPU, ...)
 
 
 def run(session: Session, workflow: dict, **kwargs):

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ray_helpers import wf
+from ray_helpers import PLUGIN_DIR, wf
 
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN_DIR = Path(__file__).parent / "plugin"
 LOOPBACK = ("127.0.0.1", "::ffff:127.0.0.1", "::1")
 
 
