@@ -82,8 +82,8 @@ def _gpu_job(device: str) -> bool:
 
 
 def _deterministic(cls, literals: dict[str, Any]) -> bool:
-    return cls.is_deterministic({**_key_facts(cls).defaults, **literals}) \
-        if _key_facts(cls).custom_determinism else cls.deterministic
+    """As ``node_key`` decides it (``literals`` are validation's normalised dict)."""
+    return cls.is_deterministic(literals) if _key_facts(cls).custom_determinism else cls.deterministic
 
 
 # Ray's own failures: the worker, its node or an object died; the node itself did not fail.
