@@ -82,16 +82,21 @@ class EnvSpec:
     device: str
     demo_dir: Path
     cache_dir: Path | None
+    demos: tuple = ()  # the catalogue's DemoAssets (their recipes travel by reference)
 
     @classmethod
     def of(cls, env: Environment) -> "EnvSpec":
-        return cls(env.files, env.device, env.demo_dir, env.cache_dir)
+        return cls(env.files, env.device, env.demo_dir, env.cache_dir, tuple(env.demos.values()))
 
     def build(self) -> Environment:
-        return Environment(files=self.files, device=self.device, demo_dir=self.demo_dir, cache_dir=self.cache_dir)
+        return Environment(files=self.files, device=self.device, demo_dir=self.demo_dir, cache_dir=self.cache_dir,
+                           demos={d.name: d for d in self.demos})
 
     def token(self) -> str:
-        return repr(self)
+        """Identifies the settings, so a model worker keeps one Environment (and its services) per
+        distinct settings across jobs."""
+        return repr((self.files, self.device, self.demo_dir, self.cache_dir,
+                     tuple((d.name, d.kind, d.version) for d in self.demos)))
 
 
 @dataclass(frozen=True)
