@@ -11,6 +11,7 @@ side: a fresh grid at concurrency 1 and 8, and the same grid answered from the c
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -36,6 +37,7 @@ def timed(runner: Runner, workflow: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="lengths 1K..10K instead of 1K..200K")
+    parser.add_argument("--repeats", type=int, default=3, help="median of this many runs (the machine may be shared)")
     args = parser.parse_args()
     lengths = SMALL if args.small else FULL
     server = PatternServer(window=50_000, short=4000)
@@ -44,17 +46,21 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:  # imports (httpx, matplotlib) are not the grid's cost
             timed(Runner(Path(tmp), Path(tmp) / "demo"), grid_workflow(server.base_url, [500], [0]))
         for concurrency in (1, 8):
-            with tempfile.TemporaryDirectory() as tmp:
-                runner = Runner(Path(tmp), Path(tmp) / "demo")
-                workflow = grid_workflow(server.base_url, lengths, DEPTHS, llm={"concurrency": concurrency})
-                server.reset()
-                fresh = timed(runner, workflow)
-                asked = server.requests
-                cached = timed(runner, workflow)
-                rows.append((concurrency, fresh, asked, cached, server.requests - asked))
+            fresh, cached = [], []
+            for _ in range(args.repeats):
+                with tempfile.TemporaryDirectory() as tmp:  # a fresh response cache each time
+                    runner = Runner(Path(tmp), Path(tmp) / "demo")
+                    workflow = grid_workflow(server.base_url, lengths, DEPTHS, llm={"concurrency": concurrency})
+                    server.reset()
+                    fresh.append(timed(runner, workflow))
+                    asked = server.requests
+                    cached.append(timed(runner, workflow))
+            rows.append((concurrency, statistics.median(fresh), asked, statistics.median(cached),
+                         server.requests - asked))
     finally:
         server.close()
-    print(f"10 x 10 needle grid, lengths {lengths[0]}..{lengths[-1]} tokens (approximate counts), loopback server")
+    print(f"10 x 10 needle grid, lengths {lengths[0]}..{lengths[-1]} tokens (approximate counts), loopback server; "
+          f"median of {args.repeats}")
     print(f"{'concurrency':>11} {'fresh s':>8} {'ms/cell':>8} {'requests':>8} {'cached s':>9} {'requests':>8} {'fresh/cached':>12}")
     for concurrency, fresh, asked, cached, again in rows:
         print(f"{concurrency:>11} {fresh:8.2f} {fresh * 10:8.1f} {asked:>8} {cached:9.2f} {again:>8} {fresh / cached:12.1f}")

@@ -1,7 +1,8 @@
 """The recall table (lengths x depths) as PNG heatmap, CSV, JSON and a Markdown report.
 
 matplotlib is imported only when a heatmap is drawn, and only its object API (Figure + Agg
-canvas) is used: no pyplot, so no global figure state shared between jobs.
+canvas) is used: no pyplot, so no global figure state shared between jobs. The figure is
+rendered once and its pixels written by Pillow (a savefig would lay out and render it again).
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ def heatmap_png(table: dict, title: str = "") -> tuple[bytes, dict]:
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
 
     lengths, depths = table["lengths"], table["depths"]
     values = np.array([[math.nan if s is None else s for s in row] for row in table["scores"]], dtype=float)
@@ -92,13 +95,14 @@ def heatmap_png(table: dict, title: str = "") -> tuple[bytes, dict]:
             ax.text(j, i, "–" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
                     color="white" if dark else "black")
     fig.colorbar(image, ax=ax, label="recall score")
-    fig.canvas.draw()
-    fig.set_layout_engine("none")  # keep the drawn positions, so axes_px stays true when saved
+    fig.canvas.draw()  # one render; its pixels are saved as they are, so axes_px is exact
     box, height = ax.get_window_extent(), fig.bbox.height
     meta = {"rows": len(depths), "cols": len(lengths), "lengths": lengths, "depths": depths,
             "axes_px": [round(box.x0, 2), round(height - box.y1, 2), round(box.x1, 2), round(height - box.y0, 2)]}
+    info = PngInfo()
+    info.add_text("nodegraph:grid", json.dumps(meta))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi, metadata={"nodegraph:grid": json.dumps(meta)})
+    Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB").save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue(), meta
 
 

@@ -44,6 +44,9 @@ class PatternServer:
         self.lock = threading.Lock()
         self.seen: list[dict] = []  # per request: document tokens, needle tokens from the end, status
         self.fail_when: Callable[[int, int], bool] = lambda tokens, from_end: False
+        self.hold_until = 0  # hold each request until this many are in flight (or 5 s pass)
+        self.in_flight = self.peak = 0
+        self.changed = threading.Condition(self.lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -95,7 +98,14 @@ class PatternServer:
                 messages = body.get("messages", [])
                 system = next((m["content"] for m in messages if m["role"] == "system"), "")
                 user = next((m["content"] for m in messages if m["role"] == "user"), "")
+                with fake.changed:
+                    fake.in_flight += 1
+                    fake.peak = max(fake.peak, fake.in_flight)
+                    fake.changed.notify_all()
+                    fake.changed.wait_for(lambda: fake.in_flight >= fake.hold_until, timeout=5)
                 status, content, facts = fake.answer(system, user)
+                with fake.changed:
+                    fake.in_flight -= 1
                 with fake.lock:
                     fake.seen.append({**facts, "status": status})
                 if status != 200:

@@ -144,3 +144,11 @@ def test_openai_variant_workflow_runs_against_the_loopback_server(runner, patter
     result, _ = runner.run(workflow)
     assert result.ok, result.error
     assert json.loads((runner.out / "needle_200k_table.json").read_text())["scores"] == [[1.0, 0.0], [1.0, 1.0]]
+
+
+def test_cells_run_at_most_concurrency_at_a_time(runner, pattern_server):
+    pattern_server.hold_until = 2  # each request waits for a second one: concurrency 2 is reached
+    result, _ = runner.run(grid_workflow(pattern_server.base_url, [1000, 2000], [0, 33, 67, 100],
+                                         llm={"concurrency": 2}))
+    assert result.ok, result.error
+    assert pattern_server.requests == 8 and pattern_server.peak == 2
