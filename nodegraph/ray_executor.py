@@ -154,7 +154,7 @@ class _Flight:
     meta: Any
     out: Any
     placement: Placement
-    ray_node: str | None
+    slot: str | None  # the model-worker slot it was sent to (None: a plain task)
     attempt: int
     submitted: float
     started: bool = False
@@ -299,22 +299,22 @@ class _JobRun:
         call = NodeCall(self.job.id, node_id, ClassRef.of(gnode.cls), dict(gnode.literals), links,
                         self.keys[node_id], self.env_spec, self.types, self.relay)
         placement = self.placements[node_id]
-        ray_node = None
+        slot = None
         if placement.kind == ACTOR:
             with self.x.lock:
                 try:
-                    actor, ray_node = self.x.pool.pick(placement, self.token_of[node_id], alive_nodes(),
+                    actor, slot = self.x.pool.pick(placement, self.token_of[node_id], alive_nodes(),
                                                        self.x.runtime_env)
                 except LookupError:
                     self._fail(node_id, "NotPlaceable", f"node {node_id!r} ({gnode.cls.node_type}) needs "
                                                         f"{describe(placement.needs)}; no live Ray node has it")
                     return
-                self.x.pool.started(placement, ray_node, +1)
+                self.x.pool.started(placement, slot, +1)
             meta, out = actor.run.remote(call, *args)
         else:
             options = {k: v for k, v in placement.options if v is not None}
             meta, out = run_task.options(runtime_env=self.x.runtime_env, **options).remote(call, *args)
-        self.flights[meta] = _Flight(node_id, meta, out, placement, ray_node, attempt, time.monotonic())
+        self.flights[meta] = _Flight(node_id, meta, out, placement, slot, attempt, time.monotonic())
 
     def _ref(self, node_id: str) -> Any:
         ref = self.refs.get(node_id)
@@ -390,9 +390,9 @@ class _JobRun:
 
     def _land(self, flight: _Flight) -> None:
         node_id, cls = flight.node_id, self.job.graph.nodes[flight.node_id].cls
-        if flight.ray_node is not None:
+        if flight.slot is not None:
             with self.x.lock:
-                self.x.pool.started(flight.placement, flight.ray_node, -1)
+                self.x.pool.started(flight.placement, flight.slot, -1)
         try:
             meta = ray.get(flight.meta, timeout=RELAY_TIMEOUT_S)
         except ray_errors.TaskCancelledError:
@@ -436,9 +436,9 @@ class _JobRun:
     def _lost(self, flight: _Flight, exc: BaseException) -> None:
         """The worker (or its node) died mid-node: run a deterministic node once more, else fail."""
         gnode = self.job.graph.nodes[flight.node_id]
-        if flight.ray_node is not None:
+        if flight.slot is not None:
             with self.x.lock:
-                self.x.pool.discard(flight.placement, flight.ray_node)
+                self.x.pool.discard(flight.placement, flight.slot)
         if self.stopped_at is None and flight.attempt == 1 and _deterministic(gnode.cls, gnode.literals):
             self._submit(flight.node_id, attempt=2)
             return
@@ -516,10 +516,10 @@ class _JobRun:
     def _abandon(self) -> None:
         """Nodes that ignored the interrupt for ``grace_s``: their workers are stopped."""
         for flight in list(self.flights.values()):
-            if flight.placement.kind == ACTOR and flight.ray_node is not None:
+            if flight.placement.kind == ACTOR and flight.slot is not None:
                 with self.x.lock:
-                    self.x.pool.started(flight.placement, flight.ray_node, -1)
-                    self.x.pool.discard(flight.placement, flight.ray_node)
+                    self.x.pool.started(flight.placement, flight.slot, -1)
+                    self.x.pool.discard(flight.placement, flight.slot)
             else:
                 self._cancel(flight, force=True)
         self.flights.clear()

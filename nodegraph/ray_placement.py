@@ -3,7 +3,8 @@
 - Output nodes run on the driver: the files they write land where the user ran the job, and
   they see the job's graph (workflow and provenance embedded in outputs).
 - Nodes that hold models, or need a GPU or a cluster-defined resource, run in a
-  ``ModelWorker`` actor: one per Ray node and resource shape, created on first use, keeping
+  ``ModelWorker`` actor: per resource shape, as many per Ray node as its resources fit (one
+  per GPU for a 1-GPU shape; one per node for a CPU-only one), created on first use, keeping
   models warm across jobs. A job's model nodes stick to the worker that already served their
   model chain unless that worker is busy and another feasible node is idle.
 - Everything else is a plain Ray task, placed by Ray's scheduler.
@@ -75,6 +76,16 @@ def feasible_on(needs: tuple[tuple[str, float], ...], nodes: dict[str, dict[str,
     return [node_id for node_id, total in nodes.items() if all(total.get(r, 0) >= a for r, a in needs)]
 
 
+def worker_slots(needs: tuple[tuple[str, float], ...], nodes: dict[str, dict[str, float]]) -> list[str]:
+    """Model-worker slots ("<node id>#<i>"): as many per node as its resources fit at once, so a
+    machine with 8 GPUs gets up to 8 GPU workers, and a CPU-only shape one worker per node."""
+    slots = []
+    for node_id in feasible_on(needs, nodes):
+        fits = [int(nodes[node_id].get(name, 0) // amount) for name, amount in needs if amount > 0]
+        slots += [f"{node_id}#{i}" for i in range(max(1, min(fits)) if fits else 1)]
+    return slots
+
+
 def describe(needs: tuple[tuple[str, float], ...]) -> str:
     return ", ".join(f"{name}={amount:g}" if name != "memory" else f"memory={amount / 2**30:.1f} GiB"
                      for name, amount in needs) or "nothing"
@@ -85,7 +96,7 @@ SPILL_AFTER = 2  # nodes running or queued on a model's workers before another n
 
 @dataclass
 class ModelWorkerPool:
-    """Model workers by (resource shape, Ray node), and which nodes hold each model chain.
+    """Model workers by (resource shape, worker slot), and which slots hold each model chain.
 
     A model node goes to a worker that already served its chain while that worker has fewer
     than ``SPILL_AFTER`` nodes running or queued; past that, an idle node is recruited (it loads
@@ -98,7 +109,7 @@ class ModelWorkerPool:
     def pick(self, placement: Placement, token: str, nodes: dict[str, dict[str, float]],
              runtime_env: dict[str, Any]) -> tuple[Any, str]:
         shape = placement.shape
-        candidates = feasible_on(shape, nodes)
+        candidates = worker_slots(shape, nodes)
         if not candidates:
             raise LookupError(describe(shape))
         load = lambda n: self.busy.get((shape, n), 0)  # noqa: E731
@@ -109,31 +120,33 @@ class ModelWorkerPool:
         idle = [n for n in candidates if load(n) == 0 and n not in live]
         if under:
             chosen = min(under, key=load)
-        elif idle:  # prefer a worker that exists already (its process and imports are warm)
-            chosen = min(idle, key=lambda n: (n not in existing, n))
+        elif idle:  # prefer a worker holding no other model, then one that exists (warm imports)
+            held = {n for (shape_, _), slots in self.holders.items() if shape_ == shape for n in slots}
+            chosen = min(idle, key=lambda n: (n in held, n not in existing, n))
         else:
             chosen = min(live or candidates, key=load)
         if chosen not in holders:
             holders.append(chosen)
         return self._actor(placement, chosen, runtime_env), chosen
 
-    def _actor(self, placement: Placement, node_id: str, runtime_env: dict[str, Any]) -> Any:
-        per_node = self.actors.setdefault(placement.shape, {})
-        actor = per_node.get(node_id)
+    def _actor(self, placement: Placement, slot: str, runtime_env: dict[str, Any]) -> Any:
+        per_slot = self.actors.setdefault(placement.shape, {})
+        actor = per_slot.get(slot)
         if actor is None:
             options = {k: v for k, v in placement.options if v not in (None, 0, {})}
-            actor = per_node[node_id] = ModelWorker.options(
+            node_id = slot.split("#")[0]
+            actor = per_slot[slot] = ModelWorker.options(
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False), runtime_env=runtime_env,
                 **options).remote()
         return actor
 
-    def started(self, placement: Placement, node_id: str, delta: int) -> None:
-        key = (placement.shape, node_id)
+    def started(self, placement: Placement, slot: str, delta: int) -> None:
+        key = (placement.shape, slot)
         self.busy[key] = self.busy.get(key, 0) + delta
 
-    def discard(self, placement: Placement, node_id: str) -> None:
+    def discard(self, placement: Placement, slot: str) -> None:
         """A worker died: the next pick makes a new one (if its node is still alive)."""
-        actor = self.actors.get(placement.shape, {}).pop(node_id, None)
+        actor = self.actors.get(placement.shape, {}).pop(slot, None)
         if actor is not None:
             try:
                 ray.kill(actor)
@@ -141,8 +154,8 @@ class ModelWorkerPool:
                 pass
 
     def close(self) -> None:
-        for per_node in self.actors.values():
-            for actor in per_node.values():
+        for per_slot in self.actors.values():
+            for actor in per_slot.values():
                 try:
                     ray.kill(actor)
                 except Exception:  # noqa: BLE001 - already gone

@@ -139,3 +139,29 @@ def test_pack_default_resources_put_model_nodes_in_model_workers(registry, devic
     assert placement_of(builtins.get("MathInt"), {}, gpu_job=True).kind == TASK
     assert placement_of(builtins.get("SaveImage"), {}, gpu_job=True).kind == DRIVER
     assert placement_of(registry.get("RaySimGPU"), {"units": 3}, gpu_job=False).needs == (("gpu_sim", 3.0),)
+
+
+def test_model_workers_one_per_gpu_sticky_until_busy_then_spread(monkeypatch):
+    from nodegraph.ray_placement import ACTOR, ModelWorkerPool, Placement, worker_slots
+    nodes = {"big": {"CPU": 16, "GPU": 4}, "cpu": {"CPU": 8}}
+    assert worker_slots((("GPU", 1.0),), nodes) == ["big#0", "big#1", "big#2", "big#3"]
+    assert worker_slots((("GPU", 1.0), ("memory", 8.0 * 2**30)), {"m": {"GPU": 4, "memory": 20 * 2**30}}) == \
+        ["m#0", "m#1"]  # the scarcer resource decides
+    assert worker_slots((), nodes) == ["big#0", "cpu#0"]
+    pool = ModelWorkerPool()
+    monkeypatch.setattr(ModelWorkerPool, "_actor", lambda self, placement, slot, env: slot)
+    gpu = Placement(ACTOR, (("GPU", 1.0),))
+
+    def pick(token):
+        actor, slot = pool.pick(gpu, token, nodes, {})
+        pool.started(gpu, slot, +1)
+        return slot
+
+    first = pick("sdxl")
+    assert pick("sdxl") == first  # a second node of the chain queues on the warm worker
+    third = pick("sdxl")
+    assert third != first  # two already there: an idle GPU is recruited
+    pool.started(gpu, first, -2)
+    pool.started(gpu, third, -1)
+    assert pick("sdxl") == first  # idle again: back to the worker that holds the model
+    assert pick("other") not in (first, third)  # another model prefers a free GPU
