@@ -8,6 +8,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Problem, WorkflowInvalid
+from .mp4meta import is_mp4, read_tags
 
 FORMAT = "nodegraph/workflow"
 VERSION = 1
@@ -158,15 +159,18 @@ PNG_WORKFLOW_KEY = "nodegraph.workflow"  # tEXt chunk written by SaveImage
 
 
 def load_workflow(source: str | Path) -> Workflow:
-    """Read a workflow file (or a PNG made by nodegraph, which embeds its workflow).
+    """Read a workflow file (or a PNG or MP4 made by nodegraph, which embed their workflow).
 
     Not-JSON, wrong format or version give clear problems.
     """
     path = Path(source)
     try:
         with open(path, "rb") as fh:
-            if fh.read(8) == PNG_SIGNATURE:
-                return _workflow_from_png(path)
+            head = fh.read(8)
+        if head == PNG_SIGNATURE:
+            return _workflow_from_png(path)
+        if is_mp4(head):
+            return _workflow_from_mp4(path)
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkflowInvalid([Problem("not_found", f"workflow file {str(path)!r} does not exist")]) from None
@@ -184,6 +188,26 @@ def _workflow_from_png(path: Path) -> Workflow:
         raise WorkflowInvalid([Problem("unreadable", f"cannot read PNG {str(path)!r}: {exc}")]) from None
     if not text:
         raise WorkflowInvalid([Problem("bad_format", f"{str(path)!r} is a PNG without an embedded nodegraph workflow")])
+    return loads_workflow(text, str(path))
+
+
+def _workflow_from_mp4(path: Path) -> Workflow:
+    """An MP4 saved by nodegraph: the ``nodegraph.workflow`` metadata tag, else its sidecar
+    ``<file>.json`` (``{"workflow": ...}``), for files another tool re-muxed without the tags."""
+    try:
+        text = read_tags(path).get(PNG_WORKFLOW_KEY)
+    except OSError as exc:
+        raise WorkflowInvalid([Problem("unreadable", f"cannot read {str(path)!r}: {exc}")]) from None
+    sidecar = Path(str(path) + ".json")
+    if not text and sidecar.is_file():
+        try:
+            embedded = json.loads(sidecar.read_text(encoding="utf-8")).get("workflow")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise WorkflowInvalid([Problem("unreadable", f"cannot read {str(sidecar)!r}: {exc}")]) from None
+        text = json.dumps(embedded) if embedded else None
+    if not text:
+        raise WorkflowInvalid([Problem("bad_format", f"{str(path)!r} is a video without an embedded nodegraph "
+                                                     "workflow (and no .json sidecar)")])
     return loads_workflow(text, str(path))
 
 

@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any, Collection
 from urllib.parse import quote
 
+from ..mp4meta import is_mp4
+
 VERSION = 1
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
-UPLOAD_KINDS = {"image": (".png", ".jpg", ".jpeg", ".webp", ".bmp")}
+VIDEO_SUFFIXES = (".mp4", ".webm")  # what browsers play inline: previewed as <video>
+UPLOAD_KINDS = {"image": (".png", ".jpg", ".jpeg", ".webp", ".bmp"),
+                "video": (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif", ".webp")}
 MAX_ID_LENGTH = 200
 
 
@@ -169,8 +173,10 @@ def upload_name(name: str, kind: str = "image") -> str:
     return stem + suffix
 
 
+_EBML = (b"\x1a\x45\xdf\xa3",)  # WebM / Matroska
 _MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
-          ".bmp": (b"BM",), ".webp": (b"RIFF",)}
+          ".bmp": (b"BM",), ".webp": (b"RIFF",), ".gif": (b"GIF87a", b"GIF89a"), ".webm": _EBML, ".mkv": _EBML}
+_ISO_MEDIA = (".mp4", ".mov", ".m4v")  # ISO base media files: a box type at bytes 4..8
 
 
 def check_upload_bytes(name: str, data: bytes) -> None:
@@ -180,6 +186,8 @@ def check_upload_bytes(name: str, data: bytes) -> None:
         raise ProtocolError("bad_upload", "the upload is empty")
     magics = _MAGIC.get(suffix, ())
     if magics and not any(data.startswith(m) for m in magics):
+        raise ProtocolError("bad_upload", f"the bytes are not a {suffix[1:].upper()} file")
+    if suffix in _ISO_MEDIA and not is_mp4(data[:8]):
         raise ProtocolError("bad_upload", f"the bytes are not a {suffix[1:].upper()} file")
     if suffix == ".webp" and data[8:12] != b"WEBP":
         raise ProtocolError("bad_upload", "the bytes are not a WEBP file")
@@ -208,12 +216,12 @@ def event_message(event: dict[str, Any], output_dir: Path, token: str | None = N
 
 
 def preview_messages(event: dict[str, Any], output_dir: Path, token: str | None = None) -> list[dict[str, Any]]:
-    """One ``preview`` message per image an ``executed``/``cached`` event reports."""
+    """One ``preview`` message per image or browser-playable clip an ``executed``/``cached`` event reports."""
     if event.get("event") not in ("executed", "cached"):
         return []
     out = []
     for f in event.get("outputs") or ():
-        if not isinstance(f, str) or Path(f).suffix.lower() not in IMAGE_SUFFIXES:
+        if not isinstance(f, str) or Path(f).suffix.lower() not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
             continue
         url = output_url(f, output_dir, token)
         if url:

@@ -40,12 +40,15 @@ def tensor_to_pil(image) -> list:
 
 @node("LoadImage", category="image", outputs={"image": "IMAGE"})
 class LoadImage(Node):
-    """Load an image from the input folder."""
+    """Load an image from the input folder (or a pack's demo image, e.g. demo:svd-start-frame)."""
     image: str = FileInput("image", extensions=IMAGE_EXTENSIONS)
 
     def run(self, ctx):
         from PIL import Image, UnidentifiedImageError
-        path = ctx.env.files.resolve("image", self.image)
+        if ctx.env.demo(self.image) is not None:
+            path = ctx.env.materialise(self.image)
+        else:
+            path = ctx.env.files.resolve("image", self.image)
         if path is None:
             raise NodeError(f"image {self.image!r} not found", input="image")
         try:

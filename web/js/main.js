@@ -7,6 +7,7 @@ import { Catalogue, Graph } from "./graph.js";
 import { QueuePanel, outputName } from "./panels.js";
 import { Palette } from "./palette.js";
 import { isPng, readPngWorkflow } from "./png.js";
+import { MEDIA_RE, isMp4, readMp4Workflow } from "./video.js";
 import { el } from "./widgets.js";
 
 const STORAGE_KEY = "nodegraph.canvas.workflow";
@@ -155,7 +156,7 @@ function loadObject(data, name) {
   }
   canvas.clearRunState({ keepOutputs: false });
   requestAnimationFrame(() => canvas.fitView());
-  if (name) $("#wf-name").value = name.replace(/\.(png|json)$/i, "") + ".json";
+  if (name) $("#wf-name").value = name.replace(/\.(png|json|mp4)$/i, "") + ".json";
   const unknown = [...graph.nodes.values()].filter((n) => !graph.catalogue.get(n.type)).map((n) => n.type);
   if (unknown.length && graph.catalogue.nodes.size) toast(`Not installed on the server: ${[...new Set(unknown)].join(", ")}`, "error", 6000);
   else toast(`Loaded ${name || "workflow"}`);
@@ -170,9 +171,14 @@ async function loadFile(file) {
     if (!wf) { toast(`${file.name} holds no nodegraph workflow`, "error"); return false; }
     return loadObject(wf, file.name);
   }
+  if (isMp4(new Uint8Array(bytes))) {  // a clip saved by SaveVideo carries its workflow in a metadata tag
+    let wf = null;
+    try { wf = readMp4Workflow(bytes); } catch (err) { toast(`${file.name}: ${err.message}`, "error"); return false; }
+    return loadObject(wf, file.name);
+  }
   let data;
   try { data = JSON.parse(new TextDecoder().decode(bytes)); } catch (err) {
-    toast(`${file.name} is neither JSON nor a nodegraph PNG`, "error");
+    toast(`${file.name} is neither JSON nor a nodegraph PNG or MP4`, "error");
     return false;
   }
   return loadObject(data, file.name);
@@ -215,11 +221,10 @@ async function interrupt(job) {
   }
 }
 
-const IMAGE_RE = /\.(png|jpe?g|webp|bmp|gif)(\?|$)/i;
-function imagesFrom(ev) {
-  if (Array.isArray(ev.urls) && ev.urls.length) return ev.urls.filter((u) => IMAGE_RE.test(u)).map((u) => api.withToken(u));
+function imagesFrom(ev) {  // images and playable clips: the node shows both
+  if (Array.isArray(ev.urls) && ev.urls.length) return ev.urls.filter((u) => MEDIA_RE.test(u)).map((u) => api.withToken(u));
   const ui = ev.ui || {};
-  const names = Array.isArray(ui.images) ? ui.images : [];
+  const names = [...(Array.isArray(ui.images) ? ui.images : []), ...(Array.isArray(ui.videos) ? ui.videos : [])];
   return names.map((n) => api.outputUrl(outputName(n)));
 }
 

@@ -4,6 +4,7 @@
 // extend `buildNodeElement` / `applyRunState` here without touching the canvas's architecture.
 
 import { isLink } from "./graph.js";
+import { mediaElement } from "./video.js";
 import { createWidget, el } from "./widgets.js";
 
 /**
@@ -97,13 +98,13 @@ export function applyRunState(box, s, onResize) {
   const out = box.querySelector(".node-output");
   const images = s.images || [];
   out.classList.toggle("hidden", images.length === 0 && !s.text);
-  const existing = [...out.querySelectorAll("img")].map((i) => i.getAttribute("src"));
+  const existing = [...out.querySelectorAll("img, video")].map((i) => i.getAttribute("src"));
   if (existing.join("\n") !== images.join("\n") || (out.querySelector("pre")?.textContent ?? "") !== (s.text || "")) {
     out.replaceChildren();
-    for (const src of images) {
-      const img = el("img", { class: "preview", src, alt: "output preview", draggable: "false" });
-      img.addEventListener("load", onResize);
-      out.append(img);
+    for (const src of images) {  // clips (.mp4/.webm) play inline as muted looping <video>s
+      const media = mediaElement(src, { className: "preview", alt: "output preview" });
+      media.addEventListener(media.tagName === "VIDEO" ? "loadedmetadata" : "load", onResize);
+      out.append(media);
     }
     if (s.text) out.append(el("pre", { class: "text-preview", text: s.text }));
   }

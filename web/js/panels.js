@@ -1,6 +1,7 @@
 // The queue/history panel: the running job, pending jobs (cancel), and finished jobs.
 
 import { el } from "./widgets.js";
+import { MEDIA_RE, mediaElement } from "./video.js";
 
 export class QueuePanel {
   constructor(root, api, { onInterrupt, onOpenOutput, onOpenJob } = {}) {
@@ -108,11 +109,12 @@ export class QueuePanel {
         el("span", { class: "job-time", text: when(job.finished || job.created) }));
       const urls = Array.isArray(job.urls) && job.urls.length ? job.urls.map((u) => this.api.withToken(u))
         : (job.outputs || []).map(outputName).filter(Boolean).map((f) => this.api.outputUrl(f));
-      const images = urls.filter((u) => /\.(png|jpe?g|webp|bmp|gif)(\?|$)/i.test(u));
+      const images = urls.filter((u) => MEDIA_RE.test(u));
       if (images.length) {
         const thumbs = el("div", { class: "thumbs" });
         for (const url of images.slice(0, 4)) {
-          const img = el("img", { src: url, alt: "output", title: decodeURIComponent(url.split("/").pop().split("?")[0]), loading: "lazy" });
+          const img = mediaElement(url, { alt: "output", title: decodeURIComponent(url.split("/").pop().split("?")[0]), controls: false });
+          if (img.tagName === "IMG") img.loading = "lazy";
           img.addEventListener("click", () => this.onOpenOutput && this.onOpenOutput(url));
           thumbs.append(img);
         }

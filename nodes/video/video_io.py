@@ -1,0 +1,243 @@
+"""Video files in and out: LoadVideo (MP4/WebM/MOV/MKV, GIF, animated WebP, image folders) and
+SaveVideo (MP4 H.264, WebM VP9, animated WebP, GIF, a PNG frame folder).
+
+Containers and codecs go through PyAV, whose wheels bundle FFmpeg with libx264 and libvpx-vp9:
+frames are encoded in-process from numpy arrays (no ffmpeg subprocess and pipe, as
+imageio-ffmpeg would use), and container metadata can be written and read back directly.
+GIF and animated WebP go through Pillow (FFmpeg's WebP decoder does not read animated files).
+
+Provenance: an MP4 carries the workflow and the provenance (node versions, input-file sha256s)
+as the metadata tags ``nodegraph.workflow`` / ``nodegraph.provenance``; every saved clip also
+gets a sidecar ``<file>.json`` with both. ``nodegraph run clip.mp4`` re-runs the workflow.
+"""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph.files import atomic_write
+from nodegraph.workflow import PNG_WORKFLOW_KEY
+
+from .values import make_video
+
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif", ".webp")
+FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+PROVENANCE_KEY = "nodegraph.provenance"
+X264_THREADS = "4"  # fixed: x264's bitstream depends on its thread count; this keeps files byte-identical
+
+
+class VideoReadError(ValueError):
+    pass
+
+
+# --- reading ------------------------------------------------------------------------------------
+def read_video(path: Path, default_fps: float = 8.0) -> tuple[Any, float]:
+    """(frames uint8 [F, H, W, 3], fps) of a video file or an image folder."""
+    if path.is_dir():
+        return _read_folder(path), default_fps
+    suffix = path.suffix.lower()
+    if suffix in (".gif", ".webp"):
+        return _read_pillow(path)
+    return _read_av(path)
+
+
+def _read_folder(folder: Path):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_EXTENSIONS)
+    if not files:
+        raise VideoReadError(f"folder has no image files ({', '.join(FRAME_EXTENSIONS)})")
+    frames = []
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                frames.append(np.asarray(img.convert("RGB")))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise VideoReadError(f"frame {file.name!r} cannot be read: {exc}") from None
+        if frames[-1].shape != frames[0].shape:
+            raise VideoReadError(f"frame {file.name!r} is {frames[-1].shape[1]}x{frames[-1].shape[0]}, the first "
+                                 f"frame {frames[0].shape[1]}x{frames[0].shape[0]}: all frames must match")
+    return np.stack(frames)
+
+
+def _read_pillow(path: Path):
+    import numpy as np
+    from PIL import Image, ImageSequence, UnidentifiedImageError
+    try:
+        with Image.open(path) as img:
+            frames, durations = [], []
+            for frame in ImageSequence.Iterator(img):
+                frames.append(np.asarray(frame.convert("RGB")))
+                durations.append(frame.info.get("duration") or 0)
+    except (UnidentifiedImageError, OSError, EOFError) as exc:
+        raise VideoReadError(f"is not a readable {path.suffix[1:].upper()} file: {exc}") from None
+    if not frames:
+        raise VideoReadError("has no frames")
+    mean_ms = sum(durations) / len(durations)
+    return np.stack(frames), (1000.0 / mean_ms if mean_ms > 0 else 10.0)
+
+
+def _read_av(path: Path):
+    import av
+    import numpy as np
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise VideoReadError("has no video stream")
+            stream = container.streams.video[0]
+            declared = stream.frames
+            rate = stream.average_rate or stream.guessed_rate
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    except VideoReadError:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise VideoReadError(f"is not a readable video (corrupt or truncated?): {exc}") from None
+    if not frames:
+        raise VideoReadError("has no decodable frames (corrupt or truncated?)")
+    if declared and len(frames) < declared:
+        raise VideoReadError(f"is truncated: its header declares {declared} frames, only {len(frames)} decode")
+    return np.stack(frames), float(rate) if rate else 8.0
+
+
+@node("LoadVideo", category="video", outputs={"video": "VIDEO"})
+class LoadVideo(Node):
+    """Load a clip from the input folder: MP4/WebM/MOV/MKV, GIF, animated WebP, or a folder of
+    images (sorted by name). `fps` 0 keeps the file's rate (folders: 8)."""
+    video: str = FileInput("video", extensions=VIDEO_EXTENSIONS, description="file or folder of frames")
+    start_frame: int = Widget(0, ge=0)
+    every_nth: int = Widget(1, ge=1, le=100)
+    max_frames: int = Widget(0, ge=0, description="0 = all")
+    fps: float = Widget(0.0, ge=0.0, le=240.0, description="0 = the file's own rate")
+
+    def run(self, ctx):
+        import torch
+        path = ctx.env.files.resolve("video", self.video)
+        if path is None:
+            raise NodeError(f"video {self.video!r} not found", input="video")
+        try:
+            frames, fps = read_video(path, default_fps=8.0)
+        except VideoReadError as exc:
+            raise NodeError(f"video {self.video!r} {exc}", input="video") from None
+        frames = frames[self.start_frame::self.every_nth]
+        if self.max_frames:
+            frames = frames[:self.max_frames]
+        if len(frames) == 0:
+            raise NodeError(f"video {self.video!r}: no frames left after start_frame={self.start_frame}",
+                            input="start_frame")
+        fps = self.fps or fps / self.every_nth
+        return {"video": make_video(torch.from_numpy(frames.copy()).float() / 255.0, fps)}
+
+
+# --- writing ------------------------------------------------------------------------------------
+def to_uint8(frames) -> Any:
+    import numpy as np
+    return (frames.detach().float().clamp(0, 1).mul(255).round().to("cpu").numpy()).astype(np.uint8)
+
+
+def _even(frames):
+    """yuv420p needs even sizes: repeat the last row / column when one is odd."""
+    import numpy as np
+    h, w = frames.shape[1:3]
+    return np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge") if h % 2 or w % 2 else frames
+
+
+def write_av(path: Path, frames, fps: float, codec: str, crf: int, tags: dict[str, str]) -> None:
+    import av
+    frames = _even(frames)
+    height, width = frames.shape[1:3]
+    rate = Fraction(fps).limit_denominator(1001)
+    fmt = "mp4" if codec == "libx264" else "webm"
+    options = {"movflags": "+faststart+use_metadata_tags"} if fmt == "mp4" else {}
+    with av.open(str(path), "w", format=fmt, options=options) as container:
+        for key, value in tags.items():
+            container.metadata[key] = value
+        stream = container.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if codec == "libx264":
+            stream.options = {"crf": str(crf), "preset": "medium", "threads": X264_THREADS}
+        else:
+            stream.options = {"crf": str(crf), "b": "0", "row-mt": "1", "deadline": "good"}
+        for array in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def write_pillow(path: Path, frames, fps: float, fmt: str, quality: int) -> None:
+    from PIL import Image
+    images = [Image.fromarray(a) for a in frames]
+    duration = max(1, round(1000.0 / fps))
+    kwargs = {"quality": quality, "method": 4} if fmt == "webp" else {"optimize": False}
+    images[0].save(path, format=fmt.upper(), save_all=True, append_images=images[1:], duration=duration, loop=0,
+                   **kwargs)
+
+
+@node("SaveVideo", category="video", output_node=True)
+class SaveVideo(Node):
+    """Save a clip to the output folder: MP4 (H.264, yuv420p, plays in browsers), WebM (VP9),
+    animated WebP or GIF, or a folder of PNG frames.
+
+    The workflow and provenance go into the MP4's metadata and, for every format, a sidecar
+    `<file>.json`; `nodegraph run clip.mp4` (or drop it on the canvas) brings the workflow back.
+    File names come from the node's cache key: the same inputs give the same name and bytes.
+    """
+    video: Any = Socket("VIDEO")
+    prefix: str = Widget("nodegraph")
+    format: Literal["mp4", "webm", "webp", "gif", "png"] = Widget("mp4")
+    quality: int = Widget(18, ge=0, le=100, description="mp4/webm: CRF (lower is better, 18 ≈ visually "
+                                                        "lossless); webp: 0-100 quality")
+
+    def run(self, ctx):
+        frames = to_uint8(self.video["frames"])
+        fps = float(self.video["fps"])
+        prefix = Path(self.prefix).name or "nodegraph"
+        out_dir = ctx.env.output_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tag = (ctx.cache_key or "")[:10]
+        workflow = ctx.workflow
+        provenance = ctx.provenance() if ctx.graph is not None else None
+        tags = {}
+        if workflow is not None:
+            tags = {PNG_WORKFLOW_KEY: json.dumps(workflow, sort_keys=True),
+                    PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
+        name = f"{prefix}_{tag}"
+        if self.format == "png":
+            from PIL import Image
+            path = out_dir / name
+            path.mkdir(exist_ok=True)
+            for i, array in enumerate(frames):
+                Image.fromarray(array).save(path / f"frame_{i:05d}.png", compress_level=6)
+        else:
+            path = out_dir / f"{name}.{self.format}"
+            tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+            try:
+                if self.format in ("mp4", "webm"):
+                    crf = min(self.quality, 51 if self.format == "mp4" else 63)
+                    write_av(tmp, frames, fps, "libx264" if self.format == "mp4" else "libvpx-vp9", crf, tags)
+                else:
+                    write_pillow(tmp, frames, fps, self.format, self.quality)
+                tmp.replace(path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        sidecar = path.with_name(path.name + ".json")
+        atomic_write(sidecar, json.dumps({"workflow": workflow, "provenance": provenance,
+                                          "video": {"frames": int(frames.shape[0]), "fps": fps,
+                                                    "width": int(frames.shape[2]), "height": int(frames.shape[1]),
+                                                    "format": self.format}}, indent=1, sort_keys=True))
+        ctx.record_file(path)
+        ctx.ui["videos" if self.format in ("mp4", "webm") else "images" if self.format != "png" else "folders"] = \
+            [path.name]
+        return {}
+
+
+def read_sidecar_workflow(media: str | Path) -> dict | None:
+    """The workflow in ``<media>.json`` (written by SaveVideo), or None."""
+    sidecar = Path(str(media) + ".json")
+    if not sidecar.is_file():
+        return None
+    data = json.loads(sidecar.read_text())
+    return data.get("workflow") if isinstance(data, dict) else None
