@@ -110,7 +110,7 @@ def test_the_servers_file_list_accepts_the_packs_kind(hint_session, tmp_path):
     kinds = hint_session.registry.file_kinds
     assert protocol.parse('{"type": "files", "kind": "controlnet"}', kinds)["kind"] == "controlnet"
     with pytest.raises(protocol.ProtocolError) as exc:
-        protocol.parse('{"type": "files", "kind": "video"}', kinds)  # nobody declared it
+        protocol.parse('{"type": "files", "kind": "hologram"}', kinds)  # nobody declared it
     assert exc.value.code == "bad_kind"
     (tmp_path / "models" / "controlnet").mkdir(parents=True)
     (tmp_path / "models" / "controlnet" / "edges.txt").write_text("x")
