@@ -215,7 +215,7 @@ def main(argv=None) -> None:
     e, d = statistics.median(engine_t), statistics.median(direct_t)
     print(f"(a) image->video  engine {e * 1000:9.1f} ms   direct {d * 1000:9.1f} ms   engine/direct {e / d:.3f}",
           flush=True)
-    del direct
+    direct = None  # free its memory before (b)
 
     # (b) UNet steps with CFG (batch 2). No-LoRA baseline: a pristine pipeline that never saw an adapter.
     src = manager.loaded()[-1]
@@ -266,7 +266,7 @@ def main(argv=None) -> None:
     print(f"(d) temporal VAE decode, {args.frames} frames {args.width}x{args.height}, chunk {args.chunk}: "
           f"{dec * 1000:.1f} ms   (H200 anchors at 14 frames 576x1024: UNet step with CFG 368 ms, decode 1190 ms)",
           flush=True)
-    del pristine
+    pristine = None
 
     # (c) interpolation on the host CPU.
     interp = interpolate_fps(device, max(2, min(args.rounds, 3)))

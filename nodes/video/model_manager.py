@@ -269,10 +269,7 @@ def load_pipeline(source: ModelSource):
     try:
         with quiet_loaders():  # the first import of the image processor is chatty too
             from diffusers import StableVideoDiffusionPipeline
-            if source.kind == "single_file":
-                pipe = StableVideoDiffusionPipeline.from_single_file(
-                    source.location, config=source.config, local_files_only=True, dtype=dtype)
-            elif source.kind == "hub":
+            if source.kind == "hub":
                 pipe = StableVideoDiffusionPipeline.from_pretrained(source.location, use_safetensors=True,
                                                                     dtype=dtype)
             else:

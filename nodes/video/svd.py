@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph import FileInput, Node, Socket, Widget, node
 from nodegraph.context import resolve_device
 from nodegraph.files import fingerprint_path
 from nodegraph_nodes.sdxl.pipeline import MAX_SEED, pickle_refusal
@@ -35,14 +35,12 @@ def _dtype(choice: str, device: str) -> str:
 
 @node("LoadSVD", category="video", outputs={"model": "VIDEO_MODEL"})
 class LoadSVD(Node):
-    """Load a Stable Video Diffusion model: a diffusers folder (img2vid / img2vid-xt layout), a
-    single-file .safetensors with a local config folder, a hub id (when online) or the built-in
-    demo `demo:tiny-svd`. Weights load when a node first needs them and stay warm.
+    """Load a Stable Video Diffusion model: a diffusers folder (img2vid / img2vid-xt layout), a hub
+    id (when online) or the built-in demo `demo:tiny-svd`. Weights load when a node first needs
+    them and stay warm.
     """
     checkpoint: str = FileInput("checkpoint", default="demo:tiny-svd", allow_hub_id=True, directory=True,
-                                description="diffusers folder, .safetensors file, hub id or demo:tiny-svd")
-    config: str = FileInput("checkpoint", optional=True, directory=True,
-                            description="local diffusers folder with the configs of a single-file checkpoint")
+                                description="diffusers folder, hub id or demo:tiny-svd")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Widget("auto")
 
     @classmethod
@@ -53,32 +51,24 @@ class LoadSVD(Node):
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
-        value, config = literals.get("checkpoint"), literals.get("config")  # absent when linked
+        value = literals.get("checkpoint")  # absent when linked
         if demo.is_demo(value):  # the core knows every pack's checkpoint demos; only ours are SVD
             if value not in demo.known("checkpoint"):
                 return [("checkpoint", f"{value!r} is not a Stable Video Diffusion model; video demos: "
                                        f"{', '.join(demo.known('checkpoint'))}")]
             return []
-        for name, text in (("checkpoint", value), ("config", config)):
-            refusal = pickle_refusal(text) if text else None
-            if refusal:
-                return [(name, refusal)]
+        refusal = pickle_refusal(value) if value else None
+        if refusal:
+            return [("checkpoint", refusal)]
         path = _resolve(env, value)
         if path is None:  # a hub id (the core checked its shape)
             return []
         if path.is_file():
-            if path.suffix.lower() != ".safetensors":
-                return [("checkpoint", f"{value!r} is not a .safetensors file")]
-            if not config:
-                return [("config", f"single-file checkpoint {value!r} needs a local config folder (a diffusers "
-                                   "SVD folder of the same architecture, weights optional): offline loading "
-                                   "cannot fetch one")]
-        elif not (path / "model_index.json").is_file():
+            return [("checkpoint", f"{value!r} is a single file: SVD loads from a diffusers folder (the "
+                                   "stable-video-diffusion-img2vid(-xt) layout with model_index.json); diffusers has no "
+                                   "offline converter for Stability's single-file SVD checkpoints")]
+        if not (path / "model_index.json").is_file():
             return [("checkpoint", f"folder {value!r} is not a diffusers pipeline (no model_index.json)")]
-        if config:
-            config_path = _resolve(env, config)
-            if config_path is None or not (config_path / "model_index.json").is_file():
-                return [("config", f"config folder {config!r} has no model_index.json")]
         return []
 
     def run(self, ctx):
@@ -92,12 +82,6 @@ class LoadSVD(Node):
             path = _resolve(ctx.env, value)
             if path is None:
                 source = ModelSource("hub", value, value, value, device, dtype)
-            elif path.is_file():
-                config = _resolve(ctx.env, self.config)
-                if config is None:
-                    raise NodeError(f"config folder {self.config!r} not found", input="config")
-                source = ModelSource("single_file", str(path.resolve()), value, fingerprint_path(path), device, dtype,
-                                     config=str(config.resolve()))
             else:
                 source = ModelSource("diffusers", str(path.resolve()), value, fingerprint_path(path), device, dtype)
         return {"model": VideoModelHandle(source)}
