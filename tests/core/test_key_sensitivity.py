@@ -53,6 +53,8 @@ NO_GENERIC_ALTERNATIVE = {
     ("LoadSDXL", "checkpoint"): "a second model folder; tests/sdxl vary checkpoints",
     ("LoadSDXL", "config"): "a config folder for single-file checkpoints; tests/sdxl/test_checkpoint",
     ("LocalLLM", "model"): "a second local model folder; tests/orca build the demo one",
+    ("LoadSVD", "checkpoint"): "a second SVD diffusers folder; tests/video vary the model",
+    ("CameraMotionLoRA", "lora"): "a LoRA whose keys are SVD temporal attention; tests/video vary camera LoRAs",
 }
 
 
