@@ -26,7 +26,6 @@ from .values import make_video
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif", ".webp")
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 PROVENANCE_KEY = "nodegraph.provenance"
-X264_THREADS = "4"  # fixed: x264's bitstream depends on its thread count; this keeps files byte-identical
 
 
 class VideoReadError(ValueError):
@@ -157,7 +156,7 @@ def write_av(path: Path, frames, fps: float, codec: str, crf: int, tags: dict[st
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": "medium", "threads": X264_THREADS}
+            stream.options = {"crf": str(crf), "preset": "medium"}
         else:
             stream.options = {"crf": str(crf), "b": "0", "row-mt": "1", "deadline": "good"}
         for array in frames:
@@ -183,7 +182,8 @@ class SaveVideo(Node):
 
     The workflow and provenance go into the MP4's metadata and, for every format, a sidecar
     `<file>.json`; `nodegraph run clip.mp4` (or drop it on the canvas) brings the workflow back.
-    File names come from the node's cache key: the same inputs give the same name and bytes.
+    File names come from the node's cache key: the same inputs give the same name (and, for
+    `png`, the same bytes; x264 bitstreams may differ in a few bits between runs).
     """
     video: Any = Socket("VIDEO")
     prefix: str = Widget("nodegraph")
