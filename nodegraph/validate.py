@@ -140,8 +140,17 @@ def _check_file(node_id: str, spec: InputSpec, value: str, env: Any) -> Problem 
         roots = ", ".join(str(r) for r in env.files.roots(spec.file_kind))
         return Problem("missing_file", f"{spec.file_kind} file {value!r} not found (looked in {roots})", node_id, spec.name)
     if spec.extensions and path.is_file() and path.suffix.lower() not in spec.extensions:
-        return Problem("bad_file", f"{value!r} is not a {'/'.join(spec.extensions)} file", node_id, spec.name)
+        wanted = "/".join(spec.extensions)
+        if path.suffix.lower() in PICKLE_SUFFIXES:
+            return Problem("bad_file", f"{value!r} is a pickle-based file ({path.suffix}); loading pickle can run "
+                           f"arbitrary code, so only {wanted} files are accepted here. Convert it once with a "
+                           "trusted tool (e.g. safetensors' convert script) and use that file.", node_id, spec.name)
+        return Problem("bad_file", f"{value!r} is not a {wanted} file", node_id, spec.name)
     return None
+
+
+# Weights in these formats are Python pickles: never loaded, and the refusal says why.
+PICKLE_SUFFIXES = frozenset({".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"})
 
 
 def _looks_like_hub_id(value: str) -> bool:

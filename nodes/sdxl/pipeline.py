@@ -15,9 +15,9 @@ from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from . import demo
 from nodegraph.context import resolve_device
 from nodegraph.files import fingerprint_path
+from nodegraph.validate import PICKLE_SUFFIXES
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
 
-PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 MAX_SEED = 2**63 - 1
 
 
