@@ -5,7 +5,8 @@ Workloads (each run in one session per configuration; the driver's memory cache 
   independent branches; model, LoRA merge and prompt have equal keys, so they run once. Timed
   cold (worker start and model load included) and warm (8 new seeds, models loaded).
 - wide: 32 independent nodes that each wait 0.2 s (I/O-like; the simulated nodes share this
-  machine's cores, so CPU-bound work cannot scale here, only on real machines).
+  machine's cores, so CPU-bound work cannot scale here, only on real machines); cold (Ray starts
+  its task workers) and warm.
 - overhead: 200 independent trivial nodes and a chain of 100 dependent ones: ms per node.
 
 The 1- and 2-node clusters are ``ray.cluster_utils.Cluster`` processes on this machine, each
@@ -86,7 +87,8 @@ def measure(executor, args, work: Path) -> dict[str, float]:
 
     timed("variants cold", variants(args.variants, args.size, seed0=1))
     timed("variants warm", variants(args.variants, args.size, seed0=101))
-    timed("wide", wide(32, 0.2, salt=1))
+    timed("wide cold", wide(32, 0.2, salt=1))  # Ray: task workers start here
+    timed("wide warm", wide(32, 0.2, salt=2))
     for name, workflow in (("ms/node, 200 independent", trivial(200, chain=False, salt=1)),
                            ("ms/node, chain of 100", trivial(100, chain=True, salt=1))):
         timed(name, workflow)
