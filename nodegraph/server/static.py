@@ -88,7 +88,10 @@ def safe_name(raw: str) -> str:
     """
     if _BAD_ENCODED.search(raw) or "\\" in raw:
         raise Refused(400, "bad path")
-    name = unquote(raw, errors="strict") if "%" in raw else raw
+    try:
+        name = unquote(raw, errors="strict") if "%" in raw else raw
+    except UnicodeDecodeError:  # '%ff': not UTF-8 once decoded
+        raise Refused(400, "bad path") from None
     if "\x00" in name or "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         raise Refused(400, "bad path")
     parts = name.split("/")
