@@ -206,7 +206,10 @@ class DiskTier:
         written = 0
         if tensors:
             from safetensors.torch import save as save_tensors
-            blob = save_tensors(tensors)
+            try:
+                blob = save_tensors(tensors)
+            except RuntimeError:  # one tensor in two outputs (or views of one): safetensors refuses sharing
+                blob = save_tensors({name: t.clone() for name, t in tensors.items()})
             meta["tensor_file"] = {"size": len(blob), "hash": hashlib.blake2b(blob, digest_size=20).hexdigest()}
             written += atomic_write(data_path, blob)
         try:
