@@ -1,0 +1,81 @@
+"""File and demo inputs: each problem names the node, the input and what is wrong."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from nodegraph.errors import Problem
+from nodegraph.files import FileRoots
+from nodegraph.node import InputSpec
+from nodegraph.validate import _check_demo, _check_file
+
+
+def spec(kind="image", extensions=(".png", ".jpg"), schemes=(), allow_hub_id=False):
+    return InputSpec(name="image", socket="STRING", widget="file", required=True, default=None,
+                     file_kind=kind, extensions=extensions, schemes=schemes, allow_hub_id=allow_hub_id)
+
+
+@pytest.fixture
+def env(tmp_path):
+    files = FileRoots(input_dir=tmp_path / "input", models_dir=tmp_path / "models",
+                      output_dir=tmp_path / "output", strict=True)
+    files.locations["image"] = "input"
+    files.input_dir.mkdir()
+    (files.input_dir / "cat.png").write_bytes(b"png")
+    (files.input_dir / "cat.PNG.txt").write_text("no")
+    (files.input_dir / "Dog.JPG").write_bytes(b"jpg")
+    (files.input_dir / "folder").mkdir()
+    return SimpleNamespace(files=files)
+
+
+def test_existing_file_with_an_accepted_extension_passes(env):
+    assert _check_file("n1", spec(), "cat.png", env) is None
+    assert _check_file("n1", spec(), "Dog.JPG", env) is None  # extensions are case-insensitive
+    assert _check_file("n1", spec(extensions=()), "cat.PNG.txt", env) is None
+    assert _check_file("n1", spec(), "folder", env) is None  # folders are the node's business
+
+
+def test_wrong_extension_names_the_accepted_ones(env):
+    assert _check_file("n1", spec(), "cat.PNG.txt", env) == \
+        Problem("bad_file", "'cat.PNG.txt' is not a .png/.jpg file", "n1", "image")
+
+
+def test_missing_file_names_where_it_looked(env, tmp_path):
+    assert _check_file("n2", spec(), "dog.png", env) == \
+        Problem("missing_file", f"image file 'dog.png' not found (looked in {tmp_path / 'input'})", "n2", "image")
+    env.files.locations["image"] = "models"
+    assert _check_file("n2", spec(), "dog.png", env).message == \
+        f"image file 'dog.png' not found (looked in {tmp_path / 'models' / 'image'}, {tmp_path / 'models'})"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("../secret.png", "'../secret.png' leaves the image folder"),
+    ("/etc/passwd", "'/etc/passwd' must be a name relative to the image folder"),
+])
+def test_escaping_paths_are_refused(env, value, message):
+    assert _check_file("n3", spec(), value, env) == Problem("bad_path", message, "n3", "image")
+
+
+def test_schemes_and_hub_ids(env):
+    assert _check_file("n4", spec(schemes=("hf://", "s3://")), "s3://bucket/x.png", env) is None
+    assert _check_file("n4", spec(schemes=("hf://",)), "s3://bucket/x.png", env).code == "missing_file"
+    assert _check_file("n4", spec(allow_hub_id=True), "stabilityai/sdxl-turbo", env) is None
+    assert _check_file("n4", spec(allow_hub_id=False), "stabilityai/sdxl-turbo", env).code == "missing_file"
+    for not_an_id in ("a/b/c", "single", "/a", "a/", "./a"):
+        problem = _check_file("n4", spec(allow_hub_id=True), not_an_id, env)
+        assert problem is not None and problem.node == "n4", not_an_id
+
+
+def demo(name, kind):
+    return SimpleNamespace(name=name, kind=kind, value=f"demo:{name}")
+
+
+def test_demo_inputs():
+    registry = SimpleNamespace(demos={"cat": demo("cat", "image"), "dog": demo("dog", "image"),
+                                      "sdxl": demo("sdxl", "checkpoint")})
+    assert _check_demo("n5", spec(), "demo:cat", registry) is None
+    assert _check_demo("n5", spec(), "demo:sdxl", registry) == \
+        Problem("bad_value", "unknown demo 'demo:sdxl'; known image demos: demo:cat, demo:dog", "n5", "image")
+    assert _check_demo("n5", spec(kind="lora"), "demo:cat", registry) == \
+        Problem("bad_value", "unknown demo 'demo:cat'; known lora demos: none", "n5", "image")
