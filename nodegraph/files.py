@@ -61,6 +61,22 @@ def demo_name(value: object) -> str | None:
     return value[len(DEMO_SCHEME):] if isinstance(value, str) and value.startswith(DEMO_SCHEME) else None
 
 
+# Sub-folders of the models directory, by file kind: nodegraph's own name, then the names a
+# ComfyUI models/ folder uses, so `--models-dir ~/ComfyUI/models` finds files where they are.
+MODEL_FOLDERS = {
+    "checkpoint": ("checkpoint", "checkpoints", "diffusers"),
+    "lora": ("lora", "loras"),
+    "vae": ("vae",),
+    "embedding": ("embedding", "embeddings"),
+    "llm": ("llm", "LLM"),
+}
+# What a picker offers for these kinds: weights the loaders here open (pickles are refused, so
+# .ckpt/.pt/.bin are left out); any kind kept in models/ also lists model folders (a folder
+# holding one of the markers) as one entry.
+MODEL_FILE_SUFFIXES = (".safetensors",)
+MODEL_FOLDER_MARKERS = ("model_index.json", "config.json")
+
+
 class PathEscape(ValueError):
     pass
 
@@ -82,7 +98,7 @@ class FileRoots:
         elif location == "output":
             base = [self.output_dir]
         else:
-            base = [self.models_dir / kind, self.models_dir]
+            base = [self.models_dir / folder for folder in MODEL_FOLDERS.get(kind, (kind,))] + [self.models_dir]
         return base + self.extra.get(kind, [])
 
     def resolve(self, kind: str, name: str) -> Path | None:
@@ -118,14 +134,32 @@ class FileRoots:
         return None
 
     def listing(self, kind: str, extensions: tuple[str, ...] = ()) -> list[str]:
-        """Names (relative to the roots) of files of ``kind``, for the canvas's pickers."""
+        """Names (relative to the roots) of files of ``kind``, for the canvas's pickers.
+
+        For kinds kept in models/ a folder holding a model (``model_index.json``/``config.json``)
+        is one entry, and the models folder itself is listed one level deep only (its sub-folders
+        belong to the other kinds); checkpoints, LoRAs, VAEs... default to .safetensors files.
+        """
+        model_kind = self.locations.get(kind, "models") == "models"
+        if not extensions and kind in MODEL_FOLDERS:
+            extensions = MODEL_FILE_SUFFIXES
         names: set[str] = set()
         for root in self.roots(kind):
             if not root.is_dir():
                 continue
-            for path in root.rglob("*"):
-                if path.is_file() and (not extensions or path.suffix.lower() in extensions):
-                    names.add(path.relative_to(root).as_posix())
+            shallow = model_kind and root == self.models_dir
+            for folder, dirs, files in os.walk(root, followlinks=True):
+                here = Path(folder)
+                rel = here.relative_to(root)
+                if model_kind and here != root and any(m in files for m in MODEL_FOLDER_MARKERS):
+                    names.add(rel.as_posix())
+                    dirs.clear()
+                    continue
+                names.update((rel / f).as_posix() for f in files
+                             if not extensions or Path(f).suffix.lower() in extensions)
+                if shallow:
+                    dirs[:] = [d for d in dirs if any((here / d / m).is_file() for m in MODEL_FOLDER_MARKERS)]
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
         return sorted(names)
 
 

@@ -44,6 +44,7 @@ class ModelSource:
     device: str = "cpu"
     dtype: str = "float32"
     config: str | None = None  # local diffusers config folder for single files
+    vae: str | None = None  # a VAE file or diffusers folder replacing the checkpoint's own
 
 
 @dataclass(frozen=True)
@@ -375,12 +376,28 @@ def _align_weights(pipe, alignment: int = 64) -> int:
     return moved
 
 
+def _load_vae(source: ModelSource, dtype):
+    """A separate VAE: a diffusers folder, or one .safetensors file (LDM keys, as ComfyUI users
+    keep them) read with the configs of the checkpoint it goes with."""
+    from diffusers import AutoencoderKL
+    if os.path.isdir(source.vae):
+        return AutoencoderKL.from_pretrained(source.vae, torch_dtype=dtype, local_files_only=True)
+    config = source.config if source.kind == "single_file" else source.location
+    return AutoencoderKL.from_single_file(source.vae, config=config, subfolder="vae", torch_dtype=dtype,
+                                          local_files_only=source.kind != "hub")
+
+
 def _load_pipeline(source: ModelSource):
     import torch
     from diffusers import StableDiffusionXLPipeline
 
     dtype = getattr(torch, source.dtype)
     common = dict(torch_dtype=dtype, add_watermarker=False)
+    if source.vae:
+        try:
+            common["vae"] = _load_vae(source, dtype)
+        except Exception as exc:  # noqa: BLE001 - a message naming the file
+            raise NodeError(f"cannot load VAE {source.vae!r} for {source.label!r}: {exc}") from None
     try:
         if source.kind == "single_file":
             pipe = StableDiffusionXLPipeline.from_single_file(

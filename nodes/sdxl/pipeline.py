@@ -8,6 +8,7 @@ Torch and diffusers are imported inside ``run`` only.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +46,9 @@ class LoadSDXL(Node):
                                 description="diffusers folder, .safetensors file, hub id or demo:tiny-sdxl")
     config: str = FileInput("checkpoint", optional=True, directory=True,
                             description="local diffusers folder with the configs of a single-file checkpoint")
+    vae: str = FileInput("vae", optional=True, directory=True,
+                         description="a VAE instead of the checkpoint's own: .safetensors file (as in "
+                                     "ComfyUI's models/vae) or diffusers folder")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Widget("auto")
 
     @classmethod
@@ -78,7 +82,7 @@ class LoadSDXL(Node):
             config_path = _resolve(env, config)
             if config_path is None or not (config_path / "model_index.json").is_file():
                 return [("config", f"config folder {config!r} has no model_index.json")]
-        return []
+        return _check_vae(literals.get("vae", ""), env)
 
     def run(self, ctx):
         device = resolve_device(ctx.env.device)
@@ -99,7 +103,29 @@ class LoadSDXL(Node):
                                      config=str(config.resolve()))
             else:
                 source = ModelSource("diffusers", str(path.resolve()), value, fingerprint_path(path), device, dtype)
+        if self.vae:
+            vae = ctx.env.files.resolve("vae", self.vae)
+            if vae is None:
+                raise NodeError(f"VAE {self.vae!r} not found", input="vae")
+            source = replace(source, vae=str(vae.resolve()),
+                             fingerprint=f"{source.fingerprint}|vae:{fingerprint_path(vae)}")
         return {"model": ModelHandle(source)}
+
+
+def _check_vae(value: str, env) -> list[tuple[str | None, str]]:
+    if not value:
+        return []
+    refusal = pickle_refusal(value)
+    if refusal:
+        return [("vae", refusal)]
+    path = env.files.resolve("vae", value)
+    if path is None:
+        return []  # the core reports missing files
+    if path.is_file() and path.suffix.lower() != ".safetensors":
+        return [("vae", f"{value!r} is not a .safetensors file")]
+    if path.is_dir() and not (path / "config.json").is_file():
+        return [("vae", f"folder {value!r} is not a diffusers VAE (no config.json)")]
+    return []
 
 
 def _dtype(choice: str, device: str) -> str:

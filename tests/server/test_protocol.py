@@ -197,6 +197,19 @@ def test_files_for_pickers(client, dirs):
     assert client.request({"type": "files", "kind": "output"})["files"] == ["out.png"]
 
 
+def test_pickers_list_a_comfyui_models_folder(client, dirs):
+    models = dirs["models"]
+    for name in ("checkpoints/sd_xl_base_1.0.safetensors", "checkpoints/old.ckpt", "loras/lcm-lora-sdxl.safetensors",
+                 "loras/styles/watercolor.safetensors", "vae/sdxl_vae.safetensors", "diffusers/sdxl-base/model_index.json",
+                 "diffusers/sdxl-base/unet/diffusion_pytorch_model.safetensors", "upscale_models/4x.safetensors"):
+        (models / name).parent.mkdir(parents=True, exist_ok=True)
+        (models / name).write_bytes(b"x")
+    listed = {kind: client.request({"type": "files", "kind": kind})["files"] for kind in ("checkpoint", "lora", "vae")}
+    assert listed == {"checkpoint": ["sd_xl_base_1.0.safetensors", "sdxl-base"],
+                      "lora": ["lcm-lora-sdxl.safetensors", "styles/watercolor.safetensors"],
+                      "vae": ["sdxl_vae.safetensors"]}
+
+
 def test_static_files(server):
     with urllib.request.urlopen(server.url) as resp:
         assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
