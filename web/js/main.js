@@ -11,6 +11,7 @@ import { MEDIA_RE, isMp4, readMp4Workflow } from "./video.js";
 import { el } from "./widgets.js";
 
 const STORAGE_KEY = "nodegraph.canvas.workflow";
+const NAME_KEY = "nodegraph.canvas.name"; // the workflow's file name survives a reload too
 const $ = (sel) => document.querySelector(sel);
 
 // ---- toasts ---------------------------------------------------------------------------
@@ -132,6 +133,11 @@ function doRedo() {
 }
 
 // ---- save / load ----------------------------------------------------------------------
+function setWorkflowName(name) {
+  $("#wf-name").value = name;
+  try { localStorage.setItem(NAME_KEY, name); } catch { /* private mode */ }
+}
+$("#wf-name").addEventListener("change", () => setWorkflowName($("#wf-name").value.trim() || "workflow.json"));
 function workflowText() {
   return JSON.stringify(graph.toWorkflow(), null, 2) + "\n";
 }
@@ -156,7 +162,7 @@ function loadObject(data, name) {
   }
   canvas.clearRunState({ keepOutputs: false });
   requestAnimationFrame(() => canvas.fitView());
-  if (name) $("#wf-name").value = name.replace(/\.(png|json|mp4)$/i, "") + ".json";
+  if (name) setWorkflowName(name.replace(/\.(png|json|mp4)$/i, "") + ".json");
   const unknown = [...graph.nodes.values()].filter((n) => !graph.catalogue.get(n.type)).map((n) => n.type);
   if (unknown.length && graph.catalogue.nodes.size) toast(`Not installed on the server: ${[...new Set(unknown)].join(", ")}`, "error", 6000);
   else toast(`Loaded ${name || "workflow"}`);
@@ -400,6 +406,8 @@ $("#canvas").addEventListener("canvas-dblclick", () => palette.focusSearch());
 try {
   const saved = localStorage.getItem(STORAGE_KEY);
   if (saved) graph.loadWorkflow(JSON.parse(saved));
+  const savedName = localStorage.getItem(NAME_KEY);
+  if (savedName) $("#wf-name").value = savedName;
 } catch { /* a broken autosave is dropped */ }
 undo.stack.push(snapshot());
 setRunning(false);

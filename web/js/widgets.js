@@ -15,6 +15,23 @@ function el(tag, attrs = {}, ...children) {
 
 let datalistSeq = 0;
 
+/**
+ * Long values in full: the tooltip holds the whole value, and while a one-line field has focus
+ * and its text does not fit, its holder shows all of it in a box beneath (CSS `.full-value`).
+ */
+function showFullValue(field, description) {
+  const sync = () => {
+    field.title = field.value ? `${field.value}\n${description}` : description;
+    const holder = field.parentElement;
+    if (!holder) return;
+    const open = document.activeElement === field && field.scrollWidth > field.clientWidth;
+    holder.classList.toggle("full-value", open);
+    if (open) holder.dataset.full = field.value; else delete holder.dataset.full;
+  };
+  for (const type of ["input", "change", "focus", "blur"]) field.addEventListener(type, sync);
+  sync();
+}
+
 /** A number that respects the schema: integer or float, clamped into [minimum, maximum]. */
 export function coerceNumber(spec, raw) {
   let v = typeof raw === "number" ? raw : Number(String(raw).trim());
@@ -108,6 +125,7 @@ export function createWidget(spec, value, onChange, services = {}) {
     input.addEventListener("focus", fill);
     input.addEventListener("change", () => { onChange(input.value.trim()); fill(); });
     wrap.append(input, list);
+    showFullValue(input, common.title);
     if (services.upload && spec.file && ["image", "input", "video"].includes(spec.file.kind)) {
       const picker = el("input", { type: "file", class: "hidden", accept: (spec.file.extensions || []).join(",") || undefined });
       const btn = el("button", { class: "w-upload", type: "button", title: "upload a file to the server", text: "⇪" });
@@ -128,11 +146,15 @@ export function createWidget(spec, value, onChange, services = {}) {
     const area = el("textarea", { ...common, class: "w-text", rows: 3 });
     area.value = value ?? "";
     area.addEventListener("change", () => onChange(area.value));
+    const sync = () => { area.title = area.value ? `${area.value}\n${common.title}` : common.title; };
+    area.addEventListener("input", sync);
+    sync();
     return area;
   }
   const input = el("input", { ...common, type: "text", class: "w-text" });
   input.value = value ?? "";
   input.addEventListener("change", () => onChange(input.value));
+  showFullValue(input, common.title);
   return input;
 }
 

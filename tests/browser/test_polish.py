@@ -1,0 +1,42 @@
+"""Canvas details found in use: long widget values readable in full, the workflow's name kept
+across a reload."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+LONG = "models/checkpoints/a-rather-long-folder-name/sd_xl_base_1.0_with_a_very_long_descriptive_name.safetensors"
+
+
+def test_long_widget_values_show_in_full_on_hover_and_focus(canvas, page):
+    load = canvas.drag_node("LoadSDXL", 60, 60)
+    field = canvas.widget(load, "checkpoint")
+    field.fill(LONG)
+    field.press("Enter")
+    assert field.evaluate("e => e.scrollWidth > e.clientWidth")  # it does not fit in the node
+    assert field.get_attribute("title").startswith(LONG + "\n")  # hover: the tooltip holds all of it
+    holder = field.locator("xpath=..")
+    field.focus()
+    assert holder.get_attribute("data-full") == LONG
+    shown = holder.evaluate("h => getComputedStyle(h, '::after').content")
+    assert LONG in shown
+    box = holder.evaluate("h => { const s = getComputedStyle(h, '::after'); return [s.position, s.display]; }")
+    assert box[0] == "absolute" and box[1] != "none"
+    canvas.select_none()
+    page.locator("#canvas").click(position={"x": 700, "y": 600})  # focus leaves: the box goes
+    assert holder.get_attribute("data-full") is None
+    field.fill("demo:tiny-sdxl")
+    field.focus()  # a value that fits needs no box
+    assert holder.get_attribute("data-full") is None
+
+
+def test_workflow_name_survives_a_reload(canvas, page):
+    canvas.drag_node("Int", 60, 60)
+    name = page.locator("#wf-name")
+    name.fill("lighthouse_study.json")
+    name.press("Enter")
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("#wf-name").input_value() == "lighthouse_study.json"
+    assert len(canvas.node_ids()) == 1  # with the workflow it names
