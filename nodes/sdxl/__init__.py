@@ -18,8 +18,10 @@ SOCKET_TYPES = [
     SocketType("LORA", description="a LoRA reference with strength", color="#9575cd", persist=False),
 ]
 FILE_KINDS = [
-    FileKind("checkpoint", "models", "SDXL models: diffusers folders or single-file .safetensors (models/checkpoint/)"),
-    FileKind("lora", "models", "LoRA .safetensors files, kohya or diffusers format (models/lora/)"),
+    FileKind("checkpoint", "models", "SDXL models: diffusers folders or single-file .safetensors "
+                                     "(models/checkpoint/; ComfyUI's checkpoints/ and diffusers/)"),
+    FileKind("lora", "models", "LoRA .safetensors files, kohya or diffusers format (models/lora/; ComfyUI's loras/)"),
+    FileKind("vae", "models", "VAE .safetensors files or diffusers VAE folders (models/vae/)"),
 ]
 
 # Every node of the family may touch the model manager: on a cluster they run in a GPU worker
