@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
 from .executor import executor_named
 from .paths import default_cache_dir
@@ -42,27 +43,37 @@ def build_parser() -> argparse.ArgumentParser:
                             "start a local Ray on 127.0.0.1")
 
     def add_dirs(p):
-        p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"))
-        p.add_argument("--models-dir", default=os.environ.get("NODEGRAPH_MODELS_DIR", "models"))
+        p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"), metavar="DIR",
+                       help="where image, task and other input files are looked up "
+                            "(default ./input or $NODEGRAPH_INPUT_DIR)")
+        p.add_argument("--models-dir", default=os.environ.get("NODEGRAPH_MODELS_DIR", "models"), metavar="DIR",
+                       help="models folder: checkpoint(s)/, diffusers/, lora(s)/, vae/, embedding(s)/, llm/ as "
+                            "nodegraph or ComfyUI lays them out (default ./models or $NODEGRAPH_MODELS_DIR)")
 
     run = sub.add_parser("run", help="run a workflow headless")
-    run.add_argument("workflow")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.INPUT=VALUE")
+    run.add_argument("workflow", help="workflow .json file, or a PNG written by SaveImage (its embedded workflow)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.INPUT=VALUE",
+                     help="change one literal input before running (repeatable; VALUE is read by the input's "
+                          "type, e.g. --set sampler.seed=7 --set prompt.prompt='a red fox')")
     run.add_argument("--out", default="output", help="output folder (default ./output)")
     run.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
                                                        "or ~/.cache/nodegraph)")
     run.add_argument("--no-cache", action="store_true", help="turn both cache tiers off")
-    run.add_argument("--cache-memory", type=int, default=4 << 30, metavar="BYTES")
-    run.add_argument("--cache-disk", type=int, default=20 << 30, metavar="BYTES")
+    run.add_argument("--cache-memory", type=int, default=4 << 30, metavar="BYTES",
+                     help="memory tier size of the cache (default 4 GiB)")
+    run.add_argument("--cache-disk", type=int, default=20 << 30, metavar="BYTES",
+                     help="disk tier size of the cache; the oldest entries go first (default 20 GiB)")
     run.add_argument("--events", choices=["jsonl"], default=None, help="print JSON-lines events on stdout")
-    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                     help="where models run: cuda when torch sees a GPU under auto (the default); cuda "
+                          "without one is an error before anything runs")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
     add_executor(run)
     add_plugins(run)
     add_dirs(run)
 
     validate = sub.add_parser("validate", help="check a workflow; print every problem")
-    validate.add_argument("workflow")
+    validate.add_argument("workflow", help="workflow .json file (or a nodegraph PNG)")
     validate.add_argument("--json", action="store_true", help="problems as a JSON list")
     add_plugins(validate)
     add_dirs(validate)
@@ -74,13 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the JSON Schema of the workflow file")
 
     serve = sub.add_parser("serve", help="serve the web canvas and the websocket API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8188)
-    serve.add_argument("--token", default=os.environ.get("NODEGRAPH_TOKEN"))
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; anything else needs --token)")
+    serve.add_argument("--port", type=int, default=8188, help="port (default 8188; 0 picks a free one)")
+    serve.add_argument("--token", default=os.environ.get("NODEGRAPH_TOKEN"),
+                       help="secret every client must present (also $NODEGRAPH_TOKEN); printed in the URL")
     serve.add_argument("--data-dir", default="nodegraph-data", help="queue database and uploads")
-    serve.add_argument("--out", default="output")
-    serve.add_argument("--cache-dir", default=None)
-    serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    serve.add_argument("--out", default="output", help="output folder (default ./output)")
+    serve.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
+                                                         "or ~/.cache/nodegraph)")
+    serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                       help="where models run (auto: cuda when torch sees a GPU); checked at start")
     serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                        help="another Host name the server answers to (repeatable; DNS-rebinding allowlist)")
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
@@ -95,14 +110,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "schema": cmd_schema,
+        code = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "schema": cmd_schema,
                 "serve": cmd_serve}[args.command](args)
+    except BrokenPipeError:  # `nodegraph nodes | head`: the reader has all it wanted
+        _drop_stdout()
+        return EXIT_OK
     except UsageError as exc:
         print(f"nodegraph: error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # `nodegraph run --events jsonl | head`: the run finished all the same
+        _drop_stdout()
+    return code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush does not raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _env(args, strict: bool = False):
@@ -139,8 +169,13 @@ def cmd_run(args) -> int:
     from .session import Session
 
     jsonl = args.events == "jsonl"
+    device = args.device
+    if device == "cuda":  # settled before anything runs: one line and exit 2 when it cannot be had
+        device, line = check_device(device)
+        if not args.quiet:
+            print(line, file=sys.stderr)
     session = Session.open(
-        input_dir=args.input_dir, models_dir=args.models_dir, output_dir=args.out, device=args.device,
+        input_dir=args.input_dir, models_dir=args.models_dir, output_dir=args.out, device=device,
         cache_dir=args.cache_dir or default_cache_dir(), cache_enabled=not args.no_cache,
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
         on_plugin_failure=_warn_plugin, executor=executor_named(args.executor, args.address))
@@ -169,6 +204,9 @@ def cmd_run(args) -> int:
         signal.signal(signal.SIGINT, previous)
         session.close()
         sys.stdout = stdout
+    chosen = chosen_auto_device() if device == "auto" and not args.quiet else None
+    if chosen:  # auto is resolved only once a node needed torch (a cached run never imports it)
+        print(chosen, file=sys.stderr)
     return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
 
 
@@ -204,13 +242,27 @@ def cmd_nodes(args) -> int:
     by_category: dict[str, list] = {}
     for cls in registry.nodes.values():
         by_category.setdefault(cls.category, []).append(cls)
+    print("inputs: name:TYPE required, name:TYPE=default may be left out, [name:TYPE] optional")
     for category in sorted(by_category):
         print(f"{category}:")
         for cls in sorted(by_category[category], key=lambda c: c.node_type):
-            ins = ", ".join(f"{n}:{s.socket}" for n, s in cls.inputs.items())
+            ins = ", ".join(_describe_input(spec) for spec in cls.inputs.values())
             outs = ", ".join(f"{n}:{o.type}" for n, o in cls.outputs.items()) or ("(output)" if cls.output_node else "")
             print(f"  {cls.node_type}({ins}) -> {outs}")
     return EXIT_OK
+
+
+def _describe_input(spec) -> str:
+    """``name:TYPE`` (required), ``name:TYPE=default`` or ``[name:TYPE]`` (optional, no default)."""
+    text = f"{spec.name}:{spec.socket}"
+    if spec.required:
+        return text
+    if spec.default is None or spec.default == "":
+        return f"[{text}]"
+    default = json.dumps(spec.default, default=str) if isinstance(spec.default, str) else repr(spec.default)
+    if isinstance(spec.default, bool):
+        default = "true" if spec.default else "false"
+    return f"{text}={default if len(default) <= 28 else default[:24] + '…' + default[-1]}"
 
 
 def cmd_schema(args) -> int:
@@ -224,6 +276,8 @@ def cmd_serve(args) -> int:
         from .server.app import serve_forever
     except ImportError as exc:
         raise UsageError(f"the server is not available: {exc}") from None
+    args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
+    print(line, file=sys.stderr, flush=True)
     return serve_forever(args)
 
 

@@ -38,17 +38,27 @@ class CollectingSink:
 
 
 class JsonlSink:
-    """One JSON object per line; thread-safe; flushes each line so pipes see it live."""
+    """One JSON object per line; thread-safe; flushes each line so pipes see it live.
+
+    A reader that goes away (``| head``) stops the lines, not the run: the job still finishes
+    and writes its outputs.
+    """
 
     def __init__(self, stream: TextIO = sys.stdout) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        self.closed = False
 
     def __call__(self, event: Event) -> None:
+        if self.closed:
+            return
         line = json.dumps(event, default=str)
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except BrokenPipeError:
+                self.closed = True
 
 
 def fanout(*sinks: Sink) -> Sink:

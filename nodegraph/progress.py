@@ -1,39 +1,61 @@
-"""Human-readable progress on stderr: a bar over the planned nodes, one over a node's steps."""
+"""Human-readable progress on stderr: tqdm bars on a terminal, plain lines elsewhere.
+
+Elsewhere (CI logs, ``nohup``, a pipe) a line per finished node and, for long nodes, a step line
+at most every ``PLAIN_INTERVAL`` seconds, so a log shows life without drowning in it. Text a
+node shows (``Show``, ``PreviewRecords``...) is printed in both modes.
+"""
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+import time
+from typing import Callable, TextIO
 
 from .events import Event
+
+PLAIN_INTERVAL = 5.0  # seconds between step lines of one node when stderr is not a terminal
 
 
 class HumanProgress:
     """An event sink drawing tqdm bars on a terminal and plain lines elsewhere."""
 
-    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False):
+    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False,
+                 clock: Callable[[], float] = time.monotonic):
         self.stream = stream
         self.quiet = quiet
         self.tty = stream.isatty()
+        self.clock = clock
         self._bar = None
         self._step_bar = None
         self._step_node = None
+        self._total = 0
+        self._finished = 0
+        self._last_line: dict[str, float] = {}  # node -> when its last plain step line (or start) was
 
     def __call__(self, event: Event) -> None:
         kind = event["event"]
         if kind == "start":
+            self._total, self._finished = len(event["nodes"]), 0
             if self.tty and not self.quiet:
                 from tqdm import tqdm
-                self._bar = tqdm(total=len(event["nodes"]), desc="nodes", unit="node", file=self.stream,
-                                 leave=False)
+                self._bar = tqdm(total=self._total, desc="nodes", unit="node", file=self.stream, leave=False)
         elif kind in ("cached", "executed"):
             self._close_steps()
+            self._finished += 1
             if self._bar is not None:
                 self._bar.update(1)
+            elif not self.tty and not self.quiet:
+                self._write(self._finished_line(event))
+            text = (event.get("ui") or {}).get("text")
+            if text and not self.quiet:
+                self._show(event["node"], str(text))
         elif kind == "executing":
+            self._last_line[event["node"]] = self.clock()
             if self._bar is not None:
                 self._bar.set_postfix_str(event["node"])
         elif kind == "progress":
-            if self.tty and not self.quiet:
+            if self.quiet:
+                return
+            if self.tty:
                 from tqdm import tqdm
                 if self._step_node != event["node"]:
                     self._close_steps()
@@ -42,6 +64,11 @@ class HumanProgress:
                                           leave=False)
                 self._step_bar.n = event["value"]
                 self._step_bar.refresh()
+            else:
+                now = self.clock()
+                if now - self._last_line.setdefault(event["node"], now) >= PLAIN_INTERVAL:
+                    self._last_line[event["node"]] = now
+                    self._write(f"      {event['node']}: {_number(event['value'])}/{_number(event['max'])}")
         elif kind == "error":
             self._close()
             where = f"node {event['node']!r} ({event.get('node_type')})" if event.get("node") else "workflow"
@@ -61,6 +88,23 @@ class HumanProgress:
                 for path in event["outputs"]:
                     self._write(f"  wrote {path}")
 
+    def _finished_line(self, event: Event) -> str:
+        count = f"[{self._finished}/{self._total}]" if self._total else f"[{self._finished}]"
+        what = f"{event['node']} ({event['node_type']})" if event.get("node_type") else event["node"]
+        if event["event"] == "cached":
+            return f"{count} {what} cached"
+        seconds = event.get("seconds")
+        return f"{count} {what} done" + (f" in {seconds:.2f} s" if isinstance(seconds, (int, float)) else "")
+
+    def _show(self, node: str, text: str) -> None:
+        lines = text.rstrip("\n").splitlines() or [""]
+        if len(lines) == 1:
+            self._write(f"{node}: {lines[0]}")
+        else:
+            self._write(f"{node}:")
+            for line in lines:
+                self._write(f"  {line}")
+
     def _close_steps(self) -> None:
         if self._step_bar is not None:
             self._step_bar.close()
@@ -74,5 +118,13 @@ class HumanProgress:
             self._bar = None
 
     def _write(self, line: str) -> None:
+        if self._bar is not None:  # above the bars, which redraw below
+            from tqdm import tqdm
+            tqdm.write(line, file=self.stream)
+            return
         self.stream.write(line + "\n")
         self.stream.flush()
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
