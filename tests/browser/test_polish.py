@@ -1,8 +1,9 @@
 """Canvas details found in use: long widget values readable in full, the workflow's name kept
-across a reload."""
+across a reload, each node's run time shown after a run."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -41,3 +42,23 @@ def test_workflow_name_survives_a_reload(canvas, page):
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("#wf-name").input_value() == "lighthouse_study.json"
     page.wait_for_selector("#canvas .node[data-node-type='Int']")  # with the workflow it names
+
+
+def test_each_node_shows_its_run_time_after_a_run(canvas, page):
+    a = canvas.drag_node("Int", 60, 60)
+    b = canvas.drag_node("Show", 360, 60)
+    fire = "ev => nodegraph.api.fire('event', ev)"
+    page.evaluate(fire, {"event": "start", "nodes": [a, b]})
+    page.evaluate(fire, {"event": "cached", "node": a})
+    page.evaluate(fire, {"event": "executing", "node": b})
+    page.evaluate(fire, {"event": "executed", "node": b, "seconds": 1.234, "ui": {"text": "5"}})
+    status = canvas.node(b).locator(".node-status")
+    expect(status).to_have_text("done · 1.2 s")  # run state is drawn on the next frame
+    expect(canvas.node(a).locator(".node-status")).to_have_text("cached")
+    page.evaluate(fire, {"event": "executing", "node": b})
+    page.evaluate(fire, {"event": "executed", "node": b, "seconds": 0.0123})
+    expect(status).to_have_text("done · 12 ms")
+    page.evaluate(fire, {"event": "executed", "node": b, "seconds": 125.4})
+    expect(status).to_have_text("done · 2 m 05 s")
+    page.evaluate(fire, {"event": "executed", "node": b})  # a server that does not time its nodes
+    expect(status).to_have_text("done")

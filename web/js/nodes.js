@@ -112,5 +112,15 @@ export function applyRunState(box, s, onResize) {
 
 function statusLabel(s) {
   if (s.status === "running") return s.max ? `${Math.round((100 * s.value) / s.max)}%` : "running";
+  if (s.status === "done" && typeof s.seconds === "number") return `done · ${formatSeconds(s.seconds)}`;
   return s.status;
+}
+
+/** A node's run time, as precise as it is worth reading: 12 ms, 0.42 s, 3.1 s, 2 m 05 s. */
+export function formatSeconds(seconds) {
+  if (seconds < 0.1) return `${Math.max(1, Math.round(seconds * 1000))} ms`;
+  if (seconds < 10) return `${seconds.toFixed(seconds < 1 ? 2 : 1)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const total = Math.round(seconds);
+  return `${Math.floor(total / 60)} m ${String(total % 60).padStart(2, "0")} s`;
 }
