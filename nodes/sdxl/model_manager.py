@@ -7,9 +7,11 @@ return a new handle and never touch weights. The ``ModelManager`` (one per sessi
 
 - one pipeline per base source, kept warm across jobs, least-recently-used pipelines evicted
   when the total exceeds a memory budget (``NODEGRAPH_MODEL_MEMORY``, e.g. ``12G``);
-- each LoRA file loaded once per (path, content fingerprint) under a stable adapter name;
-- the active patch set switched with ``set_adapters``; fused into the weights when the handle
-  asks for it, and unfused before a different patch set is applied.
+- a fused patch set (``handle.fuse``, MergeAcceleration's default) is merged straight from the
+  LoRA files into the weights (``merge.py``: no adapter layers) and the touched base weights are
+  kept aside, so a different patch set starts from the exact base;
+- unfused patch sets go through peft: each LoRA file loaded once per (path, content
+  fingerprint) under a stable adapter name, switched with ``set_adapters``.
 
 Pipelines are shared, so a node uses one inside ``with manager.use(handle) as pipe:``, which
 holds the manager's lock: two jobs never see each other's adapter state half-way.
@@ -89,20 +91,31 @@ class _Adapter:
     components: tuple[str, ...]  # which pipeline components it patches
 
 
+PatchSet = tuple[tuple[tuple[str, str], float], ...]  # ((path, fingerprint), summed strength), in order
+
+
+def patch_set(handle: ModelHandle) -> PatchSet:
+    """The handle's LoRAs by file with summed strengths: the same file twice adds up, as the
+    weights would."""
+    weights: dict[tuple[str, str], float] = {}
+    for patch in handle.patches:
+        key = (patch.path, patch.fingerprint)
+        weights[key] = weights.get(key, 0.0) + float(patch.strength)
+    return tuple(weights.items())
+
+
 @dataclass
 class _Loaded:
-    """One warm pipeline and the adapter state currently applied to it."""
+    """One warm pipeline and the LoRA state currently applied to it."""
     pipe: Any
     nbytes: int
     scheduler_config: dict
-    adapters: dict[tuple[str, str], _Adapter] = field(default_factory=dict)
-    active: tuple[tuple[str, float], ...] = ()  # (adapter name, weight) in use
+    adapters: dict[tuple[str, str], _Adapter] = field(default_factory=dict)  # peft adapters loaded
+    active: PatchSet = ()  # the patch set applied now
     fused: bool = False
+    merged: list = field(default_factory=list)  # (weight, base copy) while merged directly
     stripped: list = field(default_factory=list)  # (parent, attribute, LoRA wrapper) set aside while fused
-
-    def text_active(self) -> tuple[tuple[str, float], ...]:
-        text = {a.name for a in self.adapters.values() if set(a.components) & set(TEXT_COMPONENTS)}
-        return tuple(item for item in self.active if item[0] in text)
+    compiled: dict = field(default_factory=dict)  # fast mode: what was compiled (see compile.py)
 
 
 class ModelManager:
@@ -113,11 +126,15 @@ class ModelManager:
             env = os.environ.get("NODEGRAPH_MODEL_MEMORY")
             memory_budget = parse_bytes(env) if env else DEFAULT_BUDGET
         self.memory_budget = memory_budget
+        # Fused patch sets merge straight from the files; "peft" forces the adapter route
+        # (benchmarks compare the two).
+        self.direct_merge = os.environ.get("NODEGRAPH_FUSE_VIA", "files") != "peft"
         self._loaded: OrderedDict[ModelSource, _Loaded] = OrderedDict()
+        self._components: dict[tuple[str, str], tuple[str, ...]] = {}  # which components a LoRA file patches
         self._lock = threading.RLock()
         # Counters tests and benchmarks read: what work the manager actually did.
         self.stats = {"pipeline_loads": 0, "adapter_loads": 0, "set_adapters": 0, "fuse": 0,
-                      "unfuse": 0, "evictions": 0}
+                      "unfuse": 0, "direct_merge": 0, "restore": 0, "evictions": 0}
 
     # --- public ----------------------------------------------------------------------------
     @contextmanager
@@ -133,14 +150,12 @@ class ModelManager:
                 if parts == "all":
                     self._apply(entry, handle)
                 elif parts == "text":
-                    wanted = self._wanted(entry, handle)
-                    text = {a.name for a in entry.adapters.values() if set(a.components) & set(TEXT_COMPONENTS)}
-                    if tuple(i for i in wanted if i[0] in text) != entry.text_active():
+                    if self._text_part(patch_set(handle)) != self._text_part(entry.active):
                         self._apply(entry, handle)
             yield entry.pipe
 
     def adapter_weights(self, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
-        """(adapter name, summed strength) of the handle's patches, loading adapters as needed."""
+        """(peft adapter name, summed strength) of the handle's patches, loading adapters as needed."""
         with self._lock, _weights_mode():
             return self._wanted(self._entry(handle.source), handle)
 
@@ -216,41 +231,113 @@ class ModelManager:
         return adapter
 
     def _wanted(self, entry: _Loaded, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
-        weights: dict[str, float] = {}
-        for patch in handle.patches:  # the same file twice adds up, as the weights would
-            name = self._adapter(entry, patch).name
-            weights[name] = weights.get(name, 0.0) + float(patch.strength)
-        return tuple(weights.items())
+        """(peft adapter name, summed strength) of the handle's patches, loading adapters as needed."""
+        by_key = {(p.path, p.fingerprint): p for p in handle.patches}
+        return tuple((self._adapter(entry, by_key[key]).name, weight) for key, weight in patch_set(handle))
+
+    def _text_part(self, patches: PatchSet) -> PatchSet:
+        """The patches among ``patches`` that touch a text encoder (from the files' key names)."""
+        return tuple(item for item in patches if set(self._file_components(item[0])) & set(TEXT_COMPONENTS))
+
+    def _file_components(self, key: tuple[str, str]) -> tuple[str, ...]:
+        components = self._components.get(key)
+        if components is None:
+            components = self._components[key] = lora_file_components(key[0])
+        return components
 
     def _apply(self, entry: _Loaded, handle: ModelHandle) -> None:
-        wanted = self._wanted(entry, handle)
+        wanted = patch_set(handle)
         fuse = handle.fuse and bool(wanted)
         if wanted == entry.active and fuse == entry.fused:
             return
-        pipe = entry.pipe
         self._reset(entry)
-        if wanted:
-            names = [n for n, _ in wanted]
-            pipe.enable_lora()
-            pipe.set_adapters(names, [w for _, w in wanted])
-            self.stats["set_adapters"] += 1
-            if fuse:
-                pipe.fuse_lora(components=list(LORA_COMPONENTS), adapter_names=names, lora_scale=1.0)
-                self.stats["fuse"] += 1
-                entry.stripped = _strip_lora_wrappers(pipe)
+        if not wanted:
+            return
+        if fuse and self.direct_merge and self._merge_files(entry, handle, wanted):
+            return
+        pipe = entry.pipe
+        named = self._wanted(entry, handle)
+        names = [n for n, _ in named]
+        pipe.enable_lora()
+        pipe.set_adapters(names, [w for _, w in named])
+        self.stats["set_adapters"] += 1
+        if fuse:
+            pipe.fuse_lora(components=list(LORA_COMPONENTS), adapter_names=names, lora_scale=1.0)
+            self.stats["fuse"] += 1
+            entry.stripped = _strip_lora_wrappers(pipe)
         entry.active, entry.fused = wanted, fuse
 
+    def _merge_files(self, entry: _Loaded, handle: ModelHandle, wanted: PatchSet) -> bool:
+        """Fuse ``wanted`` straight from the LoRA files; False when a file needs peft."""
+        from . import merge
+        by_key = {(p.path, p.fingerprint): p for p in handle.patches}
+        factors = []
+        for key, weight in wanted:
+            patch = by_key[key]
+            try:
+                with quiet_loaders():
+                    parsed = merge.read_factors(entry.pipe, patch.path)
+            except merge.Unsupported:
+                return False
+            except merge.Misfit as exc:
+                raise NodeError(_misfit(patch, str(exc))) from None
+            except Exception as exc:  # noqa: BLE001 - any reader failure means "does not fit"
+                raise NodeError(_misfit(patch, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)) from None
+            self._components[key] = parsed.components()
+            factors.append((patch, parsed, weight))
+        try:
+            entry.merged = merge.merge(entry.pipe, [(parsed, weight) for _, parsed, weight in factors])
+        except merge.Misfit as exc:
+            # Name the file at fault: the first one that does not fit on its own.
+            for patch, parsed, weight in factors:
+                try:
+                    merge.restore(merge.merge(entry.pipe, [(parsed, weight)]))
+                except merge.Misfit as own:
+                    raise NodeError(_misfit(patch, str(own))) from None
+            raise NodeError(_misfit(factors[0][0], str(exc))) from None
+        except merge.Unsupported:
+            return False
+        self.stats["direct_merge"] += 1
+        entry.stripped = _strip_lora_wrappers(entry.pipe) if entry.adapters else []
+        entry.active, entry.fused = wanted, True
+        entry.nbytes = _pipeline_bytes(entry.pipe) + merge.saved_bytes(entry.merged)
+        return True
+
     def _reset(self, entry: _Loaded) -> None:
-        """Back to base weights: unfuse (with the scales that were fused) and disable."""
+        """Back to base weights: copy merged weights back, unfuse peft (with the scales that
+        were fused) and disable adapters."""
         for parent, attr, wrapper in entry.stripped:
             setattr(parent, attr, wrapper)
         entry.stripped = []
-        if entry.fused:
+        if entry.merged:
+            from . import merge
+            merge.restore(entry.merged)
+            entry.merged = []
+            entry.nbytes = _pipeline_bytes(entry.pipe)
+            self.stats["restore"] += 1
+        elif entry.fused:
             entry.pipe.unfuse_lora(components=list(LORA_COMPONENTS))
             self.stats["unfuse"] += 1
         if entry.adapters:
             entry.pipe.disable_lora()
         entry.active, entry.fused = (), False
+
+
+def lora_file_components(path: str) -> tuple[str, ...]:
+    """Which pipeline components a LoRA file patches, from its key names (header only)."""
+    import json
+    import struct
+    with open(path, "rb") as fh:
+        header = json.loads(fh.read(struct.unpack("<Q", fh.read(8))[0]))
+    found = set()
+    for key in header:
+        if key.startswith(("lora_te2_", "text_encoder_2.")):
+            found.add("text_encoder_2")
+        elif key.startswith(("lora_te1_", "lora_te_", "text_encoder.")):
+            found.add("text_encoder")
+        elif key != "__metadata__":
+            found.add("unet")
+    return tuple(c for c in LORA_COMPONENTS if c in found)
 
 
 def _strip_lora_wrappers(pipe) -> list:
