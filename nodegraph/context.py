@@ -58,6 +58,9 @@ class Environment:
     # Disk cache folder of this session (None with --no-cache); packs may keep their own
     # caches beneath it (e.g. LLM responses under cache_dir / "llm").
     cache_dir: Path | None = None
+    # Where sha256 digests of input files persist for provenance (None: per session only);
+    # kept even with --no-cache: a digest is a fact about a file, keyed by its inode and mtime.
+    digest_dir: Path | None = None
     services: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -8,30 +8,66 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .files import atomic_write
 
 
 class FileHasher:
-    """sha256 of files and folders, remembered by (path, size, mtime) for the session."""
+    """sha256 of files and folders, remembered by (path, size, mtime_ns, inode).
 
-    def __init__(self) -> None:
-        self._known: dict[tuple[str, int, int], str] = {}
+    With a ``store`` folder the digests also persist across processes (one small file per
+    key), so a multi-GB model is hashed once, not by every CLI run. A file rewritten in place
+    changes its mtime or size, a file replaced by another changes its inode: either is
+    hashed again. Digests are only computed when provenance is asked for.
+    """
+
+    def __init__(self, store: Path | None = None) -> None:
+        self._store = Path(store) if store is not None else None
+        self._known: dict[tuple[str, int, int, int], str] = {}
         self._folders: dict[tuple[str, int, int], str] = {}
         self._lock = threading.Lock()
+        self.computed = 0  # files actually read (tests and benchmarks)
 
     def file(self, path: Path) -> str:
         st = path.stat()
-        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
         with self._lock:
             if key in self._known:
                 return self._known[key]
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        value = digest.hexdigest()
+        value = self._stored(key)
+        if value is None:
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            value = digest.hexdigest()
+            self.computed += 1
+            self._remember(key, value)
         with self._lock:
             self._known[key] = value
         return value
+
+    def _entry(self, key: tuple) -> Path | None:
+        if self._store is None:
+            return None
+        return self._store / (hashlib.sha256(repr(key).encode()).hexdigest()[:40] + ".sha256")
+
+    def _stored(self, key: tuple) -> str | None:
+        entry = self._entry(key)
+        try:
+            text = entry.read_text().strip() if entry is not None else ""
+        except OSError:
+            return None
+        return text if len(text) == 64 else None
+
+    def _remember(self, key: tuple, value: str) -> None:
+        entry = self._entry(key)
+        if entry is None:
+            return
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(entry, value)
+        except OSError:  # a read-only cache dir only costs the next process a re-hash
+            pass
 
     def path(self, path: Path) -> str:
         if path.is_file():
@@ -59,7 +95,7 @@ class FileHasher:
 
 
 def build_provenance(graph: Any, env: Any) -> dict[str, Any]:
-    hasher = env.service("file_hasher", FileHasher)
+    hasher = env.service("file_hasher", lambda: FileHasher(getattr(env, "digest_dir", None)))
     nodes: dict[str, Any] = {}
     files: dict[str, Any] = {}
     for node_id, gnode in graph.nodes.items():

@@ -66,7 +66,9 @@ class Session:
         disk_dir = Path(cache_dir) if cache_dir is not None and cache_enabled else None
         roots = FileRoots(input_dir=Path(input_dir), models_dir=Path(models_dir), output_dir=Path(output_dir),
                           strict=strict_paths)
-        env = Environment(files=roots, device=device, cache_dir=disk_dir)
+        # Provenance digests persist beside the cache even with the cache off: facts about files.
+        digest_dir = Path(cache_dir) / "digests" if cache_dir is not None else None
+        env = Environment(files=roots, device=device, cache_dir=disk_dir, digest_dir=digest_dir)
         cache = Cache(memory_bytes=memory_bytes, enabled=cache_enabled, disk_dir=disk_dir, disk_bytes=disk_bytes)
         return cls(registry, env, cache, executor)
 

@@ -1,0 +1,72 @@
+"""Provenance digests persist in the cache dir, keyed by (path, size, mtime_ns, inode)."""
+import hashlib
+import json
+import os
+import shutil
+
+from core_helpers import cli, link, wf, write
+from PIL import Image
+
+from nodegraph.provenance import FileHasher
+from nodegraph_nodes.basic.image import PNG_PROVENANCE_KEY
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_new_process_reuses_the_stored_digest_until_the_file_changes(tmp_path):
+    store = tmp_path / "digests"
+    model = tmp_path / "model.bin"
+    model.write_bytes(os.urandom(3 << 20))
+    first = FileHasher(store)
+    assert first.file(model) == sha(model) and first.computed == 1
+    second = FileHasher(store)  # as the next CLI process would
+    assert second.file(model) == sha(model) and second.computed == 0
+    # Rewritten in place with the same size: a new mtime means a new hash.
+    stat = model.stat()
+    model.write_bytes(os.urandom(3 << 20))
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    third = FileHasher(store)
+    assert third.file(model) == sha(model) and third.computed == 1
+    # Replaced by another file with the same size and mtime: the inode tells them apart.
+    other = tmp_path / "other.bin"
+    other.write_bytes(os.urandom(3 << 20))
+    stat = model.stat()
+    os.utime(other, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(other, model)
+    fourth = FileHasher(store)
+    assert fourth.file(model) == sha(model) and fourth.computed == 1
+    # Folders combine the stored file digests: nothing is read again.
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    shutil.copy(model, folder / "a.bin")
+    digest = FileHasher(store).path(folder)
+    again = FileHasher(store)
+    assert again.path(folder) == digest and again.computed == 0
+
+
+def test_without_a_store_nothing_is_written(tmp_path):
+    model = tmp_path / "m.bin"
+    model.write_bytes(b"weights")
+    hasher = FileHasher()
+    assert hasher.file(model) == sha(model) and hasher.file(model) == sha(model) and hasher.computed == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin"]
+
+
+def test_cli_runs_share_digests_through_the_cache_dir_even_with_no_cache(tmp_path):
+    (tmp_path / "input").mkdir()
+    Image.new("RGB", (8, 8), (0, 128, 255)).save(tmp_path / "input" / "blue.png")
+    path = write(tmp_path / "w.json", wf(l=("LoadImage", {"image": "blue.png"}),
+                                         s=("SaveImage", {"images": link("l", "image"), "prefix": "p"})))
+    args = ("run", str(path), "--no-cache", "--cache-dir", str(tmp_path / "cache"),
+            "--input-dir", str(tmp_path / "input"), "--events", "jsonl")
+    for out in ("a", "b"):
+        done = cli(*args, "--out", str(tmp_path / out))
+        assert done.returncode == 0, done.stderr
+        png = json.loads(done.stdout.splitlines()[-1])["outputs"][0]
+        with Image.open(png) as img:
+            provenance = json.loads(img.info[PNG_PROVENANCE_KEY])
+        assert provenance["files"]["l.image"]["sha256"] == sha(tmp_path / "input" / "blue.png")
+    stored = list((tmp_path / "cache" / "digests").iterdir())
+    assert len(stored) == 1 and stored[0].read_text() == sha(tmp_path / "input" / "blue.png")
