@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where models run: cuda when torch sees a GPU under auto (the default); cuda "
                           "without one is an error before anything runs")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    run.add_argument("--profile", action="store_true", help="a per-node time table after the summary")
     add_executor(run)
     add_plugins(run)
     add_dirs(run)
@@ -180,7 +181,8 @@ def cmd_run(args) -> int:
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
         on_plugin_failure=_warn_plugin, executor=executor_named(args.executor, args.address))
     token = InterruptToken()
-    sink = fanout(JsonlSink(sys.stdout) if jsonl else None, HumanProgress(sys.stderr, quiet=args.quiet))
+    sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
+                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))
     stdout = sys.stdout
     if jsonl:  # stdout carries events only: stray prints (nodes, Ray's own notices) go to stderr
         sys.stdout = sys.stderr

@@ -169,6 +169,7 @@ class InProcessExecutor:
                 emit({"event": "executing", "node": node_id, "job": job.id})
                 ctx = RunContext(node_id, cls.node_type, job.env, job.interrupt, emit,
                                  graph, job.id, key)
+                node_started = time.perf_counter()
                 try:
                     outputs = instantiate(cls, inputs).run(ctx) or {}
                     _check_outputs(cls, outputs, job.types)
@@ -185,9 +186,10 @@ class InProcessExecutor:
                 persist = persistable.get(cls)
                 if persist is None:
                     persist = persistable[cls] = _persistable(cls, job.types)
+                took = time.perf_counter() - node_started  # run() only: caching is not the node's time
                 cache.put(key, entry, persist)
                 executed.append(node_id)
-                emit(_finished("executed", node_id, job.id, entry))
+                emit({**_finished("executed", node_id, job.id, entry), "seconds": round(took, 6)})
             values[node_id] = entry.outputs
             if cls.output_node:
                 files.extend(entry.files)

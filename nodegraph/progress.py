@@ -18,10 +18,12 @@ PLAIN_INTERVAL = 5.0  # seconds between step lines of one node when stderr is no
 class HumanProgress:
     """An event sink drawing tqdm bars on a terminal and plain lines elsewhere."""
 
-    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False,
+    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False, profile: bool = False,
                  clock: Callable[[], float] = time.monotonic):
         self.stream = stream
         self.quiet = quiet
+        self.profile = profile  # a per-node time table after the summary
+        self._times: dict[str, tuple[str, float | None]] = {}  # node -> ("executed"|"cached", seconds)
         self.tty = stream.isatty()
         self.clock = clock
         self._bar = None
@@ -39,6 +41,7 @@ class HumanProgress:
                 from tqdm import tqdm
                 self._bar = tqdm(total=self._total, desc="nodes", unit="node", file=self.stream, leave=False)
         elif kind in ("cached", "executed"):
+            self._times[event["node"]] = (kind, event.get("seconds"))
             self._close_steps()
             self._finished += 1
             if self._bar is not None:
@@ -87,6 +90,22 @@ class HumanProgress:
                             f"{event['seconds']:.2f} s")
                 for path in event["outputs"]:
                     self._write(f"  wrote {path}")
+            if self.profile:
+                self._write_profile(event.get("seconds"))
+            self._times = {}
+
+    def _write_profile(self, total: float | None) -> None:
+        """Nodes by time spent, slowest first; cached nodes cost ~0 and are listed last."""
+        rows = sorted(self._times.items(), key=lambda item: -(item[1][1] or 0.0))
+        width = max([len(node) for node in self._times] + [4])
+        self._write("time per node:")
+        self._write(f"  {'node':<{width}}  {'seconds':>9}  share")
+        for node, (kind, seconds) in rows:
+            if kind == "cached":
+                self._write(f"  {node:<{width}}  {'cached':>9}")
+                continue
+            share = f"{100 * seconds / total:5.1f}%" if total and seconds is not None else ""
+            self._write(f"  {node:<{width}}  {seconds or 0.0:9.3f}  {share}")
 
     def _finished_line(self, event: Event) -> str:
         count = f"[{self._finished}/{self._total}]" if self._total else f"[{self._finished}]"

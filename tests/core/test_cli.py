@@ -121,3 +121,21 @@ def test_version_matches_the_installed_distribution():
     from importlib.metadata import version
     out = cli("--version")
     assert out.returncode == 0 and out.stdout.strip() == f"nodegraph {version('nodegraph')}"
+
+
+def test_executed_events_carry_seconds_and_profile_prints_a_table(tmp_path, plugin_dir):
+    path = write(tmp_path / "w.json", wf(a=("Counter", {"value": 2}),
+                                         x=("Slow", {"value": link("a"), "steps": 4, "delay": 0.1}),
+                                         s=("Show", {"value": link("x")})))
+    args = ("run", str(path), "--plugins", str(plugin_dir), "--events", "jsonl", "--profile",
+            "--cache-dir", str(tmp_path / "cache"))
+    out = cli(*args)
+    assert out.returncode == 0, out.stderr
+    seconds = {e["node"]: e["seconds"] for e in lines(out.stdout) if e["event"] == "executed"}
+    assert set(seconds) == {"a", "x", "s"} and seconds["x"] >= 0.4 > seconds["a"]
+    table = out.stderr[out.stderr.index("time per node:"):].splitlines()
+    assert table[1].split() == ["node", "seconds", "share"] and table[2].split()[0] == "x"  # slowest first
+    again = cli(*args)
+    assert all("seconds" not in e for e in lines(again.stdout) if e["event"] == "cached")
+    again_table = again.stderr[again.stderr.index("time per node:"):].splitlines()
+    assert [line.split() for line in again_table if line.strip().startswith("x ")] == [["x", "cached"]]
