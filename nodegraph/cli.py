@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "without one is an error before anything runs")
     run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
     run.add_argument("--profile", action="store_true", help="a per-node time table after the summary")
+    run.add_argument("--compile", action="store_true",
+                     help="fast mode: torch.compile the models (slow first run, faster steps; best in a server)")
     add_executor(run)
     add_plugins(run)
     add_dirs(run)
@@ -180,6 +182,7 @@ def cmd_run(args) -> int:
         cache_dir=args.cache_dir or default_cache_dir(), cache_enabled=not args.no_cache,
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
         on_plugin_failure=_warn_plugin, executor=executor_named(args.executor, args.address))
+    session.env.compile = session.env.compile or args.compile
     token = InterruptToken()
     sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
                   HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))

@@ -61,6 +61,8 @@ class Environment:
     # Where sha256 digests of input files persist for provenance (None: per session only);
     # kept even with --no-cache: a digest is a fact about a file, keyed by its inode and mtime.
     digest_dir: Path | None = None
+    # Fast mode (--compile): packs may compile their models (torch.compile) and keep them warm.
+    compile: bool = field(default_factory=lambda: os.environ.get("NODEGRAPH_COMPILE", "") == "1")
     services: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -115,7 +115,7 @@ class _Loaded:
     fused: bool = False
     merged: list = field(default_factory=list)  # (weight, base copy) while merged directly
     stripped: list = field(default_factory=list)  # (parent, attribute, LoRA wrapper) set aside while fused
-    compiled: dict = field(default_factory=dict)  # fast mode: what was compiled (see compile.py)
+    compiled: Any = None  # fast mode: the compiled UNet and VAE decoder (fast.py)
 
 
 class ModelManager:
@@ -134,15 +134,17 @@ class ModelManager:
         self._lock = threading.RLock()
         # Counters tests and benchmarks read: what work the manager actually did.
         self.stats = {"pipeline_loads": 0, "adapter_loads": 0, "set_adapters": 0, "fuse": 0,
-                      "unfuse": 0, "direct_merge": 0, "restore": 0, "evictions": 0}
+                      "unfuse": 0, "direct_merge": 0, "restore": 0, "evictions": 0, "compiles": 0}
 
     # --- public ----------------------------------------------------------------------------
     @contextmanager
-    def use(self, handle: ModelHandle, parts: str = "all") -> Iterator[Any]:
+    def use(self, handle: ModelHandle, parts: str = "all", compiled: bool = False) -> Iterator[Any]:
         """The pipeline of ``handle`` with its patches applied, locked for the caller.
 
         ``parts`` says which components the caller needs: "all", "text" (text encoders: only
-        patches touching them matter) or "vae" (LoRAs never touch the VAE).
+        patches touching them matter) or "vae" (LoRAs never touch the VAE). ``compiled``
+        (fast mode) swaps in the pipeline's compiled UNet and VAE decoder, made once per
+        pipeline (``fast.py``).
         """
         with self._lock:
             with _weights_mode():
@@ -152,7 +154,15 @@ class ModelManager:
                 elif parts == "text":
                     if self._text_part(patch_set(handle)) != self._text_part(entry.active):
                         self._apply(entry, handle)
-            yield entry.pipe
+            if not compiled:
+                yield entry.pipe
+                return
+            from . import fast
+            if entry.compiled is None:
+                entry.compiled = fast.compile_pipeline(entry.pipe)
+                self.stats["compiles"] += 1
+            with fast.swapped_in(entry.pipe, entry.compiled):
+                yield entry.pipe
 
     def adapter_weights(self, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
         """(peft adapter name, summed strength) of the handle's patches, loading adapters as needed."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from . import demo
+from . import demo, fast
 from nodegraph.context import resolve_device
 from nodegraph.files import fingerprint_path
 from nodegraph.validate import PICKLE_SUFFIXES
@@ -176,9 +176,11 @@ def sample(ctx, handle: ModelHandle, cond: dict, make_scheduler, steps: int, gui
 
     def on_step_end(pipe, i, t, tensors):
         ctx.progress(i + 1, steps)  # raises Interrupted when the job is interrupted
+        if ctx.env.compile:
+            fast.mark_step()
         return tensors
 
-    with torch.inference_mode(), manager.use(handle) as pipe:
+    with torch.inference_mode(), manager.use(handle, compiled=ctx.env.compile) as pipe:
         pipe.scheduler = scheduler  # a fresh scheduler per call: schedulers keep per-run state
         device, dtype = placement(pipe.unet)
         kwargs = {k: cond[k].to(device, dtype) for k in ("prompt_embeds", "pooled_prompt_embeds")}
@@ -287,7 +289,7 @@ class DecodeLatent(Node):
 
     def run(self, ctx):
         import torch
-        with torch.inference_mode(), model_manager(ctx).use(self.model, parts="vae") as pipe:
+        with torch.inference_mode(), model_manager(ctx).use(self.model, parts="vae", compiled=ctx.env.compile) as pipe:
             vae = pipe.vae
             latents = self.latent.to(*placement(vae))
             mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
