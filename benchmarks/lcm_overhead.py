@@ -10,6 +10,7 @@
 
 Targets: engine/direct <= 1.02, fused/no-LoRA <= 1.01. The engine runs with the cache off, so
 every node executes each time; the model manager keeps the fused pipeline warm, as a server does.
+(b) measures all three variants on the engine's own pipeline (no LoRA = base weights restored).
 """
 from __future__ import annotations
 
@@ -55,18 +56,29 @@ FULL_LORAS = {  # ≈ LCM-LoRA SDXL's size (rank 64 on attention, ff, proj) and 
 }
 
 
+def full_configs() -> tuple[dict, dict, dict, dict, str]:
+    """The SDXL-size configs, or with NODEGRAPH_BENCH_SCALE=tiny the demo's tiny ones: the same
+    --full code paths (build, save, LoRA files, loading) in seconds on a CPU, to check scripts."""
+    if os.environ.get("NODEGRAPH_BENCH_SCALE") != "tiny":
+        return FULL_UNET, FULL_VAE, FULL_TE1, FULL_TE2, "sdxl-random"
+    from nodegraph_nodes.sdxl.demo.recipes import HERE
+    tiny = [json.loads((HERE / f"{n}.json").read_text()) for n in ("unet", "vae", "text_encoder", "text_encoder_2")]
+    return (*tiny, "sdxl-random-tiny-scale")
+
+
 def build_full(folder: Path, device: str) -> tuple[Path, Path, Path]:
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
     from nodegraph_nodes.sdxl.demo.recipes import HERE, write_lora
-    base = folder / "sdxl-random"
+    unet_config, vae_config, te1_config, te2_config, name = full_configs()
+    base = folder / name
     if not base.exists():
         torch.manual_seed(0)
         with torch.device(device):  # random init on the GPU: seconds instead of a minute
-            parts = dict(unet=UNet2DConditionModel(**FULL_UNET), vae=AutoencoderKL(**FULL_VAE),
-                         text_encoder=CLIPTextModel(CLIPTextConfig(**FULL_TE1)),
-                         text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**FULL_TE2)))
+            parts = dict(unet=UNet2DConditionModel(**unet_config), vae=AutoencoderKL(**vae_config),
+                         text_encoder=CLIPTextModel(CLIPTextConfig(**te1_config)),
+                         text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**te2_config)))
         parts = {k: v.half() for k, v in parts.items()}
         vocab, merges = str(HERE / "vocab.json"), str(HERE / "merges.txt")
         pipe = StableDiffusionXLPipeline(
@@ -74,13 +86,17 @@ def build_full(folder: Path, device: str) -> tuple[Path, Path, Path]:
             tokenizer_2=CLIPTokenizer(vocab, merges, pad_token="!", model_max_length=77),
             scheduler=EulerDiscreteScheduler.from_config(json.loads((HERE / "scheduler.json").read_text())),
             add_watermarker=False)
-        pipe.save_pretrained(base, safe_serialization=True)
+        tmp = base.with_name(f".{base.name}.tmp")
+        pipe.save_pretrained(tmp, safe_serialization=True)
+        tmp.rename(base)  # a crash never leaves half a model that later runs would take as built
         del pipe, parts
     loras = []
-    for name, recipe in FULL_LORAS.items():
-        path = folder / recipe["file"]
+    for lora_name, recipe in FULL_LORAS.items():
+        path = folder / (recipe["file"] if name == "sdxl-random" else "tiny-scale-" + recipe["file"])
         if not path.exists():
-            write_lora(base, recipe, path)
+            tmp = path.with_name(f".{path.name}.tmp")
+            write_lora(base, recipe, tmp)
+            tmp.rename(path)
         loras.append(path)
     return base, loras[0], loras[1]
 
@@ -194,7 +210,13 @@ def main(argv=None) -> None:
     print(f"(a) main job  engine {e * 1000:8.1f} ms   direct {d * 1000:8.1f} ms   engine/direct {e / d:.3f}",
           flush=True)
 
-    # (b) UNet step time. The no-LoRA baseline is a pristine pipeline that never saw an adapter.
+    # (b) UNet step time, no LoRA / fused / unfused, all on the engine's own pipeline: "no LoRA"
+    # is the same modules with the base weights restored (bit-exact), so placement, dtype and
+    # memory layout are identical. A separately loaded pristine pipeline (what this used to
+    # compare against) is kept as a diagnostic row. Inputs are the real prompt's embeddings and
+    # unit noise, each variant is warmed up alike, and the share of non-finite outputs and the
+    # GPU clock are printed: random weights can overflow fp16, and NaN-filled kernels draw less
+    # power and run at other clocks than finite ones.
     del direct
     from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle
     src = manager.loaded()[-1]
@@ -203,45 +225,64 @@ def main(argv=None) -> None:
     patches = tuple(LoraPatch(str(Path(f).resolve()), demo.demo_fingerprint(v) if demo.is_demo(v)
                               else fingerprint_path(Path(f)), s, v)
                     for f, v, s in ((lcm_file, lcm, LCM), (style_file, style, STYLE)))
-    handles = {"fused": ModelHandle(src, patches, fuse=True), "unfused": ModelHandle(src, patches, fuse=False)}
+    handles = {"no LoRA": ModelHandle(src), "fused": ModelHandle(src, patches, fuse=True),
+               "unfused": ModelHandle(src, patches, fuse=False)}
     pristine = load_pipeline(ModelSource("diffusers", folder, "pristine", "pristine", device, default_dtype(device)))
     dtype = getattr(torch, default_dtype(device))
     latent = torch.randn(1, 4, size // 8, size // 8, generator=torch.Generator().manual_seed(0)).to(device, dtype)
-    cfg = pristine.unet.config
-    text = torch.randn(1, 77, cfg.cross_attention_dim).to(device, dtype)
-    pooled_dim = cfg.projection_class_embeddings_input_dim - 6 * cfg.addition_time_embed_dim
-    added = {"text_embeds": torch.randn(1, pooled_dim).to(device, dtype),
-             "time_ids": torch.tensor([[size, size, 0, 0, size, size]], dtype=dtype, device=device)}
+    with torch.inference_mode(), manager.use(handles["no LoRA"], parts="text") as pipe:
+        embeds = pipe.encode_prompt(PROMPT, device=device, num_images_per_prompt=1, do_classifier_free_guidance=False)
+    text, pooled = embeds[0].to(device, dtype), embeds[2].to(device, dtype)
+    added = {"text_embeds": pooled, "time_ids": torch.tensor([[size, size, 0, 0, size, size]], dtype=dtype, device=device)}
+    nonfinite: dict[str, float] = {}
 
-    def steps(unet):
+    def steps(name, unet):
         with torch.inference_mode():
             for _ in range(args.steps):
-                unet(latent, 500, text, added_cond_kwargs=added)
+                out = unet(latent, 500, text, added_cond_kwargs=added).sample
+        nonfinite[name] = 1.0 - torch.isfinite(out).float().mean().item()
 
-    times = {"no LoRA": [], "fused": [], "unfused": []}
-    for name in ("fused", "unfused"):  # warm-up
-        with manager.use(handles[name]) as pipe:
-            steps(pipe.unet)
-    steps(pristine.unet)
+    def run_variant(name):
+        if name == "pristine pipeline":
+            return timed(lambda: steps(name, pristine.unet), device) / args.steps
+        with manager.use(handles[name]) as pipe:  # switching (merge/restore, peft) is not timed
+            return timed(lambda: steps(name, pipe.unet), device) / args.steps
+
+    order = ["no LoRA", "fused", "unfused", "pristine pipeline"]
+    for name in order:  # warm-up, alike for every variant
+        for _ in range(2):
+            run_variant(name)
+    times = {name: [] for name in order}
+    clocks = []
     for i in range(args.rounds):
-        order = ["no LoRA", "fused", "unfused"]
         for name in (order if i % 2 == 0 else order[::-1]):
-            if name == "no LoRA":
-                times[name].append(timed(lambda: steps(pristine.unet), device) / args.steps)
-            else:
-                with manager.use(handles[name]) as pipe:  # switching (fuse/unfuse) is not timed
-                    times[name].append(timed(lambda: steps(pipe.unet), device) / args.steps)
+            times[name].append(run_variant(name))
+            clocks.append(_sm_clock(device))
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"(b) UNet step no LoRA {med['no LoRA'] * 1000:.2f} ms   fused {med['fused'] * 1000:.2f} ms   "
-          f"unfused {med['unfused'] * 1000:.2f} ms", flush=True)
+    print("(b) UNet step   " + "   ".join(f"{k} {v * 1000:.2f} ms" for k, v in med.items()), flush=True)
     print(f"    fused/no-LoRA {med['fused'] / med['no LoRA']:.3f}   unfused/no-LoRA "
-          f"{med['unfused'] / med['no LoRA']:.3f}", flush=True)
+          f"{med['unfused'] / med['no LoRA']:.3f}   pristine-pipeline/no-LoRA {med['pristine pipeline'] / med['no LoRA']:.3f}",
+          flush=True)
+    print("    non-finite outputs " + "   ".join(f"{k} {v:.1%}" for k, v in nonfinite.items())
+          + (f"   SM clock {min(clocks)}-{max(clocks)} MHz" if any(clocks) else ""), flush=True)
     print(json.dumps({"device": device, "full": args.full, "size": size,
                       "engine_over_direct": round(e / d, 4),
                       "fused_over_no_lora": round(med["fused"] / med["no LoRA"], 4),
                       "unfused_over_no_lora": round(med["unfused"] / med["no LoRA"], 4),
+                      "nonfinite": nonfinite, "sm_clock_mhz": [min(clocks), max(clocks)],
                       "ms": {"engine": e * 1000, "direct": d * 1000,
                              **{f"step_{k}": v * 1000 for k, v in med.items()}}}))
+
+
+def _sm_clock(device: str) -> int:
+    """The GPU's current SM clock in MHz (0 when unknown: CPU, or no NVML)."""
+    if device != "cuda":
+        return 0
+    import torch
+    try:
+        return int(torch.cuda.clock_rate())
+    except Exception:  # noqa: BLE001 - pynvml missing or unsupported
+        return 0
 
 
 if __name__ == "__main__":
