@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where models run (auto: cuda when torch sees a GPU); checked at start")
     serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                        help="another Host name the server answers to (repeatable; DNS-rebinding allowlist)")
+    serve.add_argument("--compile", action="store_true",
+                       help="fast mode: torch.compile the models on first use, kept for every later job")
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
                        help="largest websocket message, uploads included (default 32 MiB)")

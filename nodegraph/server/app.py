@@ -61,6 +61,7 @@ class ServerConfig:
     max_text: int = MAX_TEXT
     use_entry_points: bool = True
     executor: Executor | None = None  # None: nodes run in this process (InProcessExecutor)
+    compile: bool = False  # fast mode: packs compile their models once, for every job after
 
 
 class DataDirBusy(RuntimeError):
@@ -84,6 +85,7 @@ class Server:
             cache_dir=config.cache_dir or None, device=config.device, strict_paths=True,
             plugin_dirs=config.plugin_dirs, use_entry_points=config.use_entry_points, executor=config.executor,
             on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
+        self.session.env.compile = self.session.env.compile or config.compile
         catalogue = self.session.registry.catalogue()
         self._lock_file = _lock_data_dir(Path(config.data_dir))
         self.store = JobStore(Path(config.data_dir) / "jobs.sqlite3")
@@ -220,7 +222,8 @@ def config_from_args(args) -> ServerConfig:
         plugin_dirs=tuple(args.plugins), device=args.device,
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),
         max_message=getattr(args, "max_message", None) or MAX_MESSAGE,
-        executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)))
+        executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)),
+        compile=bool(getattr(args, "compile", False)))
 
 
 def serve_forever(args) -> int:
