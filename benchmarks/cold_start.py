@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=None, help="image size (default 256 tiny, 1024 full)")
     parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
     args = parser.parse_args(argv)
-    from lcm_overhead import build_full, main_job
+    from lcm_overhead import build_full, main_job, model_label
     from nodegraph.context import resolve_device
     from nodegraph_nodes.sdxl import demo
 
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
                             ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"))
     workflow = work / "main_job.json"
     workflow.write_text(json.dumps(main_job(base, lcm, style, size)))
-    print(f"device {device}, {'SDXL-size random weights' if args.full else 'tiny demo SDXL'}, {size}x{size}, "
+    print(f"device {device}, {model_label(args.full)}, {size}x{size}, "
           f"one fresh `nodegraph run --no-cache` process per row", flush=True)
     floor = import_and_init(device)
     print(f"{'import torch+diffusers, CUDA context':34s} {floor:6.2f} s", flush=True)

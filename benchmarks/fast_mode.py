@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lcm_overhead import build_full, main_job, sync  # noqa: E402
+from lcm_overhead import build_full, main_job, model_label, sync  # noqa: E402
 
 
 def fp16_vae_variant(base: Path) -> Path:
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
         env.compile = mode == "compiled"
         env.services["sdxl_models"] = ModelManager()
         sessions[mode] = Session(env=env, cache=Cache(enabled=False))
-    print(f"device {device}, {'SDXL-size random weights' if args.full else 'tiny demo SDXL'}, {size}x{size}, "
+    print(f"device {device}, {model_label(args.full)}, {size}x{size}, "
           f"4 LCM steps, compile backend {fast.backend()}", flush=True)
 
     def once(mode: str) -> dict:

@@ -66,6 +66,14 @@ def full_configs() -> tuple[dict, dict, dict, dict, str]:
     return (*tiny, "sdxl-random-tiny-scale")
 
 
+def model_label(full: bool) -> str:
+    if not full:
+        return "tiny demo SDXL"
+    if os.environ.get("NODEGRAPH_BENCH_SCALE") == "tiny":
+        return "--full code paths at tiny scale (NODEGRAPH_BENCH_SCALE=tiny)"
+    return "SDXL-size random weights"
+
+
 def build_full(folder: Path, device: str) -> tuple[Path, Path, Path]:
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
@@ -180,7 +188,7 @@ def main(argv=None) -> None:
     manager = env.service("sdxl_models", ModelManager)
     session = Session(env=env, cache=Cache(enabled=False))
     workflow = main_job(base, lcm, style, size)
-    print(f"device {device}, {'SDXL-size random weights' if args.full else 'tiny demo SDXL'}, {size}x{size}, "
+    print(f"device {device}, {model_label(args.full)}, {size}x{size}, "
           f"dtype {default_dtype(device)}", flush=True)
 
     # Direct: the same files loaded with plain diffusers, both LoRAs fused.

@@ -22,6 +22,29 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def device_key(device: str) -> str:
+    """Cache-key material for what ``resolve_device(device)`` decides, without importing torch
+    (a fully cached run must not pay for it): for "auto", the installed torch build, the GPUs
+    the driver exposes and CUDA_VISIBLE_DEVICES; a machine where any of them changes may decide
+    differently, so it gets other keys."""
+    if device != "auto":
+        return device
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        torch_build = version("torch")
+    except PackageNotFoundError:
+        torch_build = "none"
+    gpus = len([name for name in _dev_entries() if name.startswith("nvidia") and name[6:].isdigit()])
+    return f"auto|{torch_build}|gpus={gpus}|{os.environ.get('CUDA_VISIBLE_DEVICES', '*')}"
+
+
+def _dev_entries() -> list[str]:
+    try:
+        return os.listdir("/dev")
+    except OSError:
+        return []
+
+
 class InterruptToken:
     """Per-job interrupt flag. Checked between nodes by the executor, and by long nodes."""
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from . import demo, fast
-from nodegraph.context import resolve_device
+from nodegraph.context import device_key, resolve_device
 from nodegraph.files import fingerprint_path
 from nodegraph.validate import PICKLE_SUFFIXES
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
@@ -53,9 +53,10 @@ class LoadSDXL(Node):
 
     @classmethod
     def fingerprint(cls, literals: dict[str, Any], env: Any) -> str | None:
-        # The weights' device and dtype (what "auto" means here); a demo is keyed by the core.
-        device = resolve_device(getattr(env, "device", "auto"))
-        return f"{device}|{_dtype(literals.get('dtype'), device)}"  # a linked dtype is keyed upstream
+        # The weights' device decision without importing torch (a fully cached run never
+        # imports it); dtype "auto" follows the device, and the dtype itself is in the key
+        # (a literal) or keyed upstream (linked). A demo is keyed by the core.
+        return device_key(getattr(env, "device", "auto"))
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
