@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", action="store_true", help="a per-node time table after the summary")
     run.add_argument("--compile", action="store_true",
                      help="fast mode: torch.compile the models (slow first run, faster steps; best in a server)")
+    run.add_argument("--server", metavar="URL", default=None,
+                     help="run on a nodegraph server (e.g. http://127.0.0.1:8188/ as `serve` prints it): events "
+                          "stream here, outputs are copied into --out; cache, device and folders are the server's")
+    run.add_argument("--token", default=None, help="the server's token (also from URL#token=T or $NODEGRAPH_TOKEN)")
     add_executor(run)
     add_plugins(run)
     add_dirs(run)
@@ -174,6 +178,8 @@ def cmd_run(args) -> int:
     from .session import Session
 
     jsonl = args.events == "jsonl"
+    if args.server:
+        return _run_remote(args)
     device = args.device
     if device == "cuda":  # settled before anything runs: one line and exit 2 when it cannot be had
         device, line = check_device(device)
@@ -199,12 +205,7 @@ def cmd_run(args) -> int:
         session.close()
         return EXIT_INVALID
 
-    def on_sigint(signum, frame):
-        if token.is_set:  # a second Ctrl-C stops at once
-            signal.default_int_handler(signum, frame)
-        token.set()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = signal.signal(signal.SIGINT, _on_sigint(token))
     try:
         result = session.execute(job)
     finally:
@@ -215,6 +216,49 @@ def cmd_run(args) -> int:
     if chosen:  # auto is resolved only once a node needed torch (a cached run never imports it)
         print(chosen, file=sys.stderr)
     return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
+
+
+def _on_sigint(token):
+    def handler(signum, frame):
+        if token.is_set:  # a second Ctrl-C stops at once
+            signal.default_int_handler(signum, frame)
+        token.set()
+    return handler
+
+
+def _run_remote(args) -> int:
+    """``run --server``: the same sinks and exit codes as a local run; the server does the work."""
+    from .context import InterruptToken
+    from .events import JsonlSink, fanout
+    from .overrides import apply_overrides
+    from .progress import HumanProgress
+    from .remote import RemoteRun
+    from .workflow import load_workflow
+
+    jsonl = args.events == "jsonl"
+    sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
+                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))
+    remote = RemoteRun(args.server, args.token, Path(args.out), sink)
+    token = InterruptToken()
+    previous = signal.signal(signal.SIGINT, _on_sigint(token))
+    try:
+        try:
+            workflow = load_workflow(args.workflow)
+            remote.connect()
+            catalogue = remote.catalogue()
+            if args.overrides:
+                workflow = apply_overrides(workflow, args.overrides, catalogue)
+            data = workflow.to_json()
+            remote.upload_local_files(data, catalogue)
+            remote.queue(data)
+        except WorkflowInvalid as exc:
+            _print_problems(exc.problems, jsonl)
+            return EXIT_INVALID
+        status = remote.stream(lambda: token.is_set)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        remote.close()
+    return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[status]
 
 
 def cmd_validate(args) -> int:
