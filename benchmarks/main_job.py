@@ -2,7 +2,8 @@
 
 `nodegraph run workflows/lcm_lora_sdxl.json` in a subprocess with a fresh NODEGRAPH_DEMO_DIR
 and cache dir (so the first run includes Python start-up, imports and materialising the demo
-model and LoRAs), then the same command again (served from the cache).
+model and LoRAs), then the same command again (served from the cache: 0 nodes executed, no
+torch import), and prints re-run/fresh (target <= 0.10).
 
     python benchmarks/main_job.py [--device cpu]
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / "workflows" / "lcm_lora_sdxl.json"
 TARGET_S = 60.0
+RERUN_TARGET = 0.10  # an unchanged re-run (new process) against the fresh run
 
 
 def run_once(work: Path, device: str) -> tuple[float, dict]:
@@ -48,8 +50,11 @@ def main(argv=None) -> None:
           f"{'OK' if fresh < TARGET_S else 'OVER'}   executed {done1['executed']}, cached {done1['cached']}")
     print(f"cached (second run)                        {cached:6.1f} s   target < {TARGET_S:.0f} s   "
           f"{'OK' if cached < TARGET_S else 'OVER'}   executed {done2['executed']}, cached {done2['cached']}")
+    ratio = cached / fresh
+    print(f"re-run/fresh {ratio:.3f}   target <= {RERUN_TARGET:.2f}   {'OK' if ratio <= RERUN_TARGET else 'OVER'}")
     print(json.dumps({"fresh_s": round(fresh, 2), "cached_s": round(cached, 2), "target_s": TARGET_S,
-                      "fresh_over_target": round(fresh / TARGET_S, 3), "device": args.device}))
+                      "fresh_over_target": round(fresh / TARGET_S, 3), "rerun_over_fresh": round(ratio, 4),
+                      "rerun_executed": done2["executed"], "device": args.device}))
 
 
 if __name__ == "__main__":

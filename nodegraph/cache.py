@@ -8,16 +8,24 @@ Disk tier layout (one entry per key): ``<dir>/<key[:2]>/<key>.safetensors`` hold
 tensor of the outputs and ``<key>.json`` holding the rest plus the tensor file's size and
 hash. Both are written to temporary names and renamed (atomic); the JSON is renamed last,
 so an entry without a readable JSON, or whose tensor file does not match it, is a miss
-and is removed. Types that cannot live on disk (model handles) stay in memory only.
+and is removed. Types that cannot live on disk stay in memory only. Frozen dataclasses whose
+class sets ``__cache_persist__ = True`` (small descriptions such as model handles) are stored
+as their fields and rebuilt from their class.
+
+A disk entry's tensors are checked when it is read but decoded on first use of its outputs: a
+re-run whose nodes are all cached reads no tensor into torch (and never imports it).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +72,7 @@ def value_nbytes(value: Any) -> int:
 
 @dataclass(slots=True)  # slots: one entry per node of a big graph, kept small for the collector
 class CacheEntry:
-    outputs: dict[str, Any]
+    outputs: Mapping[str, Any]  # a dict, or LazyOutputs read from disk
     files: tuple[str, ...] = ()  # files an output node wrote
     ui: dict[str, Any] = field(default_factory=dict)  # what the canvas shows for the node
 
@@ -88,7 +96,11 @@ class MemoryTier:
             return item[0]
 
     def put(self, key: str, entry: CacheEntry) -> None:
-        size = sum(value_nbytes(v) for v in entry.outputs.values()) + _OBJECT_BYTES
+        outputs = entry.outputs
+        if isinstance(outputs, LazyOutputs):  # not decoded yet: its tensor file's size
+            size = outputs.nbytes + _OBJECT_BYTES * (1 + len(outputs))
+        else:
+            size = sum(value_nbytes(v) for v in outputs.values()) + _OBJECT_BYTES
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
@@ -137,7 +149,12 @@ def _encode_value(value: Any, path: str, tensors: dict[str, Any]) -> Any:
                 "tuple": isinstance(value, tuple)}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"$dict": {k: _encode_value(v, f"{path}/{k}", tensors) for k, v in value.items()}}
-    raise NotStorable(type(value).__name__)
+    cls = type(value)
+    if dataclasses.is_dataclass(value) and cls.__dict__.get("__cache_persist__") is True:
+        return {"$data": f"{cls.__module__}:{cls.__qualname__}",
+                "fields": {f.name: _encode_value(getattr(value, f.name), f"{path}/{f.name}", tensors)
+                           for f in dataclasses.fields(value)}}
+    raise NotStorable(cls.__name__)
 
 
 def _decode_value(desc: Any, tensors: dict[str, Any]) -> Any:
@@ -149,7 +166,68 @@ def _decode_value(desc: Any, tensors: dict[str, Any]) -> Any:
             return tuple(items) if desc.get("tuple") else items
         if "$dict" in desc:
             return {k: _decode_value(v, tensors) for k, v in desc["$dict"].items()}
+        if "$data" in desc:
+            cls = _persistable_class(desc["$data"])
+            return cls(**{k: _decode_value(v, tensors) for k, v in desc["fields"].items()})
     return desc
+
+
+def _persistable_class(name: str) -> type:
+    """The class a ``$data`` entry names; only dataclasses that opted in (a cache file cannot
+    make us build anything else)."""
+    module, _, qualname = name.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    if not (isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__dict__.get("__cache_persist__") is True):
+        raise ValueError(f"{name} is not a persistable value class")
+    return obj
+
+
+class LazyOutputs(Mapping):
+    """A disk entry's outputs, decoded (tensors loaded) on first access."""
+
+    __slots__ = ("_described", "_blob", "_values", "nbytes")
+
+    def __init__(self, described: dict[str, Any], blob: bytes | None):
+        self._described = described
+        self._blob = blob
+        self._values: dict[str, Any] | None = None
+        self.nbytes = len(blob or b"")
+
+    def _load(self) -> dict[str, Any]:
+        if self._values is None:
+            tensors = {}
+            if self._blob is not None:
+                from safetensors.torch import load as load_tensors
+                tensors = load_tensors(self._blob)
+            self._values = {name: _decode_value(desc, tensors) for name, desc in self._described.items()}
+            self._blob = None
+        return self._values
+
+    def __getitem__(self, name: str) -> Any:
+        return self._load()[name]
+
+    def __iter__(self):
+        return iter(self._described)
+
+    def __len__(self) -> int:
+        return len(self._described)
+
+    def __repr__(self) -> str:
+        return f"LazyOutputs({list(self._described)})"
+
+
+def _check_classes(desc: Any) -> None:
+    """Every ``$data`` class of an entry can be rebuilt (else the entry is a miss, not a failure later)."""
+    if isinstance(desc, dict):
+        if "$data" in desc:
+            _persistable_class(desc["$data"])
+        for value in desc.values():
+            _check_classes(value)
+    elif isinstance(desc, list):
+        for value in desc:
+            _check_classes(value)
 
 
 class DiskTier:
@@ -174,15 +252,15 @@ class DiskTier:
             self._remove(key)
             return None
         try:
-            tensors = {}
+            blob = None
             if meta.get("tensor_file"):
                 blob = data_path.read_bytes()
                 if len(blob) != meta["tensor_file"]["size"] or \
                         hashlib.blake2b(blob, digest_size=20).hexdigest() != meta["tensor_file"]["hash"]:
                     raise ValueError("tensor file does not match its metadata")
-                from safetensors.torch import load as load_tensors
-                tensors = load_tensors(blob)
-            outputs = {name: _decode_value(desc, tensors) for name, desc in meta["outputs"].items()}
+            for desc in meta["outputs"].values():
+                _check_classes(desc)
+            outputs = LazyOutputs(meta["outputs"], blob)
             entry = CacheEntry(outputs, tuple(meta.get("files", ())), meta.get("ui", {}))
         except Exception:  # corrupt or truncated: a miss; the node recomputes and rewrites it
             self._remove(key)

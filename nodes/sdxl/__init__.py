@@ -14,8 +14,10 @@ SOCKET_TYPES = [
                color="#ff9cf9", check=is_tensor),
     SocketType("CONDITIONING", description="dict of prompt-embedding tensors", color="#ffa931",
                check=is_tensor_dict),
-    SocketType("MODEL", description="a model handle: base weights plus patches", color="#b39ddb", persist=False),
-    SocketType("LORA", description="a LoRA reference with strength", color="#9575cd", persist=False),
+    # Handles describe weights (paths, fingerprints, strengths); the model manager holds the weights.
+    # Persisted, an unchanged re-run in a new process serves LoadSDXL and the LoRA nodes from disk.
+    SocketType("MODEL", description="a model handle: base weights plus patches", color="#b39ddb"),
+    SocketType("LORA", description="a LoRA reference with strength", color="#9575cd"),
 ]
 FILE_KINDS = [
     FileKind("checkpoint", "models", "SDXL models: diffusers folders or single-file .safetensors "

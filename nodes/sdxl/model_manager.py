@@ -39,6 +39,7 @@ TEXT_COMPONENTS = ("text_encoder", "text_encoder_2")
 @dataclass(frozen=True)
 class ModelSource:
     """Where base weights come from and how to place them."""
+    __cache_persist__ = True  # handles are small data: the disk cache keeps them (no weights inside)
     kind: str  # "diffusers" (folder), "single_file" (+ config folder) or "hub"
     location: str  # folder, file or hub id (demo models are diffusers folders)
     label: str  # what the user wrote, for messages (e.g. "demo:tiny-sdxl")
@@ -51,6 +52,7 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class LoraPatch:
+    __cache_persist__ = True
     path: str
     fingerprint: str
     strength: float
@@ -61,6 +63,7 @@ class LoraPatch:
 
 @dataclass(frozen=True)
 class ModelHandle:
+    __cache_persist__ = True
     source: ModelSource
     patches: tuple[LoraPatch, ...] = ()
     fuse: bool = False

@@ -11,9 +11,20 @@ from nodegraph_nodes.basic.image import read_png_workflow
 from .conftest import MAIN_JOB
 
 
+# The CLI, then a line on stderr naming the heavy libraries the process imported.
+REPORTING_CLI = ("import sys\nfrom nodegraph.cli import main\nrc = main(sys.argv[1:])\n"
+                 "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'peft') if m in sys.modules]\n"
+                 "sys.stderr.write('IMPORTED ' + ','.join(heavy) + '\\n')\nsys.exit(rc)\n")
+
+
 def nodegraph(*args, env, cwd):
-    return subprocess.run([sys.executable, "-m", "nodegraph.cli", *args], env=env, cwd=cwd,
+    return subprocess.run([sys.executable, "-c", REPORTING_CLI, *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=300)
+
+
+def imported(stderr: str) -> list[str]:
+    line = [x for x in stderr.splitlines() if x.startswith("IMPORTED ")][-1]
+    return [m for m in line[len("IMPORTED "):].split(",") if m]
 
 
 def done_event(stdout: str) -> dict:
@@ -36,7 +47,17 @@ def test_main_job_fresh_then_cached_and_byte_identical(tmp_path):
     again = done_event(second.stdout)
     # Everything with a result on disk is served from cache; the two handle nodes are
     # memory-only and rebuild in microseconds without loading any weights.
-    assert again["cached"] == 4 and again["executed"] == 2 and again["outputs"] == done["outputs"]
+    # An unchanged re-run in a new process executes nothing: model handles are small data and
+    # persist like any value, and nothing that is only passed through is decoded.
+    assert again["cached"] == 6 and again["executed"] == 0 and again["outputs"] == done["outputs"]
+    assert imported(second.stderr) == [] and "torch" in imported(first.stderr)
+    # Changing the seed runs the sampler and what follows, on the handles served from disk.
+    seeded = nodegraph("run", str(MAIN_JOB), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "a"),
+                       "--set", "sampler.seed=7", *common, env=env, cwd=tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    events = [json.loads(line) for line in seeded.stdout.splitlines() if line.startswith("{")]
+    assert [e["node"] for e in events if e["event"] == "executed"] == ["sampler", "decode", "save"]
+    assert done_event(seeded.stdout)["outputs"] != done["outputs"]
 
     third = nodegraph("run", str(MAIN_JOB), "--no-cache", "--out", str(tmp_path / "b"), *common, env=env, cwd=tmp_path)
     assert third.returncode == 0, third.stderr
