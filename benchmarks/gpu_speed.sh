@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1
 WORK=${WORK:-/tmp/nodegraph-gpu-speed}
 DEVICE=cuda
-ROUNDS=5
+ROUNDS=3
 EXTRA=()
 if [[ "${1:-}" == "--cpu-check" ]]; then
     # Tiny configs through the --full paths; aot_eager instead of minutes of C++ codegen.

@@ -519,7 +519,7 @@ def _load_pipeline(source: ModelSource, straight_to_device: bool = False):
                 try:
                     pipe = StableDiffusionXLPipeline.from_pretrained(source.location, device_map=source.device,
                                                                      **options)
-                except NotImplementedError:  # a device diffusers cannot map to: load, then move
+                except Exception:  # noqa: BLE001 - a device or version diffusers cannot map to: load, then move
                     pipe = None
             if pipe is None:
                 pipe = StableDiffusionXLPipeline.from_pretrained(source.location, **options)
