@@ -15,6 +15,14 @@ SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer
             "Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY"}
 
 
+def run_coroutine(coro):
+    """Run ``coro`` on a fresh loop in its own thread: the browser tests' Playwright keeps an
+    event loop running in the main thread for the whole session, where asyncio.run refuses."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=60)
+
+
 @pytest.fixture
 def tree(tmp_path):
     (tmp_path / "web" / "lib").mkdir(parents=True)
@@ -38,7 +46,7 @@ def ask(g, path, method="GET", **headers):
     for key, value in headers.items():
         for item in value if isinstance(value, list) else [value]:
             h[key.replace("_", "-")] = item
-    return asyncio.run(g.process_request(None, Request(path, h, method)))
+    return run_coroutine(g.process_request(None, Request(path, h, method)))
 
 
 def check_common(resp, status, content_type, cache):
@@ -92,7 +100,7 @@ def test_host_must_be_one_allowed_name(tree, host):
     h = Headers()
     for item in host if isinstance(host, list) else [host]:
         h["Host"] = item
-    resp = asyncio.run(g.process_request(None, Request("/", h)))
+    resp = run_coroutine(g.process_request(None, Request("/", h)))
     check_text(resp, 403, "Host not allowed (use localhost, 127.0.0.1 or a host given with --allow-host)\n")
 
 
