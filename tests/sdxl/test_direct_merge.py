@@ -164,3 +164,25 @@ def test_a_misfit_in_the_second_file_names_it_and_leaves_the_base(demo_paths, tm
     assert "'bad.safetensors'" in str(info.value) and "does not fit" in str(info.value)
     with manager.use(ModelHandle(src)) as pipe:
         assert all(torch.equal(v, base[k]) for k, v in weights(pipe).items())
+
+
+def test_the_base_after_an_unfused_lora_runs_without_adapter_layers(demo_paths):
+    """Disabled peft wrappers still cost a Python forward per layer: a handle with no patches
+    runs on the bare base layers, with the base weights, and a LoRA afterwards still applies."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    manager = ModelManager()
+    src = source(demo_paths)
+    style = patch(demo_paths["tiny-sdxl-style-lora"], 0.8)
+
+    def wrapped(pipe) -> int:
+        return sum(isinstance(m, BaseTunerLayer) for c in COMPONENTS for m in getattr(pipe, c).modules())
+    with manager.use(ModelHandle(src)) as pipe:
+        base = weights(pipe)
+    with manager.use(ModelHandle(src).with_patches((style,), fuse=False)) as pipe:
+        assert wrapped(pipe) > 0
+        unfused_out = pipe.unet.conv_in.weight.sum().item()
+    with manager.use(ModelHandle(src)) as pipe:
+        assert wrapped(pipe) == 0
+        assert_close(weights(pipe), base, atol=0.0 + 1e-12)
+    with manager.use(ModelHandle(src).with_patches((style,), fuse=False)) as pipe:
+        assert wrapped(pipe) > 0 and pipe.unet.conv_in.weight.sum().item() == unfused_out
