@@ -190,10 +190,10 @@ def test_save_then_reload_gives_the_identical_workflow(canvas, page, tmp_path):
 
     path = tmp_path / "saved.json"
     path.write_text(first)
-    fresh = page.context.new_page()
-    # An empty canvas, deterministically: storage is cleared before any of the page's scripts
-    # run (clearing after load raced the restored graph's debounced autosave).
-    fresh.add_init_script("localStorage.clear()")
+    # A fresh browser context: its own, empty storage (the first page's debounced autosave
+    # writes to the shared localStorage at any time and raced a clear-and-reload).
+    context = page.context.browser.new_context(accept_downloads=True)
+    fresh = context.new_page()
     fresh.goto(canvas.url)
     fresh.wait_for_selector("body[data-ready='true']")
     assert fresh.locator("#canvas .node").count() == 0
@@ -204,7 +204,7 @@ def test_save_then_reload_gives_the_identical_workflow(canvas, page, tmp_path):
         fresh.keyboard.press("Control+s")
     second = open(info.value.path(), encoding="utf-8").read()
     assert second == first
-    fresh.close()
+    context.close()
 
 
 def test_wires_can_be_picked_up_moved_and_deleted(canvas, page):
