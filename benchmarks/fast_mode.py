@@ -30,7 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lcm_overhead import build_full, main_job, model_label, sync  # noqa: E402
+from bench_timing import demo_dir as default_demo_dir, sync  # noqa: E402
+from lcm_overhead import build_full, main_job, model_label  # noqa: E402
 
 
 def fp16_vae_variant(base: Path) -> Path:
@@ -74,7 +75,7 @@ def main(argv=None) -> None:
     device = resolve_device(args.device)
     size = args.size or (1024 if args.full else 256)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="fast-mode-"))
-    demo_dir = Path(os.environ.get("NODEGRAPH_DEMO_DIR") or Path.home() / ".cache/nodegraph/demo")
+    demo_dir = default_demo_dir()
     if args.full:
         base, lcm, style = build_full(work, device)
         base = base if args.fp32_vae else fp16_vae_variant(base)

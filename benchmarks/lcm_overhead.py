@@ -17,15 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_timing import alternated, demo_dir as default_demo_dir, timed  # noqa: E402
 
 PROMPT = "a watercolor painting of a lighthouse at sunset, highly detailed"
 LCM, STYLE = 1.0, 0.8
@@ -139,20 +141,6 @@ def direct_job(pipe, size: int, out: Path):
     tensor_to_pil(image.permute(0, 2, 3, 1).float().cpu())[0].save(out, compress_level=6)
 
 
-def sync(device: str) -> None:
-    if device == "cuda":
-        import torch
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: str) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="real SDXL-size architecture, random weights")
@@ -179,7 +167,7 @@ def main(argv=None) -> None:
     if args.full:
         base, lcm, style = (str(p) for p in build_full(work, device))
     else:
-        demo_dir = Path(os.environ.get("NODEGRAPH_DEMO_DIR") or Path.home() / ".cache/nodegraph/demo")
+        demo_dir = default_demo_dir()
         base, lcm, style = "demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"
         paths = {v: demo.materialise(v, demo_dir) for v in (base, lcm, style)}
     env = Environment(files=FileRoots(output_dir=work / "engine"), device=device)
@@ -208,13 +196,13 @@ def main(argv=None) -> None:
         result = session.run(workflow)
         assert result.ok, result.error
 
-    engine_once(), direct_job(direct, size, direct_png)  # warm-up: loads, fuse, first-call costs
-    engine_t, direct_t = [], []
-    for i in range(args.rounds):
-        pair = [("engine", engine_once), ("direct", lambda: direct_job(direct, size, direct_png))]
-        for name, fn in (pair if i % 2 == 0 else pair[::-1]):
-            (engine_t if name == "engine" else direct_t).append(timed(fn, device))
-    e, d = statistics.median(engine_t), statistics.median(direct_t)
+    def direct_once():
+        direct_job(direct, size, direct_png)
+
+    engine_once(), direct_once()  # warm-up: loads, fuse, first-call costs
+    med_a = alternated({"engine": partial(timed, engine_once, device), "direct": partial(timed, direct_once, device)},
+                       args.rounds)
+    e, d = med_a["engine"], med_a["direct"]
     print(f"(a) main job  engine {e * 1000:8.1f} ms   direct {d * 1000:8.1f} ms   engine/direct {e / d:.3f}",
           flush=True)
 
@@ -260,13 +248,14 @@ def main(argv=None) -> None:
     for name in order:  # warm-up, alike for every variant
         for _ in range(2):
             run_variant(name)
-    times = {name: [] for name in order}
     clocks = []
-    for i in range(args.rounds):
-        for name in (order if i % 2 == 0 else order[::-1]):
-            times[name].append(run_variant(name))
-            clocks.append(_sm_clock(device))
-    med = {k: statistics.median(v) for k, v in times.items()}
+
+    def measured(name):
+        seconds = run_variant(name)
+        clocks.append(_sm_clock(device))
+        return seconds
+
+    med = alternated({name: partial(measured, name) for name in order}, args.rounds)
     print("(b) UNet step   " + "   ".join(f"{k} {v * 1000:.2f} ms" for k, v in med.items()), flush=True)
     print(f"    fused/no-LoRA {med['fused'] / med['no LoRA']:.3f}   unfused/no-LoRA "
           f"{med['unfused'] / med['no LoRA']:.3f}   pristine-pipeline/no-LoRA {med['pristine pipeline'] / med['no LoRA']:.3f}",

@@ -23,11 +23,15 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_timing import alternated, demo_dir as default_demo_dir, timed  # noqa: E402
 
 # Real SVD-XT sizes (configs of stabilityai/stable-video-diffusion-img2vid-xt), random weights.
 FULL_UNET = dict(sample_size=96, in_channels=8, out_channels=4, layers_per_block=2,
@@ -66,20 +70,6 @@ def build_full(folder: Path, device: str) -> tuple[Path, Path]:
     if not lora.exists():
         write_lora(base, FULL_LORA, lora)
     return base, lora
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        import torch
-        torch.cuda.synchronize()
-
-
-def timed(fn, device: str) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
 
 
 def workflow(base: str, lora: str, start: str, args) -> dict:
@@ -180,7 +170,7 @@ def main(argv=None) -> None:
     torch.manual_seed(0)
     device = resolve_device(args.device)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="svd-bench-"))
-    demo_dir = Path(os.environ.get("NODEGRAPH_DEMO_DIR") or Path.home() / ".cache/nodegraph/demo")
+    demo_dir = default_demo_dir()
     started = time.perf_counter()
     if full:
         base_path, lora_path = build_full(work, device)
@@ -206,13 +196,13 @@ def main(argv=None) -> None:
         result = session.run(wf)
         assert result.ok, result.error
 
-    engine_once(), direct_job(direct, start_image, args)  # warm-up: loads, fuse, first-call costs
-    engine_t, direct_t = [], []
-    for i in range(args.rounds):
-        pair = [("engine", engine_once), ("direct", lambda: direct_job(direct, start_image, args))]
-        for name, fn in (pair if i % 2 == 0 else pair[::-1]):
-            (engine_t if name == "engine" else direct_t).append(timed(fn, device))
-    e, d = statistics.median(engine_t), statistics.median(direct_t)
+    def direct_once():
+        direct_job(direct, start_image, args)
+
+    engine_once(), direct_once()  # warm-up: loads, fuse, first-call costs
+    med_a = alternated({"engine": partial(timed, engine_once, device), "direct": partial(timed, direct_once, device)},
+                       args.rounds)
+    e, d = med_a["engine"], med_a["direct"]
     print(f"(a) image->video  engine {e * 1000:9.1f} ms   direct {d * 1000:9.1f} ms   engine/direct {e / d:.3f}",
           flush=True)
     direct = None  # free its memory before (b)
@@ -240,16 +230,13 @@ def main(argv=None) -> None:
         with manager.use(handles[name]) as pipe:
             steps(pipe.unet)
     steps(pristine.unet)
-    times = {"no LoRA": [], "fused": [], "unfused": []}
-    for i in range(args.rounds):
-        order = ["no LoRA", "fused", "unfused"]
-        for name in (order if i % 2 == 0 else order[::-1]):
-            if name == "no LoRA":
-                times[name].append(timed(lambda: steps(pristine.unet), device) / args.unet_steps)
-            else:
-                with manager.use(handles[name]) as pipe:  # switching (merge/restore) is not timed
-                    times[name].append(timed(lambda: steps(pipe.unet), device) / args.unet_steps)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    def step_time(name):
+        if name == "no LoRA":
+            return timed(lambda: steps(pristine.unet), device) / args.unet_steps
+        with manager.use(handles[name]) as pipe:  # switching (merge/restore) is not timed
+            return timed(lambda: steps(pipe.unet), device) / args.unet_steps
+
+    med = alternated({name: partial(step_time, name) for name in ("no LoRA", "fused", "unfused")}, args.rounds)
     print(f"(b) UNet step ({args.frames} frames, CFG) no LoRA {med['no LoRA'] * 1000:.2f} ms   fused "
           f"{med['fused'] * 1000:.2f} ms   unfused {med['unfused'] * 1000:.2f} ms   fused/no-LoRA "
           f"{med['fused'] / med['no LoRA']:.3f}   unfused/no-LoRA {med['unfused'] / med['no LoRA']:.3f}", flush=True)

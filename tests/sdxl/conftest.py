@@ -1,47 +1,32 @@
 """Shared fixtures for the SDXL pack: one demo materialisation and one warm model manager."""
 from __future__ import annotations
 
-import copy
-import json
 from pathlib import Path
 
 import pytest
 
-from nodegraph.context import Environment
-from nodegraph.events import CollectingSink
-from nodegraph.files import FileRoots
-from nodegraph.session import Session
-from nodegraph import ANY, Node, Socket, node
-from nodegraph.workflow import Workflow, parse_workflow
+from nodegraph.workflow import Workflow
+from pack_fixtures import capture_registry, run, session_maker, shipped_workflow, with_captures
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN_JOB = REPO / "workflows" / "lcm_lora_sdxl.json"
 BASELINE = REPO / "workflows" / "sdxl_style_baseline.json"
 SIZE = 64  # tests sample at 64x64: same code paths, a fraction of the time
+DEMOS = ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora")
 
-
-@node("TestCapture", category="tests", outputs={"value": ANY}, output_node=True, deterministic=False)
-class Capture(Node):
-    """Hands any value back in RunResult.values (tests compare node outputs with diffusers)."""
-    value: object = Socket(ANY)
-
-    def run(self, ctx):
-        return {"value": self.value}
+__all__ = ["REPO", "MAIN_JOB", "BASELINE", "SIZE", "workflow", "capture", "run", "direct_pipeline"]
 
 
 @pytest.fixture(scope="session")
 def registry():
-    from nodegraph.plugins import load_registry
-    reg = load_registry(())
-    reg.add_node(Capture, "tests.sdxl")
-    return reg
+    return capture_registry("tests.sdxl")
 
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
     from nodegraph_nodes.sdxl import demo
     folder = tmp_path_factory.mktemp("demo")
-    for name in ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"):
+    for name in DEMOS:
         demo.materialise(name, folder)
     return folder
 
@@ -49,8 +34,7 @@ def demo_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_paths(demo_dir) -> dict[str, Path]:
     from nodegraph_nodes.sdxl import demo
-    return {n: demo.materialise("demo:" + n, demo_dir)
-            for n in ("tiny-sdxl", "tiny-sdxl-lcm-lora", "tiny-sdxl-style-lora")}
+    return {name[len("demo:"):]: demo.materialise(name, demo_dir) for name in DEMOS}
 
 
 @pytest.fixture(scope="session")
@@ -61,42 +45,20 @@ def manager():
 
 @pytest.fixture
 def make_session(demo_dir, manager, registry, tmp_path):
-    """A Session on the shared demo folder and warm manager, outputs under tmp_path."""
-    def make(cache=None, models_dir: Path | None = None, own_manager=None) -> Session:
-        from nodegraph.cache import Cache
-        env = Environment(files=FileRoots(input_dir=tmp_path / "input", models_dir=models_dir or tmp_path / "models",
-                                          output_dir=tmp_path / "output"),
-                          device="cpu", demo_dir=demo_dir)
-        env.services["sdxl_models"] = own_manager or manager
-        return Session(registry, env=env, cache=cache if cache is not None else Cache(enabled=False))
-    return make
+    """``make(cache=None, models_dir=None, own_manager=None)``: a Session on the shared demo folder
+    and warm manager, files under tmp_path."""
+    return session_maker(registry, demo_dir, tmp_path, "sdxl_models", manager)
 
 
 def workflow(path: Path = MAIN_JOB, size: int = SIZE, **inputs) -> Workflow:
-    """A shipped workflow at test size, with ``node.input`` overrides."""
-    data = copy.deepcopy(json.loads(path.read_text()))
-    for node in data["nodes"].values():
-        if node["type"] in ("LCMSampler", "Sampler"):
-            node["inputs"].update(width=size, height=size)
-    for key, value in inputs.items():
-        node_id, name = key.split("__")
-        data["nodes"][node_id]["inputs"][name] = value
-    return parse_workflow(data)
+    """A shipped workflow at test size, with ``node__input=value`` overrides."""
+    sizes = {"width": size, "height": size}
+    return shipped_workflow(path, {"LCMSampler": sizes, "Sampler": sizes}, **inputs)
 
 
 def capture(wf: Workflow, **taps: str) -> Workflow:
     """Add TestCapture nodes: ``name="node.output"``."""
-    data = wf.to_json()
-    for name, ref in taps.items():
-        node_id, output = ref.split(".")
-        data["nodes"][name] = {"type": "TestCapture", "inputs": {"value": {"from": node_id, "output": output}}}
-    return parse_workflow(data)
-
-
-def run(session: Session, wf: Workflow):
-    sink = CollectingSink()
-    result = session.run(wf, sink=sink)
-    return result, sink
+    return with_captures(wf, **taps)
 
 
 def direct_pipeline(demo_paths):

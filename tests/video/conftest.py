@@ -2,18 +2,12 @@
 shipped workflows at test size (64x64, 4 frames, 2 steps: the same code paths, a fraction of the time)."""
 from __future__ import annotations
 
-import copy
-import json
 from pathlib import Path
 
 import pytest
 
-from nodegraph import ANY, Node, Socket, node
-from nodegraph.context import Environment
-from nodegraph.events import CollectingSink
-from nodegraph.files import FileRoots
-from nodegraph.session import Session
-from nodegraph.workflow import Workflow, parse_workflow
+from nodegraph.workflow import Workflow
+from pack_fixtures import capture_registry, run, session_maker, shipped_workflow, with_captures
 
 REPO = Path(__file__).resolve().parents[2]
 CAMERA = REPO / "workflows" / "svd_camera_motion.json"
@@ -21,22 +15,12 @@ TWO_BRANCH = REPO / "workflows" / "svd_camera_motion_two_branch.json"
 TEST_SIZE = {"frames": 4, "width": 64, "height": 64, "steps": 2}
 DEMOS = ("demo:tiny-svd", "demo:camera-pan-left", "demo:camera-zoom-in", "demo:camera-static")
 
-
-@node("TestVideoCapture", category="tests", outputs={"value": ANY}, output_node=True, deterministic=False)
-class Capture(Node):
-    """Hands any value back in RunResult.values."""
-    value: object = Socket(ANY)
-
-    def run(self, ctx):
-        return {"value": self.value}
+__all__ = ["REPO", "CAMERA", "TWO_BRANCH", "TEST_SIZE", "workflow", "edit", "run", "mp4_frames"]
 
 
 @pytest.fixture(scope="session")
 def registry():
-    from nodegraph.plugins import load_registry
-    reg = load_registry(())
-    reg.add_node(Capture, "tests.video")
-    return reg
+    return capture_registry("tests.video")
 
 
 @pytest.fixture(scope="session")
@@ -62,44 +46,19 @@ def manager():
 
 @pytest.fixture
 def make_session(demo_dir, manager, registry, tmp_path):
-    """A Session on the shared demo folder and warm manager, files under tmp_path."""
-    def make(cache=None, own_manager=None) -> Session:
-        from nodegraph.cache import Cache
-        env = Environment(files=FileRoots(input_dir=tmp_path / "input", models_dir=tmp_path / "models",
-                                          output_dir=tmp_path / "output"),
-                          device="cpu", demo_dir=demo_dir)
-        env.services["svd_models"] = own_manager or manager
-        return Session(registry, env=env, cache=cache if cache is not None else Cache(enabled=False))
-    return make
+    """``make(cache=None, own_manager=None)``: a Session on the shared demo folder and warm
+    manager, files under tmp_path."""
+    return session_maker(registry, demo_dir, tmp_path, "svd_models", manager)
 
 
 def workflow(path: Path = CAMERA, **inputs) -> Workflow:
     """A shipped workflow at test size, with ``node__input=value`` overrides."""
-    data = copy.deepcopy(json.loads(path.read_text()))
-    for entry in data["nodes"].values():
-        if entry["type"] == "SVDImageToVideo":
-            entry["inputs"].update(TEST_SIZE)
-    for key, value in inputs.items():
-        node_id, name = key.split("__")
-        data["nodes"][node_id]["inputs"][name] = value
-    return parse_workflow(data)
+    return shipped_workflow(path, {"SVDImageToVideo": TEST_SIZE}, **inputs)
 
 
 def edit(wf: Workflow, drop: tuple[str, ...] = (), **taps: str) -> Workflow:
-    """Remove nodes and add TestVideoCapture nodes (``name="node.output"``)."""
-    data = wf.to_json()
-    for node_id in drop:
-        del data["nodes"][node_id]
-    for name, ref in taps.items():
-        node_id, output = ref.split(".")
-        data["nodes"][name] = {"type": "TestVideoCapture", "inputs": {"value": {"from": node_id, "output": output}}}
-    return parse_workflow(data)
-
-
-def run(session: Session, wf: Workflow):
-    sink = CollectingSink()
-    result = session.run(wf, sink=sink)
-    return result, sink
+    """Remove nodes and add TestCapture nodes (``name="node.output"``)."""
+    return with_captures(wf, drop, **taps)
 
 
 def mp4_frames(path) -> tuple[list, float, dict]:

@@ -77,7 +77,7 @@ def test_decode_video_redecodes_cached_latents_without_sampling(make_session):
     data["nodes"]["decode"] = {"type": "DecodeVideo", "inputs": {"model": {"from": "model", "output": "model"},
                                                                 "latent": {"from": "svd", "output": "latent"},
                                                                 "decode_chunk_size": 2}}
-    data["nodes"]["redecoded"] = {"type": "TestVideoCapture", "inputs": {"value": {"from": "decode", "output": "video"}}}
+    data["nodes"]["redecoded"] = {"type": "TestCapture", "inputs": {"value": {"from": "decode", "output": "video"}}}
     from nodegraph.workflow import parse_workflow
     again, sink = run(session, parse_workflow(data))
     assert again.ok, again.error

@@ -43,7 +43,7 @@ def _save_then_load(session, tmp_path, fmt: str):
     name = f"in_{fmt}" if fmt == "png" else f"in_{fmt}.{fmt}"
     loaded, _ = run(session, parse_workflow(_graph({
         "load": {"type": "LoadVideo", "inputs": {"video": name}},
-        "out": {"type": "TestVideoCapture", "inputs": {"value": {"from": "load", "output": "video"}}}})))
+        "out": {"type": "TestCapture", "inputs": {"value": {"from": "load", "output": "video"}}}})))
     assert loaded.ok, loaded.error
     return clip, written, loaded.values["out"]["value"]
 
@@ -103,7 +103,7 @@ def test_corrupt_or_truncated_video_is_a_clear_error_naming_the_node(clip_sessio
     (tmp_path / "input" / "bad.mp4").write_bytes(bad)
     result, _ = run(clip_session, parse_workflow(_graph({
         "clip": {"type": "LoadVideo", "inputs": {"video": "bad.mp4"}},
-        "out": {"type": "TestVideoCapture", "inputs": {"value": {"from": "clip", "output": "video"}}}})))
+        "out": {"type": "TestCapture", "inputs": {"value": {"from": "clip", "output": "video"}}}})))
     assert result.status == "failed"
     assert result.error["node"] == "clip" and result.error["input"] == "video"
     assert "'bad.mp4'" in result.error["message"]
@@ -120,9 +120,9 @@ def test_frame_utilities(clip_session):
                                                     "height": 24}},
         "images": {"type": "VideoToImages", "inputs": {"video": {"from": "small", "output": "video"}}},
         "back": {"type": "ImagesToVideo", "inputs": {"images": {"from": "images", "output": "images"}, "fps": 3.0}},
-        "a": {"type": "TestVideoCapture", "inputs": {"value": {"from": "last", "output": "image"}}},
-        "b": {"type": "TestVideoCapture", "inputs": {"value": {"from": "small", "output": "video"}}},
-        "c": {"type": "TestVideoCapture", "inputs": {"value": {"from": "back", "output": "video"}}}})))
+        "a": {"type": "TestCapture", "inputs": {"value": {"from": "last", "output": "image"}}},
+        "b": {"type": "TestCapture", "inputs": {"value": {"from": "small", "output": "video"}}},
+        "c": {"type": "TestCapture", "inputs": {"value": {"from": "back", "output": "video"}}}})))
     assert result.ok, result.error
     clip = _clip()
     assert torch.equal(result.values["a"]["value"], clip[-1:])
@@ -132,5 +132,5 @@ def test_frame_utilities(clip_session):
     bad, _ = run(clip_session, parse_workflow(_graph({
         "frames": {"type": "TestClip", "inputs": {}},
         "pick": {"type": "ExtractFrame", "inputs": {"video": {"from": "frames", "output": "video"}, "index": 6}},
-        "a": {"type": "TestVideoCapture", "inputs": {"value": {"from": "pick", "output": "image"}}}})))
+        "a": {"type": "TestCapture", "inputs": {"value": {"from": "pick", "output": "image"}}}})))
     assert bad.status == "failed" and bad.error["input"] == "index" and "has 6 frames" in bad.error["message"]
