@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -46,3 +47,15 @@ def alternated(variants: dict[str, Callable[[], float]], rounds: int) -> dict[st
 def demo_dir() -> Path:
     """Where the demo models are built: the CLI's folder, so a benchmark reuses what a run built."""
     return Path(os.environ.get("NODEGRAPH_DEMO_DIR") or Path.home() / ".cache/nodegraph/demo")
+
+
+def engine_and_direct(session, workflow, direct: Callable[[], object], device: str, rounds: int) -> tuple[float, float]:
+    """Median seconds of ``workflow`` run by the engine's ``session`` and of ``direct`` (the same
+    library calls written by hand), each warmed up once (loads, first-call costs), then alternated."""
+    def engine():
+        result = session.run(workflow)
+        assert result.ok, result.error
+
+    engine(), direct()
+    medians = alternated({"engine": partial(timed, engine, device), "direct": partial(timed, direct, device)}, rounds)
+    return medians["engine"], medians["direct"]

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_timing import alternated, demo_dir as default_demo_dir, timed  # noqa: E402
+from bench_timing import alternated, demo_dir as default_demo_dir, engine_and_direct, timed  # noqa: E402
 
 PROMPT = "a watercolor painting of a lighthouse at sunset, highly detailed"
 LCM, STYLE = 1.0, 0.8
@@ -192,17 +192,7 @@ def main(argv=None) -> None:
     direct.unload_lora_weights()  # diffusers' fastest fused form: deltas kept, LoRA layers removed
     direct_png = work / "direct.png"
 
-    def engine_once():
-        result = session.run(workflow)
-        assert result.ok, result.error
-
-    def direct_once():
-        direct_job(direct, size, direct_png)
-
-    engine_once(), direct_once()  # warm-up: loads, fuse, first-call costs
-    med_a = alternated({"engine": partial(timed, engine_once, device), "direct": partial(timed, direct_once, device)},
-                       args.rounds)
-    e, d = med_a["engine"], med_a["direct"]
+    e, d = engine_and_direct(session, workflow, lambda: direct_job(direct, size, direct_png), device, args.rounds)
     print(f"(a) main job  engine {e * 1000:8.1f} ms   direct {d * 1000:8.1f} ms   engine/direct {e / d:.3f}",
           flush=True)
 

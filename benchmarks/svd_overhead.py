@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_timing import alternated, demo_dir as default_demo_dir, timed  # noqa: E402
+from bench_timing import alternated, demo_dir as default_demo_dir, engine_and_direct, timed  # noqa: E402
 
 # Real SVD-XT sizes (configs of stabilityai/stable-video-diffusion-img2vid-xt), random weights.
 FULL_UNET = dict(sample_size=96, in_channels=8, out_channels=4, layers_per_block=2,
@@ -192,17 +192,7 @@ def main(argv=None) -> None:
     direct = load_pipeline(ModelSource("diffusers", str(base_path), "direct", "direct", device, default_dtype(device)))
     merge_by_hand(direct, str(lora_path))
 
-    def engine_once():
-        result = session.run(wf)
-        assert result.ok, result.error
-
-    def direct_once():
-        direct_job(direct, start_image, args)
-
-    engine_once(), direct_once()  # warm-up: loads, fuse, first-call costs
-    med_a = alternated({"engine": partial(timed, engine_once, device), "direct": partial(timed, direct_once, device)},
-                       args.rounds)
-    e, d = med_a["engine"], med_a["direct"]
+    e, d = engine_and_direct(session, wf, lambda: direct_job(direct, start_image, args), device, args.rounds)
     print(f"(a) image->video  engine {e * 1000:9.1f} ms   direct {d * 1000:9.1f} ms   engine/direct {e / d:.3f}",
           flush=True)
     direct = None  # free its memory before (b)

@@ -6,48 +6,23 @@ from pathlib import Path
 import pytest
 
 from nodegraph.workflow import Workflow
-from pack_fixtures import capture_registry, run, session_maker, shipped_workflow, with_captures
+from pack_fixtures import PackUnderTest, run, shipped_workflow, with_captures
+from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN_JOB = REPO / "workflows" / "lcm_lora_sdxl.json"
 BASELINE = REPO / "workflows" / "sdxl_style_baseline.json"
 SIZE = 64  # tests sample at 64x64: same code paths, a fraction of the time
-DEMOS = ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora")
 
 __all__ = ["REPO", "MAIN_JOB", "BASELINE", "SIZE", "workflow", "capture", "run", "direct_pipeline"]
 
 
 @pytest.fixture(scope="session")
-def registry():
-    return capture_registry("tests.sdxl")
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory) -> Path:
+def pack() -> PackUnderTest:
     from nodegraph_nodes.sdxl import demo
-    folder = tmp_path_factory.mktemp("demo")
-    for name in DEMOS:
-        demo.materialise(name, folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def demo_paths(demo_dir) -> dict[str, Path]:
-    from nodegraph_nodes.sdxl import demo
-    return {name[len("demo:"):]: demo.materialise(name, demo_dir) for name in DEMOS}
-
-
-@pytest.fixture(scope="session")
-def manager():
     from nodegraph_nodes.sdxl.model_manager import ModelManager
-    return ModelManager()
-
-
-@pytest.fixture
-def make_session(demo_dir, manager, registry, tmp_path):
-    """``make(cache=None, models_dir=None, own_manager=None)``: a Session on the shared demo folder
-    and warm manager, files under tmp_path."""
-    return session_maker(registry, demo_dir, tmp_path, "sdxl_models", manager)
+    return PackUnderTest("sdxl", demo, ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"),
+                         "sdxl_models", ModelManager)
 
 
 def workflow(path: Path = MAIN_JOB, size: int = SIZE, **inputs) -> Workflow:

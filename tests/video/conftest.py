@@ -7,48 +7,23 @@ from pathlib import Path
 import pytest
 
 from nodegraph.workflow import Workflow
-from pack_fixtures import capture_registry, run, session_maker, shipped_workflow, with_captures
+from pack_fixtures import PackUnderTest, run, shipped_workflow, with_captures
+from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 CAMERA = REPO / "workflows" / "svd_camera_motion.json"
 TWO_BRANCH = REPO / "workflows" / "svd_camera_motion_two_branch.json"
 TEST_SIZE = {"frames": 4, "width": 64, "height": 64, "steps": 2}
-DEMOS = ("demo:tiny-svd", "demo:camera-pan-left", "demo:camera-zoom-in", "demo:camera-static")
 
 __all__ = ["REPO", "CAMERA", "TWO_BRANCH", "TEST_SIZE", "workflow", "edit", "run", "mp4_frames"]
 
 
 @pytest.fixture(scope="session")
-def registry():
-    return capture_registry("tests.video")
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory) -> Path:
+def pack() -> PackUnderTest:
     from nodegraph_nodes.video import demo
-    folder = tmp_path_factory.mktemp("video-demo")
-    for name in DEMOS:
-        demo.materialise(name, folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def demo_paths(demo_dir) -> dict[str, Path]:
-    from nodegraph_nodes.video import demo
-    return {name[len("demo:"):]: demo.materialise(name, demo_dir) for name in DEMOS}
-
-
-@pytest.fixture(scope="session")
-def manager():
     from nodegraph_nodes.video.model_manager import VideoModelManager
-    return VideoModelManager()
-
-
-@pytest.fixture
-def make_session(demo_dir, manager, registry, tmp_path):
-    """``make(cache=None, own_manager=None)``: a Session on the shared demo folder and warm
-    manager, files under tmp_path."""
-    return session_maker(registry, demo_dir, tmp_path, "svd_models", manager)
+    return PackUnderTest("video", demo, ("demo:tiny-svd", "demo:camera-pan-left", "demo:camera-zoom-in",
+                                         "demo:camera-static"), "svd_models", VideoModelManager)
 
 
 def workflow(path: Path = CAMERA, **inputs) -> Workflow:

@@ -9,10 +9,9 @@ does not import torch.
 """
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
-from nodegraph import DemoAsset
+from nodegraph import demo_build
 
 from .recipes import DEMO_VERSION, RECIPES, build
 
@@ -30,23 +29,13 @@ def demo_fingerprint(value: str) -> str:
     return f"{value}@v{DEMO_VERSION}"
 
 
-def _locate(name: str, demo_dir: Path) -> Path | None:
-    path = Path(demo_dir) / RECIPES[name]["path"]
-    return path if path.exists() else None
-
-
-def materialise(value: str, demo_dir: Path) -> Path:
-    """Files of demo ``value`` under ``demo_dir``, built on first use (tests, benchmarks)."""
-    name = value[len(SCHEME):] if is_demo(value) else value
-    if name not in RECIPES:
-        raise KeyError(f"unknown demo {value!r}")
-    return build(name, Path(demo_dir))
-
-
 _DESCRIPTIONS = {"tiny-sdxl": "a few-MB SDXL-architecture pipeline (random weights, fixed seed)",
                  "tiny-sdxl-lcm-lora": "a stand-in LCM acceleration LoRA (kohya format) for tiny-sdxl",
                  "tiny-sdxl-style-lora": "a stand-in style LoRA (diffusers/peft format) for tiny-sdxl"}
 
-DEMOS = [DemoAsset(name, spec["kind"], build=partial(build, name), locate=partial(_locate, name),
-                   version=f"v{DEMO_VERSION}", description=_DESCRIPTIONS.get(name, ""))
-         for name, spec in RECIPES.items()]
+DEMOS = demo_build.recipe_assets(RECIPES, build, f"v{DEMO_VERSION}", _DESCRIPTIONS)
+
+
+def materialise(value: str, demo_dir: Path) -> Path:
+    """Files of demo ``value`` under ``demo_dir``, built on first use (tests, benchmarks)."""
+    return demo_build.materialise(DEMOS, value, demo_dir)

@@ -14,10 +14,9 @@ so they change the images visibly: tests comparing fused / unfused / no LoRA mea
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from nodegraph.demo_build import build_once
 
 HERE = Path(__file__).parent / "tiny_sdxl"
 DEMO_VERSION = 1  # bump when a recipe or config changes: new folder names, new cache keys
@@ -37,41 +36,12 @@ def _config(name: str) -> dict:
 
 
 def build(name: str, demo_dir: Path) -> Path:
+    """The files of demo ``name`` under ``demo_dir``, built on first use (the LoRAs from the base)."""
     spec = RECIPES[name]
-    target = demo_dir / spec["path"]
-    if target.exists():
-        return target
-    demo_dir.mkdir(parents=True, exist_ok=True)
+    target = Path(demo_dir) / spec["path"]
     if spec["kind"] == "checkpoint":
-        _atomic_dir(target, _build_pipeline)
-    else:
-        base = build("tiny-sdxl", demo_dir)
-        _atomic_file(target, lambda path: _build_lora(base, spec["recipe"], path))
-    return target
-
-
-def _atomic_dir(target: Path, make) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        make(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not target.exists():  # a real failure, not a concurrent builder that won
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _atomic_file(target: Path, make) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        make(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        return build_once(target, _build_pipeline)
+    return build_once(target, lambda path: _build_lora(build("tiny-sdxl", demo_dir), spec["recipe"], path))
 
 
 def _build_pipeline(folder: Path) -> None:

@@ -9,10 +9,9 @@ not import torch.
 """
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
-from nodegraph import DemoAsset
+from nodegraph import DemoAsset, demo_build
 
 from .recipes import DEMO_VERSION, RECIPES, build
 
@@ -36,26 +35,16 @@ def known(kind: str) -> list[str]:
     return sorted(SCHEME + n for n, spec in RECIPES.items() if spec["kind"] == kind)
 
 
-def _locate(name: str, demo_dir: Path) -> Path | None:
-    path = Path(demo_dir) / RECIPES[name]["path"]
-    return path if path.exists() else None
-
-
-def materialise(value: str, demo_dir: Path) -> Path:
-    """Files of demo ``value`` under ``demo_dir``, built on first use (tests, benchmarks)."""
-    name = value[len(SCHEME):] if is_demo(value) else value
-    if name not in RECIPES:
-        raise KeyError(f"unknown demo {value!r}")
-    return build(name, Path(demo_dir))
-
-
 _DESCRIPTIONS = {"tiny-svd": "a few-MB Stable Video Diffusion pipeline (random weights, fixed seed)",
                  "camera-pan-left": "a stand-in camera-motion LoRA (temporal attention) for tiny-svd",
                  "camera-zoom-in": "a stand-in camera-motion LoRA (temporal attention) for tiny-svd",
                  "camera-static": "a stand-in camera-motion LoRA (temporal attention) for tiny-svd"}
 
-DEMOS = [DemoAsset(name, spec["kind"], build=partial(build, name), locate=partial(_locate, name),
-                   version=f"v{DEMO_VERSION}", description=_DESCRIPTIONS.get(name, ""))
-         for name, spec in RECIPES.items()] + [
+DEMOS = demo_build.recipe_assets(RECIPES, build, f"v{DEMO_VERSION}", _DESCRIPTIONS) + [
     DemoAsset("svd-start-frame", "image", build=lambda _dir: START_FRAME, locate=lambda _dir: START_FRAME,
               version="v1", description="a 256x192 landscape drawing: a start frame for SVD")]
+
+
+def materialise(value: str, demo_dir: Path) -> Path:
+    """Files of demo ``value`` under ``demo_dir``, built on first use (tests, benchmarks)."""
+    return demo_build.materialise(DEMOS, value, demo_dir)
