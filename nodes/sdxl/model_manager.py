@@ -6,7 +6,8 @@ return a new handle and never touch weights. The ``ModelManager`` (one per sessi
 ``ctx.service``) turns handles into a ready pipeline:
 
 - one pipeline per base source, kept warm across jobs, least-recently-used pipelines evicted
-  when the total exceeds a memory budget (``NODEGRAPH_MODEL_MEMORY``, e.g. ``12G``);
+  when the total exceeds a memory budget (``NODEGRAPH_MODEL_MEMORY``, e.g. ``12G``; the core's
+  ``WarmModels``);
 - a fused patch set (``handle.fuse``, MergeAcceleration's default) is merged straight from the
   LoRA files into the weights (``merge.py``: no adapter layers) and the touched base weights are
   kept aside, so a different patch set starts from the exact base;
@@ -19,19 +20,16 @@ Importing this module does not import torch.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from nodegraph import NodeError
+from nodegraph.model_cache import WarmModelManager
 
 SERVICE_NAME = "sdxl_models"
-DEFAULT_BUDGET = 16 << 30
 LORA_COMPONENTS = ("unet", "text_encoder", "text_encoder_2")
 TEXT_COMPONENTS = ("text_encoder", "text_encoder_2")
 
@@ -77,15 +75,6 @@ class ModelHandle:
         return " + ".join(parts) + (" (fused)" if self.fuse and self.patches else "")
 
 
-def parse_bytes(text: str) -> int:
-    """'12G', '512M', '1.5G' or plain bytes."""
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(float(text))
-
-
 @dataclass
 class _Adapter:
     name: str
@@ -121,23 +110,16 @@ class _Loaded:
     compiled: Any = None  # fast mode: the compiled UNet and VAE decoder (fast.py)
 
 
-class ModelManager:
+class ModelManager(WarmModelManager[ModelSource, _Loaded]):
     """Session-long owner of loaded SDXL pipelines. Thread-safe; see the module docstring."""
 
     def __init__(self, memory_budget: int | None = None):
-        if memory_budget is None:
-            env = os.environ.get("NODEGRAPH_MODEL_MEMORY")
-            memory_budget = parse_bytes(env) if env else DEFAULT_BUDGET
-        self.memory_budget = memory_budget
+        super().__init__(memory_budget)
         # Fused patch sets merge straight from the files; "peft" forces the adapter route
         # (benchmarks compare the two).
         self.direct_merge = os.environ.get("NODEGRAPH_FUSE_VIA", "files") != "peft"
-        self._loaded: OrderedDict[ModelSource, _Loaded] = OrderedDict()
         self._components: dict[tuple[str, str], tuple[str, ...]] = {}  # which components a LoRA file patches
-        self._lock = threading.RLock()
-        # Counters tests and benchmarks read: what work the manager actually did.
-        self.stats = {"pipeline_loads": 0, "adapter_loads": 0, "set_adapters": 0, "fuse": 0,
-                      "unfuse": 0, "direct_merge": 0, "restore": 0, "evictions": 0, "compiles": 0}
+        self.stats.update(adapter_loads=0, set_adapters=0, fuse=0, unfuse=0, direct_merge=0, restore=0, compiles=0)
 
     # --- public ----------------------------------------------------------------------------
     @contextmanager
@@ -176,40 +158,10 @@ class ModelManager:
         with self._lock, _weights_mode():
             return dict(self._entry(handle.source).scheduler_config)
 
-    def loaded(self) -> list[ModelSource]:
-        with self._lock:
-            return list(self._loaded)
-
-    def close(self) -> None:
-        with self._lock:
-            self._loaded.clear()
-        gc.collect()
-
     # --- base pipelines ----------------------------------------------------------------------
-    def _entry(self, source: ModelSource) -> _Loaded:
-        entry = self._loaded.get(source)
-        if entry is not None:
-            self._loaded.move_to_end(source)
-            return entry
+    def _load(self, source: ModelSource) -> _Loaded:
         pipe = load_pipeline(source)
-        entry = _Loaded(pipe, _pipeline_bytes(pipe), dict(pipe.scheduler.config))
-        self.stats["pipeline_loads"] += 1
-        self._loaded[source] = entry
-        self._evict(keep=source)
-        return entry
-
-    def _evict(self, keep: ModelSource) -> None:
-        evicted = False
-        while sum(e.nbytes for e in self._loaded.values()) > self.memory_budget and len(self._loaded) > 1:
-            oldest = next(iter(self._loaded))
-            if oldest == keep:
-                break
-            del self._loaded[oldest]
-            self.stats["evictions"] += 1
-            evicted = True
-        if evicted:
-            gc.collect()
-            _empty_device_cache()
+        return _Loaded(pipe, _pipeline_bytes(pipe), dict(pipe.scheduler.config))
 
     # --- adapters ------------------------------------------------------------------------------
     def _adapter(self, entry: _Loaded, patch: LoraPatch) -> _Adapter:
@@ -416,12 +368,6 @@ def _pipeline_bytes(pipe) -> int:
         if module is not None:
             total += sum(p.numel() * p.element_size() for p in module.parameters())
     return total
-
-
-def _empty_device_cache() -> None:
-    import torch
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 # --- loading ------------------------------------------------------------------------------

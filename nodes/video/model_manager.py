@@ -6,7 +6,8 @@ CameraMotionLoRA only build handles. The ``VideoModelManager`` (one per session,
 ``ctx.service``) turns a handle into a ready ``StableVideoDiffusionPipeline``:
 
 - one pipeline per base source, warm across jobs; least-recently-used pipelines are evicted when
-  the total exceeds the budget (``NODEGRAPH_MODEL_MEMORY``, shared meaning with the SDXL pack);
+  the total exceeds the budget (``NODEGRAPH_MODEL_MEMORY``; the core's ``WarmModels``, as in the
+  SDXL pack);
 - each LoRA file is injected once per (path, content fingerprint) as a peft adapter on the UNet
   (SVD's UNet has no diffusers LoRA loader; the layers are plain peft ``LoraLayer``s);
 - the active set is switched by activating adapters and setting their scales; with ``fuse`` the
@@ -19,18 +20,14 @@ Importing this module does not import torch.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
-import os
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from nodegraph import NodeError
-from nodegraph_nodes.sdxl.model_manager import (DEFAULT_BUDGET, LoraPatch, ModelHandle, ModelSource,
-                                                default_dtype, parse_bytes, quiet_loaders)
+from nodegraph.model_cache import WarmModelManager
+from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle, ModelSource, default_dtype, quiet_loaders
 
 from .lora_format import LoraFileError, read_camera_lora
 
@@ -57,18 +54,12 @@ class _Loaded:
     stripped: list = field(default_factory=list)  # (parent, attribute, LoRA layer) set aside while fused
 
 
-class VideoModelManager:
+class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
     """Session-long owner of loaded SVD pipelines. Thread-safe; see the module docstring."""
 
     def __init__(self, memory_budget: int | None = None):
-        if memory_budget is None:
-            env = os.environ.get("NODEGRAPH_MODEL_MEMORY")
-            memory_budget = parse_bytes(env) if env else DEFAULT_BUDGET
-        self.memory_budget = memory_budget
-        self._loaded: OrderedDict[ModelSource, _Loaded] = OrderedDict()
-        self._lock = threading.RLock()
-        self.stats = {"pipeline_loads": 0, "adapter_loads": 0, "switches": 0, "fuse": 0, "unfuse": 0,
-                      "evictions": 0}
+        super().__init__(memory_budget)
+        self.stats.update(adapter_loads=0, switches=0, fuse=0, unfuse=0)
 
     @contextmanager
     def use(self, handle: ModelHandle, patched: bool = True) -> Iterator[Any]:
@@ -81,33 +72,10 @@ class VideoModelManager:
                     self._apply(entry, handle)
             yield entry.pipe
 
-    def loaded(self) -> list[ModelSource]:
-        with self._lock:
-            return list(self._loaded)
-
-    def close(self) -> None:
-        with self._lock:
-            self._loaded.clear()
-        gc.collect()
-
     # --- base pipelines ------------------------------------------------------------------------
-    def _entry(self, source: ModelSource) -> _Loaded:
-        entry = self._loaded.get(source)
-        if entry is not None:
-            self._loaded.move_to_end(source)
-            return entry
+    def _load(self, source: ModelSource) -> _Loaded:
         pipe = load_pipeline(source)
-        entry = self._loaded[source] = _Loaded(pipe, _pipeline_bytes(pipe))
-        self.stats["pipeline_loads"] += 1
-        evicted = False
-        while sum(e.nbytes for e in self._loaded.values()) > self.memory_budget and len(self._loaded) > 1:
-            del self._loaded[next(iter(self._loaded))]  # the newest (in use) is last: never evicted
-            self.stats["evictions"] += 1
-            evicted = True
-        if evicted:
-            gc.collect()
-            _empty_device_cache()
-        return entry
+        return _Loaded(pipe, _pipeline_bytes(pipe))
 
     # --- adapters -----------------------------------------------------------------------------
     def _adapter(self, entry: _Loaded, patch: LoraPatch) -> str:
@@ -241,12 +209,6 @@ def _weights_mode() -> Iterator[None]:
 def _pipeline_bytes(pipe) -> int:
     return sum(p.numel() * p.element_size() for name in COMPONENTS if getattr(pipe, name, None) is not None
                for p in getattr(pipe, name).parameters())
-
-
-def _empty_device_cache() -> None:
-    import torch
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 def _align_weights(pipe, alignment: int = 64) -> None:
