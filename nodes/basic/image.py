@@ -82,11 +82,15 @@ class ResizeImage(Node):
     method: Literal["bilinear", "bicubic", "nearest", "area"] = Widget("bilinear")
 
     def run(self, ctx):
-        import torch.nn.functional as F
-        x = self.image.movedim(-1, 1)
-        kwargs = {"align_corners": False, "antialias": True} if self.method in ("bilinear", "bicubic") else {}
-        y = F.interpolate(x, size=(self.height, self.width), mode=self.method, **kwargs)
-        return {"image": y.clamp(0, 1).movedim(1, -1).contiguous()}
+        return {"image": resize_images(self.image, self.width, self.height, self.method)}
+
+
+def resize_images(images: Any, width: int, height: int, method: str) -> Any:
+    """An image batch [B, H, W, C] (or a clip's frames) resized to height × width, in 0..1."""
+    import torch.nn.functional as F
+    kwargs = {"align_corners": False, "antialias": True} if method in ("bilinear", "bicubic") else {}
+    resized = F.interpolate(images.movedim(-1, 1), size=(height, width), mode=method, **kwargs)
+    return resized.clamp(0, 1).movedim(1, -1).contiguous()
 
 
 @node("SaveImage", category="image", output_node=True)

@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from nodegraph.files import atomic_write
+from nodegraph.files import atomic_write, fingerprint_path
 from . import demo
 from .model_manager import LORA_COMPONENTS, LoraPatch, ModelHandle
 from .pipeline import model_manager, pickle_refusal
@@ -29,8 +29,12 @@ def _lora_input(default: Any = ..., **kw) -> Any:
     return FileInput("lora", default=default, extensions=(".safetensors",), **kw)
 
 
-def check_lora_file(value: str, env: Any) -> str | None:
-    """A message when ``value`` cannot be a LoRA file; cheap (reads the safetensors header only)."""
+def check_lora_file(value: str, env: Any, check_keys: Callable[[str, Path], str | None] | None = None) -> str | None:
+    """A message when ``value`` cannot be a LoRA file; cheap (reads the safetensors header only).
+
+    ``check_keys(value, path)`` judges the file's keys; by default it must hold LoRA weights
+    (the video pack passes its stricter camera-LoRA rule).
+    """
     if not value:
         return None
     if demo.is_demo(value):
@@ -43,6 +47,10 @@ def check_lora_file(value: str, env: Any) -> str | None:
         return None  # the core reports missing files
     if not path.is_file() or path.suffix.lower() != ".safetensors":
         return f"{value!r} is not a .safetensors LoRA file"
+    return (check_keys or _holds_lora_weights)(value, path)
+
+
+def _holds_lora_weights(value: str, path: Path) -> str | None:
     try:
         keys = safetensors_keys(path)
     except (OSError, ValueError) as exc:
@@ -62,11 +70,13 @@ def safetensors_keys(path: Path) -> list[str]:
 
 
 def lora_patch(ctx, value: str, strength: float, role: str = "lora") -> LoraPatch:
-    if demo.is_demo(value):
+    """The patch of LoRA ``value`` applied by this node: the file's path and content identity
+    (a demo's: its name and the version of the pack's recipe, as ``demo.demo_fingerprint``)."""
+    asset = ctx.env.demo(value)
+    if asset is not None:
         path = ctx.env.materialise(value)
-        fingerprint = demo.demo_fingerprint(value)
+        fingerprint = f"{asset.value}@{asset.version}"
     else:
-        from nodegraph.files import fingerprint_path
         path = ctx.env.files.resolve("lora", value)
         if path is None:
             raise NodeError(f"LoRA file {value!r} not found", input="lora")

@@ -11,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from nodegraph.files import fingerprint_path
-from nodegraph_nodes.sdxl.pipeline import pickle_refusal
+from nodegraph import FileInput, Node, Socket, Widget, node
+from nodegraph_nodes.sdxl.lora import check_lora_file, lora_patch
 
 from . import demo
 from .lora_format import check_file
-from .model_manager import LoraPatch, VideoModelHandle
+from .model_manager import VideoModelHandle
 
 
 def check_camera_lora(value: str, env: Any) -> str | None:
@@ -26,14 +25,10 @@ def check_camera_lora(value: str, env: Any) -> str | None:
         if value not in demo.known("lora"):
             return f"{value!r} is not a camera-motion LoRA; video demos: {', '.join(demo.known('lora'))}"
         return None
-    refusal = pickle_refusal(value)
-    if refusal:
-        return refusal
-    path = env.files.resolve("lora", value) if env is not None else None
-    if path is None:
-        return None  # the core reports missing files
-    if not path.is_file() or path.suffix.lower() != ".safetensors":
-        return f"{value!r} is not a .safetensors LoRA file"
+    return check_lora_file(value, env, _camera_lora_problem)
+
+
+def _camera_lora_problem(value: str, path: Path) -> str | None:
     problem = check_file(path)
     return f"LoRA {value!r} {problem}" if problem else None
 
@@ -59,14 +54,6 @@ class CameraMotionLoRA(Node):
         return [("lora", problem)] if problem else []
 
     def run(self, ctx):
-        value = self.lora
-        if demo.is_demo(value):
-            path, fingerprint = ctx.env.materialise(value), demo.demo_fingerprint(value)
-        else:
-            path = ctx.env.files.resolve("lora", value)
-            if path is None:
-                raise NodeError(f"LoRA file {value!r} not found", input="lora")
-            fingerprint = fingerprint_path(path)
-        patch = LoraPatch(str(Path(path).resolve()), fingerprint, float(self.strength), value, ctx.node_id, "camera")
+        patch = lora_patch(ctx, self.lora, self.strength, role="camera")
         handle: VideoModelHandle = self.model
         return {"model": handle.with_patches((patch,), fuse=self.fuse)}

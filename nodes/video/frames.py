@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from nodegraph import Node, NodeError, Socket, Widget, node
+from nodegraph_nodes.basic.image import resize_images
 
 from .values import make_video
 
@@ -53,11 +54,8 @@ class ResizeVideo(Node):
     method: Literal["bilinear", "bicubic", "nearest", "area"] = Widget("bilinear")
 
     def run(self, ctx):
-        import torch.nn.functional as F
-        x = self.video["frames"].movedim(-1, 1)
-        kwargs = {"align_corners": False, "antialias": True} if self.method in ("bilinear", "bicubic") else {}
-        y = F.interpolate(x, size=(self.height, self.width), mode=self.method, **kwargs)
-        return {"video": make_video(y.movedim(1, -1), self.video["fps"])}
+        return {"video": make_video(resize_images(self.video["frames"], self.width, self.height, self.method),
+                                    self.video["fps"])}
 
 
 @node("ImagesToVideo", category="video", outputs={"video": "VIDEO"})

@@ -14,6 +14,7 @@ so they change the images visibly: tests comparing fused / unfused / no LoRA mea
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from nodegraph.demo_build import build_once
@@ -36,12 +37,10 @@ def _config(name: str) -> dict:
 
 
 def build(name: str, demo_dir: Path) -> Path:
-    """The files of demo ``name`` under ``demo_dir``, built on first use (the LoRAs from the base)."""
+    """The files of demo ``name`` under ``demo_dir``, built on first use."""
     spec = RECIPES[name]
-    target = Path(demo_dir) / spec["path"]
-    if spec["kind"] == "checkpoint":
-        return build_once(target, _build_pipeline)
-    return build_once(target, lambda path: _build_lora(build("tiny-sdxl", demo_dir), spec["recipe"], path))
+    make = _build_pipeline if spec["kind"] == "checkpoint" else partial(_build_lora, Path(demo_dir), spec["recipe"])
+    return build_once(Path(demo_dir) / spec["path"], make)
 
 
 def _build_pipeline(folder: Path) -> None:
@@ -82,8 +81,8 @@ def lora_targets(unet_state: dict, targets: list[str]) -> list[str]:
     return sorted(names)
 
 
-def _build_lora(base: Path, recipe_name: str, path: Path) -> None:
-    write_lora(base, _config("loras.json")[recipe_name], path)
+def _build_lora(demo_dir: Path, recipe_name: str, path: Path) -> None:
+    write_lora(build("tiny-sdxl", demo_dir), _config("loras.json")[recipe_name], path)
 
 
 def write_lora(base: Path, recipe: dict, path: Path) -> None:

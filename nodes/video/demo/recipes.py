@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from nodegraph.demo_build import build_once
@@ -37,12 +38,10 @@ def _config(name: str) -> dict:
 
 
 def build(name: str, demo_dir: Path) -> Path:
-    """The files of demo ``name`` under ``demo_dir``, built on first use (the LoRAs from the base)."""
+    """The files of demo ``name`` under ``demo_dir``, built on first use."""
     spec = RECIPES[name]
-    target = Path(demo_dir) / spec["path"]
-    if spec["kind"] == "checkpoint":
-        return build_once(target, _build_pipeline)
-    return build_once(target, lambda path: write_lora(build("tiny-svd", demo_dir), _config("loras.json")[spec["recipe"]], path))
+    make = _build_pipeline if spec["kind"] == "checkpoint" else partial(_build_lora, Path(demo_dir), spec["recipe"])
+    return build_once(Path(demo_dir) / spec["path"], make)
 
 
 def _build_pipeline(folder: Path) -> None:
@@ -67,6 +66,10 @@ def _build_pipeline_quietly(folder: Path) -> None:
         scheduler=EulerDiscreteScheduler.from_config(_config("scheduler.json")),
         feature_extractor=CLIPImageProcessor(**_config("feature_extractor.json")))
     pipe.save_pretrained(folder, safe_serialization=True)
+
+
+def _build_lora(demo_dir: Path, recipe_name: str, path: Path) -> None:
+    write_lora(build("tiny-svd", demo_dir), _config("loras.json")[recipe_name], path)
 
 
 def temporal_attention_modules(unet_state: dict) -> list[str]:
