@@ -62,6 +62,12 @@ def materialise(assets: Iterable[DemoAsset], value: str, demo_dir: Path) -> Path
     raise KeyError(f"unknown demo {value!r}")
 
 
+def demo_fingerprint(asset: DemoAsset) -> str:
+    """What a model manager keys a loaded demo by: its name and the version of its recipe (its
+    files' sizes and times change with every build, its content does not)."""
+    return f"{asset.value}@{asset.version}"
+
+
 def _locate(relative: str, demo_dir: Path) -> Path | None:
     path = Path(demo_dir) / relative
     return path if path.exists() else None

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph.demo_build import demo_fingerprint
 from nodegraph.files import atomic_write, fingerprint_path
 from . import demo
 from .model_manager import LORA_COMPONENTS, LoraPatch, ModelHandle
@@ -71,11 +72,11 @@ def safetensors_keys(path: Path) -> list[str]:
 
 def lora_patch(ctx, value: str, strength: float, role: str = "lora") -> LoraPatch:
     """The patch of LoRA ``value`` applied by this node: the file's path and content identity
-    (a demo's: its name and the version of the pack's recipe, as ``demo.demo_fingerprint``)."""
+    (a demo's: its name and the version of its pack's recipe)."""
     asset = ctx.env.demo(value)
     if asset is not None:
         path = ctx.env.materialise(value)
-        fingerprint = f"{asset.value}@{asset.version}"
+        fingerprint = demo_fingerprint(asset)
     else:
         path = ctx.env.files.resolve("lora", value)
         if path is None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from . import demo, fast
 from nodegraph.context import device_key, resolve_device
+from nodegraph.demo_build import demo_fingerprint
 from nodegraph.files import fingerprint_path
 from nodegraph.validate import PICKLE_SUFFIXES
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
@@ -87,23 +88,12 @@ class LoadSDXL(Node):
 
     def run(self, ctx):
         device = resolve_device(ctx.env.device)
-        dtype = _dtype(self.dtype, device)
-        value = self.checkpoint
-        if demo.is_demo(value):
-            folder = ctx.env.materialise(value)
-            source = ModelSource("diffusers", str(folder), value, demo.demo_fingerprint(value), device, dtype)
-        else:
-            path = _resolve(ctx.env, value)
-            if path is None:
-                source = ModelSource("hub", value, value, value, device, dtype)
-            elif path.is_file():
-                config = _resolve(ctx.env, self.config)
-                if config is None:
-                    raise NodeError(f"config folder {self.config!r} not found", input="config")
-                source = ModelSource("single_file", str(path.resolve()), value, fingerprint_path(path), device, dtype,
-                                     config=str(config.resolve()))
-            else:
-                source = ModelSource("diffusers", str(path.resolve()), value, fingerprint_path(path), device, dtype)
+        source = base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device))
+        if source.kind == "single_file":
+            config = _resolve(ctx.env, self.config)
+            if config is None:
+                raise NodeError(f"config folder {self.config!r} not found", input="config")
+            source = replace(source, config=str(config.resolve()))
         if self.vae:
             vae = ctx.env.files.resolve("vae", self.vae)
             if vae is None:
@@ -111,6 +101,20 @@ class LoadSDXL(Node):
             source = replace(source, vae=str(vae.resolve()),
                              fingerprint=f"{source.fingerprint}|vae:{fingerprint_path(vae)}")
         return {"model": ModelHandle(source)}
+
+
+def base_source(ctx, value: str, device: str, dtype: str) -> ModelSource:
+    """Where checkpoint ``value`` comes from: a demo (built on first use, keyed by its recipe's
+    version), a hub id (no such local path), a diffusers folder, or a single file (kind
+    "single_file": the caller adds what loading it needs)."""
+    asset = ctx.env.demo(value)
+    if asset is not None:
+        return ModelSource("diffusers", str(ctx.env.materialise(value)), value, demo_fingerprint(asset), device, dtype)
+    path = _resolve(ctx.env, value)
+    if path is None:
+        return ModelSource("hub", value, value, value, device, dtype)
+    kind = "single_file" if path.is_file() else "diffusers"
+    return ModelSource(kind, str(path.resolve()), value, fingerprint_path(path), device, dtype)
 
 
 def _check_vae(value: str, env) -> list[tuple[str | None, str]]:

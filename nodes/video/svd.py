@@ -13,11 +13,10 @@ from typing import Any, Literal
 
 from nodegraph import FileInput, Node, Socket, Widget, node
 from nodegraph.context import resolve_device
-from nodegraph.files import fingerprint_path
-from nodegraph_nodes.sdxl.pipeline import MAX_SEED, pickle_refusal
+from nodegraph_nodes.sdxl.pipeline import MAX_SEED, base_source, pickle_refusal
 
 from . import demo
-from .model_manager import SERVICE_NAME, ModelSource, VideoModelHandle, VideoModelManager, default_dtype
+from .model_manager import SERVICE_NAME, VideoModelHandle, VideoModelManager, default_dtype
 from .values import make_latent_video, make_video
 
 
@@ -73,18 +72,8 @@ class LoadSVD(Node):
 
     def run(self, ctx):
         device = resolve_device(ctx.env.device)
-        dtype = _dtype(self.dtype, device)
-        value = self.checkpoint
-        if demo.is_demo(value):
-            folder = ctx.env.materialise(value)
-            source = ModelSource("diffusers", str(folder), value, demo.demo_fingerprint(value), device, dtype)
-        else:
-            path = _resolve(ctx.env, value)
-            if path is None:
-                source = ModelSource("hub", value, value, value, device, dtype)
-            else:
-                source = ModelSource("diffusers", str(path.resolve()), value, fingerprint_path(path), device, dtype)
-        return {"model": VideoModelHandle(source)}
+        # check_inputs refused single files: the source is a demo, a hub id or a diffusers folder.
+        return {"model": VideoModelHandle(base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device)))}
 
 
 def _size_problems(literals) -> list[tuple[str | None, str]]:
