@@ -14,6 +14,7 @@ from pathlib import Path
 from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
 from .executor import executor_named
+from .model_cache import parse_bytes
 from .paths import default_cache_dir
 
 EXIT_OK, EXIT_NODE_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -42,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --executor ray: the cluster to join (auto, ray://host:port); default: "
                             "start a local Ray on 127.0.0.1")
 
+    def add_cache_sizes(p):
+        p.add_argument("--cache-memory", type=_size, default=4 << 30, metavar="SIZE",
+                       help="memory tier size of the cache, in bytes or with a unit: 512M, 4G (default 4G)")
+        p.add_argument("--cache-disk", type=_size, default=20 << 30, metavar="SIZE",
+                       help="disk tier size of the cache; the oldest entries go first (default 20G)")
+
     def add_dirs(p):
         p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"), metavar="DIR",
                        help="where image, task and other input files are looked up "
@@ -59,10 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
                                                        "or ~/.cache/nodegraph)")
     run.add_argument("--no-cache", action="store_true", help="turn both cache tiers off")
-    run.add_argument("--cache-memory", type=int, default=4 << 30, metavar="BYTES",
-                     help="memory tier size of the cache (default 4 GiB)")
-    run.add_argument("--cache-disk", type=int, default=20 << 30, metavar="BYTES",
-                     help="disk tier size of the cache; the oldest entries go first (default 20 GiB)")
+    add_cache_sizes(run)
     run.add_argument("--events", choices=["jsonl"], default=None, help="print JSON-lines events on stdout")
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                      help="where models run: cuda when torch sees a GPU under auto (the default); cuda "
@@ -101,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--out", default="output", help="output folder (default ./output)")
     serve.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
                                                          "or ~/.cache/nodegraph)")
+    add_cache_sizes(serve)
     serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                        help="where models run (auto: cuda when torch sees a GPU); checked at start")
     serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",
@@ -114,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_plugins(serve)
     add_dirs(serve)
     return parser
+
+
+def _size(text: str) -> int:
+    """A size option: plain bytes or a number with K/M/G/T (powers of 1024)."""
+    try:
+        value = parse_bytes(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (bytes, or a number with K, M, G or T)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size cannot be negative")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

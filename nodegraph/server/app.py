@@ -28,6 +28,7 @@ from pathlib import Path
 from websockets.asyncio.server import serve
 
 from .. import __version__
+from ..cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
 from ..executor import Executor, executor_named
 from ..paths import default_cache_dir
 from ..session import Session
@@ -53,6 +54,8 @@ class ServerConfig:
     input_dir: Path = Path("input")
     models_dir: Path = Path("models")
     cache_dir: Path | None = None  # disk cache tier; None: memory only
+    cache_memory: int = DEFAULT_MEMORY_BYTES  # bytes of outputs kept in memory between jobs
+    cache_disk: int = DEFAULT_DISK_BYTES
     web_dir: Path | None = None  # default: the installed canvas (static.default_web_dir)
     plugin_dirs: tuple[str | Path, ...] = ()
     device: str = "cpu"
@@ -82,7 +85,8 @@ class Server:
                              security.allowed_hosts(config.host, config.allow_hosts))
         self.session = Session.open(
             input_dir=self.input_dir, models_dir=config.models_dir, output_dir=self.output_dir,
-            cache_dir=config.cache_dir or None, device=config.device, strict_paths=True,
+            cache_dir=config.cache_dir or None, memory_bytes=config.cache_memory, disk_bytes=config.cache_disk,
+            device=config.device, strict_paths=True,
             plugin_dirs=config.plugin_dirs, use_entry_points=config.use_entry_points, executor=config.executor,
             on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
         self.session.env.compile = self.session.env.compile or config.compile
@@ -218,6 +222,8 @@ def config_from_args(args) -> ServerConfig:
         host=args.host, port=args.port, token=args.token or None, data_dir=Path(args.data_dir),
         output_dir=Path(args.out), input_dir=Path(args.input_dir), models_dir=Path(args.models_dir),
         cache_dir=Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
+        cache_memory=getattr(args, "cache_memory", DEFAULT_MEMORY_BYTES),
+        cache_disk=getattr(args, "cache_disk", DEFAULT_DISK_BYTES),
         web_dir=Path(args.web_dir) if getattr(args, "web_dir", None) else None,
         plugin_dirs=tuple(args.plugins), device=args.device,
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),

@@ -77,3 +77,29 @@ def test_the_server_runs_jobs_on_the_configured_executor(make_server):
         queued = client.queue(JOB)
         assert client.events(queued["job"])[-1]["status"] == "success"
     assert executor.jobs == [queued["job"]]
+
+
+def test_serve_cache_sizes_reach_the_session(dirs):
+    """`serve --cache-memory 0` keeps nothing between jobs: the same job runs again; the default keeps it."""
+    from nodegraph.cli import build_parser
+    from nodegraph.server.app import config_from_args, start_in_thread
+
+    def served(*options: str) -> list[int]:
+        args = build_parser().parse_args([
+            "serve", "--port", "0", "--data-dir", str(dirs["data"] / "-".join(options or ("default",))),
+            "--out", str(dirs["output"]), "--input-dir", str(dirs["input"]), "--models-dir", str(dirs["models"]),
+            "--web-dir", str(dirs["web"]), "--plugins", str(PLUGINS), "--device", "cpu", *options])
+        config = config_from_args(args)
+        config.cache_dir = None  # memory tier only: what it keeps is what the option allows
+        handle = start_in_thread(config)
+        try:
+            with Client(handle.port) as client:
+                small = workflow({"a": {"type": "Int", "inputs": {"value": 2}},
+                                  "show": {"type": "Show", "inputs": {"value": link("a", "value")}}})
+                return [client.events(client.queue(small)["job"])[-1]["cached"] for _ in range(2)]
+        finally:
+            handle.stop()
+
+    assert served("--cache-memory", "0") == [0, 0]
+    assert served() == [0, 2]
+    assert config_from_args(build_parser().parse_args(["serve", "--cache-disk", "1.5G"])).cache_disk == 3 << 29
