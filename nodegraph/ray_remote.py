@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,15 +197,18 @@ def run_call(call: NodeCall, env: Environment, upstream: tuple) -> tuple[dict[st
         inputs[name] = upstream[index][output]
     emit({"event": "executing", "node": call.node_id, "job": job_id})
     ctx = RunContext(call.node_id, cls.node_type, env, token, emit, None, job_id, call.key)
+    started = time.perf_counter()
     try:
         outputs = instantiate(cls, inputs).run(ctx) or {}
         _check_outputs(cls, outputs, _MEMO.type_registry(*call.types))
+        took = time.perf_counter() - started  # run() only, measured where it ran
     except Interrupted:
         return {"status": "interrupted", "events": sent, **where}, None
     except Exception as exc:  # noqa: BLE001 - every node failure becomes an event, as in-process
         return {"status": "failed", "events": sent, "error": _error_event(call.node_id, cls.node_type, exc,
                                                                            {"job": job_id}), **where}, None
-    return {"status": "ok", "events": sent, "files": tuple(ctx.files_written), "ui": ctx.ui, **where}, outputs
+    return {"status": "ok", "events": sent, "files": tuple(ctx.files_written), "ui": ctx.ui, "seconds": took,
+            **where}, outputs
 
 
 @ray.remote(num_returns=2, max_retries=0)

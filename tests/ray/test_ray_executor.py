@@ -49,6 +49,21 @@ def test_progress_from_remote_node_arrives_in_order(make_session):
                     ("executed", None)]
 
 
+def test_executed_events_carry_the_seconds_each_node_ran(make_session, tmp_path):
+    """As in-process: remote tasks and driver-run output nodes report their run() time; a cached
+    re-run's events carry none."""
+    graph = wf(slow=("RaySteps", {"steps": 3, "delay": 0.2}), quick=("RayWork", {"value": 2}),
+               ks=("RayKeep", {"value": "@slow.value"}), kq=("RayKeep", {"value": "@quick.value"}))
+    session = make_session(cache=Cache(disk_dir=tmp_path / "cache"))
+    result, sink = run(session, graph)
+    assert result.status == "success", result.error
+    seconds = {e["node"]: e["seconds"] for e in sink.of("executed")}
+    assert set(seconds) == {"slow", "quick", "ks", "kq"}
+    assert seconds["slow"] >= 0.6 > seconds["quick"]  # its three 0.2 s steps, measured where it ran
+    assert set(placed(sink)) == {"slow", "quick"}  # the keepers ran on the driver and still say
+    again, sink = run(session, graph)
+    assert again.executed == [] and all("seconds" not in e for e in sink.of("cached"))
+
 def test_node_error_names_node_and_input_as_locally(make_session):
     graph = wf(a=("Int", {"value": 7}), d=("MathInt", {"a": "@a.value", "b": 0, "op": "floordiv"}),
                k=("RayKeep", {"value": "@d.value"}))
