@@ -190,12 +190,14 @@ def _print_problems(problems, as_json_events: bool) -> None:
 def cmd_run(args) -> int:
     from .context import InterruptToken
     from .events import JsonlSink, fanout
+    from .package_scan import package_scan_cached
     from .progress import HumanProgress
     from .session import Session
 
     jsonl = args.events == "jsonl"
     if args.server:
         return _run_remote(args)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     device = args.device
     if device == "cuda":  # settled before anything runs: one line and exit 2 when it cannot be had
         device, line = check_device(device)
@@ -203,7 +205,7 @@ def cmd_run(args) -> int:
             print(line, file=sys.stderr)
     session = Session.open(
         input_dir=args.input_dir, models_dir=args.models_dir, output_dir=args.out, device=device,
-        cache_dir=args.cache_dir or default_cache_dir(), cache_enabled=not args.no_cache,
+        cache_dir=cache_dir, cache_enabled=not args.no_cache,
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
         on_plugin_failure=_warn_plugin, executor=executor_named(args.executor, args.address))
     session.env.compile = session.env.compile or args.compile
@@ -223,7 +225,9 @@ def cmd_run(args) -> int:
 
     previous = signal.signal(signal.SIGINT, _on_sigint(token))
     try:
-        result = session.execute(job)
+        # diffusers scans every installed distribution when imported: kept beside the cache.
+        with package_scan_cached(cache_dir / "packages"):
+            result = session.execute(job)
     finally:
         signal.signal(signal.SIGINT, previous)
         session.close()
@@ -343,9 +347,11 @@ def cmd_serve(args) -> int:
         from .server.app import serve_forever
     except ImportError as exc:
         raise UsageError(f"the server is not available: {exc}") from None
+    from .package_scan import package_scan_cached
     args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
     print(line, file=sys.stderr, flush=True)
-    return serve_forever(args)
+    with package_scan_cached((Path(args.cache_dir) if args.cache_dir else default_cache_dir()) / "packages"):
+        return serve_forever(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
