@@ -5,11 +5,21 @@ Each run is `python -m nodegraph.cli run MAIN_JOB --no-cache --events jsonl` in 
 all count). Variants:
 
 - before: LoRAs fused through peft adapter injection (NODEGRAPH_FUSE_VIA=peft), weights loaded
-  on the CPU then moved (NODEGRAPH_LOAD_VIA=cpu), an empty digest store (every file hashed);
-- after, first process: the defaults with an empty digest store (files hashed once, stored);
-- after: the defaults with the digests a previous process stored (the usual cold run).
+  on the CPU then moved (NODEGRAPH_LOAD_VIA=cpu), an empty cache folder (every file hashed,
+  every installed distribution scanned when diffusers is imported);
+- after, first process: the defaults with an empty cache folder (digests and the distribution
+  scan computed once and stored);
+- after: the defaults with what a previous process stored (the usual cold run).
 
-Printed: wall time per variant, and the per-node seconds of its `executed` events.
+Each variant runs twice, by the state of Python's bytecode cache (PYTHONPYCACHEPREFIX):
+- "no .pyc": an empty prefix that is never written, so every module is compiled from source in
+  every process (a read-only install without .pyc, as on the GPU host measured before);
+- ".pyc": a prefix a warm-up run filled with the bytecode of every module a run imports (what a
+  normal `pip install` leaves next to the sources).
+
+Printed: wall time per variant (median of --rounds), the per-node seconds of its `executed`
+events, and the floor: a process that only imports torch and the SDXL pipeline class and makes
+the CUDA context.
 
     python benchmarks/cold_start.py                                  # tiny demo model, CPU
     python benchmarks/cold_start.py --full --device cuda --workdir /tmp/sdxl-bench
@@ -38,13 +48,24 @@ VARIANTS = {
     "after, first process": {},
     "after": {},
 }
+FLOOR = "import torch + the SDXL pipeline class, CUDA context"
 
 
-def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, digests: Path) -> tuple[float, dict, dict]:
+def bytecode_env(prefix: Path, write: bool = False) -> dict:
+    """Python reads (and with ``write`` stores) bytecode only under ``prefix``."""
+    env = {"PYTHONPYCACHEPREFIX": str(prefix)}
+    if not write:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir: Path) -> tuple[float, dict, dict]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    # --cache-dir only decides where the digest store lives: --no-cache keeps every node running.
-    cmd = [sys.executable, "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(digests),
+    env.pop("PYTHONDONTWRITEBYTECODE", None) if "PYTHONDONTWRITEBYTECODE" not in extra_env else None
+    # --cache-dir only decides where digests and the distribution scan are kept: --no-cache
+    # keeps every node running.
+    cmd = [sys.executable, "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(cache_dir),
            "--out", str(work / "out"), "--events", "jsonl", "--device", device]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=900)
@@ -56,13 +77,16 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, digests: P
     return wall, seconds, events[-1]
 
 
-def import_and_init(device: str) -> float:
-    """A process that only imports torch + diffusers (and makes the CUDA context): the floor."""
-    code = ("import torch, diffusers, transformers\n"
+def import_and_init(device: str, extra_env: dict) -> float:
+    """A process that only imports torch and the SDXL pipeline class and makes the CUDA context."""
+    code = ("import torch\n"
+            "from diffusers import StableDiffusionXLPipeline\n"
             f"torch.zeros(1, device={device!r})\n"
             "torch.cuda.synchronize() if torch.cuda.is_available() else None\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env}
+    env.pop("PYTHONDONTWRITEBYTECODE", None) if "PYTHONDONTWRITEBYTECODE" not in extra_env else None
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=300)
     return time.perf_counter() - start
 
 
@@ -71,6 +95,7 @@ def main(argv=None) -> None:
     parser.add_argument("--full", action="store_true", help="real SDXL-size architecture, random weights")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--size", type=int, default=None, help="image size (default 256 tiny, 1024 full)")
+    parser.add_argument("--rounds", type=int, default=1, help="processes per variant (the median is printed)")
     parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
     args = parser.parse_args(argv)
     from lcm_overhead import build_full, main_job, model_label
@@ -89,22 +114,46 @@ def main(argv=None) -> None:
                             ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"))
     workflow = work / "main_job.json"
     workflow.write_text(json.dumps(main_job(base, lcm, style, size)))
-    print(f"device {device}, {model_label(args.full)}, {size}x{size}, "
-          f"one fresh `nodegraph run --no-cache` process per row", flush=True)
-    floor = import_and_init(device)
-    print(f"{'import torch+diffusers, CUDA context':34s} {floor:6.2f} s", flush=True)
-    digests = work / "digest-store"
-    results = {}
-    for name, extra in VARIANTS.items():
-        if name != "after":  # an empty store: every file is hashed in this process
-            shutil.rmtree(digests, ignore_errors=True)
-        wall, seconds, done = run_cli(workflow, work, device, extra, digests)
-        results[name] = {"wall_s": round(wall, 3), "nodes_s": {k: round(v, 3) for k, v in seconds.items()}}
-        nodes = "  ".join(f"{k} {v:.2f}" for k, v in seconds.items())
-        print(f"{name:34s} {wall:6.2f} s   {done['status']}   nodes: {nodes}", flush=True)
-    print(f"after/before {results['after']['wall_s'] / results['before']['wall_s']:.3f}", flush=True)
-    print(json.dumps({"device": device, "full": args.full, "size": size, "import_init_s": round(floor, 3),
-                      **results}))
+    print(f"device {device}, {model_label(args.full)}, {size}x{size}, one fresh `nodegraph run --no-cache` "
+          f"process per run, median of {args.rounds}", flush=True)
+
+    empty_prefix, filled_prefix = work / "pycache-empty", work / "pycache-filled"
+    shutil.rmtree(empty_prefix, ignore_errors=True)
+    shutil.rmtree(filled_prefix, ignore_errors=True)
+    cache_dir = work / "cache-dir"
+    # Warm-up: stores the bytecode of every module a run imports (and makes the page cache warm).
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    run_cli(workflow, work, device, bytecode_env(filled_prefix, write=True), cache_dir)
+    import_and_init(device, bytecode_env(filled_prefix, write=True))
+    bytecode = {"no .pyc": bytecode_env(empty_prefix), ".pyc": bytecode_env(filled_prefix)}
+
+    results: dict = {"floor_s": {}}
+    for state, pyc_env in bytecode.items():
+        floor = median(import_and_init(device, pyc_env) for _ in range(args.rounds))
+        results["floor_s"][state] = round(floor, 3)
+        print(f"{FLOOR + ' [' + state + ']':58s} {floor:6.2f} s", flush=True)
+    for state, pyc_env in bytecode.items():
+        for name, extra in VARIANTS.items():
+            runs = []
+            for _ in range(args.rounds):
+                if name != "after":  # an empty cache folder: every file hashed, distributions scanned
+                    shutil.rmtree(cache_dir, ignore_errors=True)
+                runs.append(run_cli(workflow, work, device, {**extra, **pyc_env}, cache_dir))
+            wall = median(r[0] for r in runs)
+            _, seconds, done = min(runs, key=lambda r: abs(r[0] - wall))
+            label = f"{name} [{state}]"
+            results[label] = {"wall_s": round(wall, 3), "nodes_s": {k: round(v, 3) for k, v in seconds.items()}}
+            nodes = "  ".join(f"{k} {v:.2f}" for k, v in seconds.items())
+            print(f"{label:58s} {wall:6.2f} s   {done['status']}   nodes: {nodes}", flush=True)
+    for state in bytecode:
+        ratio = results[f"after [{state}]"]["wall_s"] / results[f"before [{state}]"]["wall_s"]
+        print(f"after/before [{state}] {ratio:.3f}", flush=True)
+    print(json.dumps({"device": device, "full": args.full, "size": size, "rounds": args.rounds, **results}))
+
+
+def median(values) -> float:
+    import statistics
+    return statistics.median(list(values))
 
 
 if __name__ == "__main__":
