@@ -306,4 +306,7 @@ class DecodeLatent(Node):
                 latents = latents / vae.config.scaling_factor
             image = vae.decode(latents, return_dict=False)[0]
             image = pipe.image_processor.postprocess(image, output_type="pt")
-        return {"image": image.float().clamp(0, 1).permute(0, 2, 3, 1).cpu().contiguous()}
+            # Laid out [batch, height, width, channels] on the device: one plain copy to the host
+            # (a strided copy on the CPU took ~6 ms per 1024² image).
+            image = image.float().clamp(0, 1).permute(0, 2, 3, 1).contiguous().cpu()
+        return {"image": image}

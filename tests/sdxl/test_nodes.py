@@ -149,3 +149,19 @@ def test_single_file_checkpoint_needs_a_local_config_folder(make_session, tmp_pa
     assert problem.input == "config" and "local config folder" in problem.message
     # With a config folder the workflow validates (the demo folder is a valid diffusers config).
     session.prepare(workflow(model__checkpoint="model.safetensors", model__config=str(demo_paths["tiny-sdxl"])))
+
+
+def test_manager_pipelines_take_their_device_from_the_unet_and_still_save_as_diffusers(demo_paths, tmp_path):
+    """The manager's pipeline class skips diffusers' walk over every module for offload hooks
+    (it never offloads) and still writes configs diffusers can load."""
+    import json
+    from diffusers import StableDiffusionXLPipeline
+    from nodegraph_nodes.sdxl.model_manager import ModelHandle, ModelManager, ModelSource
+    source = ModelSource("diffusers", str(demo_paths["tiny-sdxl"]), "demo:tiny-sdxl", "t", "cpu", "float32")
+    with ModelManager().use(ModelHandle(source)) as pipe:
+        assert isinstance(pipe, StableDiffusionXLPipeline)
+        assert pipe._execution_device == torch.device("cpu") == next(pipe.unet.parameters()).device
+        pipe.unet.to("meta")  # the answer follows the UNet, wherever it is
+        assert pipe._execution_device == torch.device("meta")
+        pipe.save_config(tmp_path)
+    assert json.loads((tmp_path / "model_index.json").read_text())["_class_name"] == "StableDiffusionXLPipeline"
