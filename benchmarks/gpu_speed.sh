@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
 # Issue 11's GPU figures in one run: warm engine vs diffusers and the UNet-step baseline
-# (lcm_overhead.py --full), the cold CLI run before/after (cold_start.py --full) and fast mode
-# (fast_mode.py --full), all on the real SDXL-size architecture with random weights, 1024², fp16.
+# (lcm_overhead.py --full), the cold CLI run before/after, each without and with a bytecode cache
+# (cold_start.py --full), and fast mode (fast_mode.py --full), all on the real SDXL-size
+# architecture with random weights, 1024², fp16. Then what a warm image costs outside the UNet
+# and VAE (sampling_overhead.py, CPU side).
 #
-#   bash benchmarks/gpu_speed.sh               # on a CUDA machine with this repo pip-installed
+#   bash benchmarks/gpu_speed.sh               # on a CUDA machine
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
+#   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,fast,overhead
 #
-# WORK (default /tmp/nodegraph-gpu-speed) keeps the random model between the three scripts.
-# Expected on an H200: ~6 minutes (model build ~1 min, compile ~1.5 min).
+# Unless this repo is installed editable (pip install -e .) with diffusers and pydantic, the
+# script installs wheels found in .whl/ (carried there: see the device notes; the GPU image has
+# torch, transformers, peft and accelerate but not diffusers, pydantic or websockets) and this
+# repo into $SITE with pip --no-index (nothing is fetched), and puts $SITE first on PYTHONPATH.
+# WORK (default /tmp/nodegraph-gpu-speed) keeps the random model between the scripts.
+# Expected on an H200: ~8 minutes (model build ~1 min, compile ~1.5 min, 9 cold processes ~2.5 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export HF_HUB_OFFLINE=1
+export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
+PY=${PYTHON:-$(command -v python3 || command -v python)}
 WORK=${WORK:-/tmp/nodegraph-gpu-speed}
+SITE=${SITE:-/tmp/nodegraph-site}
+PARTS=${PARTS:-warm,cold,fast,overhead}
 DEVICE=cuda
 ROUNDS=3
+COLD_ROUNDS=${COLD_ROUNDS:-1}
 EXTRA=()
 if [[ "${1:-}" == "--cpu-check" ]]; then
     # Tiny configs through the --full paths; aot_eager instead of minutes of C++ codegen.
@@ -25,31 +36,53 @@ if [[ "${1:-}" == "--cpu-check" ]]; then
 fi
 mkdir -p "$WORK"
 
-python - "$DEVICE" <<'EOF'
+# This repo's packs, not another checkout's that happens to be installed.
+if ! "$PY" -c "import os, sys, diffusers, pydantic, nodegraph_nodes.sdxl as s
+sys.exit(not os.path.samefile(os.path.dirname(os.path.dirname(s.__file__)), 'nodes'))" 2>/dev/null; then
+    echo "installing into $SITE (pip --no-index): $(ls .whl/*.whl 2>/dev/null | wc -l) carried wheels and this repo"
+    if compgen -G ".whl/*.whl" >/dev/null; then
+        "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" .whl/*.whl
+    fi
+    "$PY" -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --no-cache-dir --upgrade \
+        --target "$SITE" .
+    export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+fi
+
+"$PY" - "$DEVICE" <<'EOF'
 import importlib, sys
 missing = []
 for name in ("torch", "diffusers", "transformers", "peft", "safetensors", "accelerate", "PIL", "numpy",
-             "nodegraph", "nodegraph_nodes"):
+             "pydantic", "nodegraph", "nodegraph_nodes.sdxl"):
     try:
         importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001
         missing.append(f"{name} ({type(exc).__name__}: {exc})")
 if missing:
     sys.exit("gpu_speed.sh: missing packages: " + "; ".join(missing)
-             + "\n  install the repo first: pip install -e . (keep the machine's CUDA torch)")
+             + "\n  carry their wheels in .whl/ (device notes) or pip install -e . (keep the machine's torch)")
 import torch
 if sys.argv[1] == "cuda" and not torch.cuda.is_available():
     sys.exit("gpu_speed.sh: torch sees no CUDA device (torch %s)" % torch.__version__)
 import diffusers
-print(f"torch {torch.__version__}, diffusers {diffusers.__version__}, "
+print(f"python {sys.version.split()[0]}, torch {torch.__version__}, diffusers {diffusers.__version__}, "
       f"{torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'}", flush=True)
 EOF
 
 t0=$(date +%s)
-echo "== 1/3 warm: engine vs direct diffusers, UNet step no LoRA / fused / unfused =="
-python benchmarks/lcm_overhead.py --full --device "$DEVICE" --rounds "$ROUNDS" --steps 5 --workdir "$WORK" "${EXTRA[@]}"
-echo "== 2/3 cold: one fresh nodegraph run process per image =="
-python benchmarks/cold_start.py --full --device "$DEVICE" --workdir "$WORK" "${EXTRA[@]}"
-echo "== 3/3 fast mode: --compile vs eager =="
-python benchmarks/fast_mode.py --full --device "$DEVICE" --rounds "$ROUNDS" --workdir "$WORK" "${EXTRA[@]}"
+if [[ ",$PARTS," == *",warm,"* ]]; then
+    echo "== warm: engine vs direct diffusers, UNet step no LoRA / fused / unfused =="
+    "$PY" benchmarks/lcm_overhead.py --full --device "$DEVICE" --rounds "$ROUNDS" --steps 5 --workdir "$WORK" "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",cold,"* ]]; then
+    echo "== cold: one fresh nodegraph run process per image, without and with a bytecode cache =="
+    "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "$COLD_ROUNDS" --workdir "$WORK" "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",fast,"* ]]; then
+    echo "== fast mode: --compile vs eager (time-to-image and PNG writing apart) =="
+    "$PY" benchmarks/fast_mode.py --full --device "$DEVICE" --rounds "$ROUNDS" --workdir "$WORK" "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",overhead,"* ]]; then
+    echo "== outside the UNet/VAE: tiny model with both stubbed (host CPU), _execution_device at SDXL size =="
+    "$PY" benchmarks/sampling_overhead.py --rounds "$ROUNDS"
+fi
 echo "gpu_speed.sh: done in $(( $(date +%s) - t0 )) s"
