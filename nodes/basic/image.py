@@ -5,6 +5,7 @@ IMAGE values are float tensors [batch, height, width, channels] in 0..1 (channel
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,13 +114,21 @@ class SaveImage(Node):
             info.add_text(PNG_WORKFLOW_KEY, json.dumps(ctx.workflow, sort_keys=True))
             info.add_text(PNG_PROVENANCE_KEY, json.dumps(ctx.provenance(), sort_keys=True))
         tag = (ctx.cache_key or "")[:10]
-        images = []
-        for i, pil in enumerate(tensor_to_pil(self.images)):
-            path = out_dir / f"{prefix}_{tag}_{i:02d}.png"
-            pil.save(path, pnginfo=info, compress_level=6)
+        pictures = tensor_to_pil(self.images)
+        paths = [out_dir / f"{prefix}_{tag}_{i:02d}.png" for i in range(len(pictures))]
+
+        def write(i: int) -> None:
+            pictures[i].save(paths[i], pnginfo=info, compress_level=6)
+
+        if len(pictures) > 1:  # zlib releases the GIL: a batch encodes on several cores at once
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=min(len(pictures), os.cpu_count() or 1)) as pool:
+                list(pool.map(write, range(len(pictures))))
+        elif pictures:
+            write(0)
+        for path in paths:
             ctx.record_file(path)
-            images.append(path.name)
-        ctx.ui["images"] = images
+        ctx.ui["images"] = [path.name for path in paths]
         return {}
 
 

@@ -165,3 +165,19 @@ def test_manager_pipelines_take_their_device_from_the_unet_and_still_save_as_dif
         assert pipe._execution_device == torch.device("meta")
         pipe.save_config(tmp_path)
     assert json.loads((tmp_path / "model_index.json").read_text())["_class_name"] == "StableDiffusionXLPipeline"
+
+
+def test_a_batch_saves_one_png_per_image_in_order(make_session):
+    """SaveImage encodes a batch on several threads; each file still holds its own image."""
+    import numpy as np
+    from PIL import Image
+    from nodegraph_nodes.basic.image import tensor_to_pil
+    wf = capture(workflow(sampler__batch_size=3, sampler__steps=2), image="decode.image")
+    result, _ = run(make_session(), wf)
+    assert result.ok, result.error
+    expected = [np.asarray(p) for p in tensor_to_pil(result.values["image"]["value"])]
+    assert len({a.tobytes() for a in expected}) == 3  # three different pictures
+    assert [p.rsplit("_", 1)[1] for p in result.outputs] == ["00.png", "01.png", "02.png"]
+    for path, want in zip(result.outputs, expected):
+        with Image.open(path) as img:
+            assert np.array_equal(np.asarray(img), want)
