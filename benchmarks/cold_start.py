@@ -19,7 +19,8 @@ Each variant runs twice, by the state of Python's bytecode cache (PYTHONPYCACHEP
 
 Printed: wall time per variant (median of --rounds), the per-node seconds of its `executed`
 events, and the floor: a process that only imports torch and the SDXL pipeline class and makes
-the CUDA context.
+the CUDA context (once more with diffusers' distribution scan served from a stored copy, which
+isolates what that saves).
 
     python benchmarks/cold_start.py                                  # tiny demo model, CPU
     python benchmarks/cold_start.py --full --device cuda --workdir /tmp/sdxl-bench
@@ -77,13 +78,19 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
     return wall, seconds, events[-1]
 
 
-def import_and_init(device: str, extra_env: dict) -> float:
-    """A process that only imports torch and the SDXL pipeline class and makes the CUDA context."""
+def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None) -> float:
+    """A process that only imports torch and the SDXL pipeline class and makes the CUDA context
+    (with ``scan_store``: diffusers' distribution scan served from there, as ``nodegraph run`` does)."""
+    store = f"Path({str(scan_store)!r})" if scan_store else "None"
     code = ("import torch\n"
-            "from diffusers import StableDiffusionXLPipeline\n"
+            "from pathlib import Path\n"
+            "from nodegraph.package_scan import package_scan_cached\n"
+            f"with package_scan_cached({store}):\n"
+            "    from diffusers import StableDiffusionXLPipeline\n"
             f"torch.zeros(1, device={device!r})\n"
             "torch.cuda.synchronize() if torch.cuda.is_available() else None\n")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.pop("PYTHONDONTWRITEBYTECODE", None) if "PYTHONDONTWRITEBYTECODE" not in extra_env else None
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=300)
@@ -130,10 +137,15 @@ def main(argv=None) -> None:
     bytecode = {"no .pyc": bytecode_env(empty_prefix), ".pyc": bytecode_env(filled_prefix)}
 
     results: dict = {"floor_s": {}}
+    scan_store = work / "scan-store"
+    import_and_init(device, bytecode["no .pyc"], scan_store)  # stores the scan
     for state, pyc_env in bytecode.items():
         floor = median(import_and_init(device, pyc_env) for _ in range(args.rounds))
         results["floor_s"][state] = round(floor, 3)
         print(f"{FLOOR + ' [' + state + ']':58s} {floor:6.2f} s", flush=True)
+    stored = median(import_and_init(device, bytecode[".pyc"], scan_store) for _ in range(args.rounds))
+    results["floor_s"][".pyc, distribution scan stored"] = round(stored, 3)
+    print(f"{'  the same, distribution scan stored [.pyc]':58s} {stored:6.2f} s", flush=True)
     for state, pyc_env in bytecode.items():
         for name, extra in VARIANTS.items():
             runs = []
