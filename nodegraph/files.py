@@ -231,3 +231,28 @@ def atomic_write(path: Path, data: bytes | str | Callable[[Path], None]) -> int:
         Path(tmp).unlink(missing_ok=True)
         raise
     return size
+
+
+def canonicalise_safetensors_header(path: Path) -> None:
+    """Rewrite a .safetensors file's header in place with its ``__metadata__`` keys sorted.
+
+    safetensors (0.8) serialises the metadata from a Rust ``HashMap``, so a file saved twice with
+    the same tensors and two or more metadata keys can differ in its header bytes, and with them
+    in its sha256 (provenance, cache keys, output names). Sorting makes equal content equal
+    bytes. The header keeps its length (same JSON, reordered), so nothing else in the file moves.
+    """
+    import json
+    import struct
+    with open(path, "r+b") as fh:
+        size = struct.unpack("<Q", fh.read(8))[0]
+        raw = fh.read(size)
+        header = json.loads(raw)
+        metadata = header.get("__metadata__")
+        if not isinstance(metadata, dict) or len(metadata) < 2:
+            return
+        header["__metadata__"] = dict(sorted(metadata.items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        if len(text) > size:  # pragma: no cover - serde_json and json escape alike
+            raise ValueError(f"{path}: re-serialised safetensors header is longer than the original")
+        fh.seek(8)
+        fh.write(text + b" " * (size - len(text)))

@@ -26,6 +26,10 @@ from .values import make_video
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif", ".webp")
 FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 PROVENANCE_KEY = "nodegraph.provenance"
+X264_THREADS = 4  # fixed, not the CPU count: x264's output depends on it (see write_av)
+# x264's macroblock-tree ratecontrol reads uninitialised memory on tiny frames: a 64x64 clip
+# encoded to other bytes with other heap contents (MALLOC_PERTURB_), 96x128 and larger did not.
+X264_MBTREE_MIN_SIZE = 96
 
 
 class VideoReadError(ValueError):
@@ -144,26 +148,62 @@ def _even(frames):
 
 
 def write_av(path: Path, frames, fps: float, codec: str, crf: int, tags: dict[str, str]) -> None:
+    """Encode ``frames`` (uint8 [F, H, W, 3]) to ``path``; equal frames and tags give equal bytes.
+
+    Byte-stable by construction: the muxer runs bitexact (no random Matroska segment UID, no
+    muxer version tag, no creation time); frames reach the encoder as yuv420p computed here
+    (``_yuv420p_frame``); x264 gets a fixed thread count (its bitstream depends on the number
+    of frame threads, which FFmpeg would otherwise take from the CPU count; VP9 with row-mt does
+    not) and no macroblock-tree on frames under ``X264_MBTREE_MIN_SIZE`` pixels. Other
+    FFmpeg/x264 builds (another PyAV wheel) may encode differently.
+    """
     import av
     frames = _even(frames)
     height, width = frames.shape[1:3]
     rate = Fraction(fps).limit_denominator(1001)
     fmt = "mp4" if codec == "libx264" else "webm"
-    options = {"movflags": "+faststart+use_metadata_tags"} if fmt == "mp4" else {}
+    options = {"fflags": "+bitexact"}
+    if fmt == "mp4":
+        options["movflags"] = "+faststart+use_metadata_tags"
     with av.open(str(path), "w", format=fmt, options=options) as container:
         for key, value in tags.items():
             container.metadata[key] = value
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         if codec == "libx264":
+            stream.codec_context.thread_count = X264_THREADS
             stream.options = {"crf": str(crf), "preset": "medium"}
+            if min(width, height) < X264_MBTREE_MIN_SIZE:
+                stream.options = {**stream.options, "x264-params": "no-mbtree=1"}
         else:
             stream.options = {"crf": str(crf), "b": "0", "row-mt": "1", "deadline": "good"}
         for array in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+            for packet in stream.encode(_yuv420p_frame(array)):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+
+
+def _yuv420p_frame(rgb):
+    """An encoder frame for RGB ``rgb`` [H, W, 3] (even sizes): BT.601 limited-range yuv420p
+    (FFmpeg's default for RGB input), chroma averaged over 2x2 pixels, computed in numpy with a
+    fixed order of IEEE operations, so it cannot depend on which SIMD path swscale picks on a
+    given CPU (its fast paths are not bit-exact)."""
+    import av
+    import numpy as np
+    x = rgb.astype(np.float32)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    y = 16.0 + 0.256788 * r + 0.504129 * g + 0.097906 * b
+    u = 128.0 - 0.148223 * r - 0.290993 * g + 0.439216 * b
+    v = 128.0 + 0.439216 * r - 0.367788 * g - 0.071427 * b
+
+    def half(c):
+        return (c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]) * 0.25
+
+    height, width = y.shape
+    planes = np.concatenate([y.reshape(-1), half(u).reshape(-1), half(v).reshape(-1)])
+    planes = np.clip(np.rint(planes), 0, 255).astype(np.uint8).reshape(height * 3 // 2, width)
+    return av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
 
 def write_pillow(path: Path, frames, fps: float, fmt: str, quality: int) -> None:
@@ -182,8 +222,8 @@ class SaveVideo(Node):
 
     The workflow and provenance go into the MP4's metadata and, for every format, a sidecar
     `<file>.json`; `nodegraph run clip.mp4` (or drop it on the canvas) brings the workflow back.
-    File names come from the node's cache key: the same inputs give the same name (and, for
-    `png`, the same bytes; x264 bitstreams may differ in a few bits between runs).
+    File names come from the node's cache key (the inputs and the output folder): the same
+    workflow, inputs and output folder give the same name, and the same bytes in every format.
     """
     video: Any = Socket("VIDEO")
     prefix: str = Widget("nodegraph")
