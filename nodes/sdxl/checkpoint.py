@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import Node, NodeError, Socket, Widget, node
-from nodegraph.files import atomic_write
+from nodegraph.files import atomic_write, canonicalise_safetensors_header
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager
 
 UNET_PREFIX = "model.diffusion_model."
@@ -228,7 +228,10 @@ class SaveCheckpoint(Node):
         if ctx.graph is not None:
             metadata["nodegraph.workflow"] = json.dumps(ctx.workflow, sort_keys=True)
             metadata["nodegraph.provenance"] = json.dumps(ctx.provenance(), sort_keys=True)
-        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+        def write(tmp):
+            save_file(tensors, str(tmp), metadata=metadata)
+            canonicalise_safetensors_header(tmp)  # the same model gives the same bytes
+        atomic_write(path, write)
         ctx.record_file(path)
         ctx.ui["checkpoint"] = path.name
         return {}

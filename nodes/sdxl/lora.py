@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from nodegraph.demo_build import demo_fingerprint
-from nodegraph.files import atomic_write, fingerprint_path
+from nodegraph.files import atomic_write, canonicalise_safetensors_header, fingerprint_path
 from . import demo
 from .model_manager import LORA_COMPONENTS, LoraPatch, ModelHandle
 from .pipeline import model_manager, pickle_refusal
@@ -208,5 +208,7 @@ def export_merged_lora(ctx, handle: ModelHandle, path: Path) -> None:
         out[f"{key}.lora_A.weight"] = a.contiguous()
         out[f"{key}.lora_B.weight"] = b.contiguous()
     recipe = [{"lora": p.label, "strength": p.strength, "role": p.role} for p in handle.patches]
-    atomic_write(path, lambda tmp: save_file(out, str(tmp), metadata={"format": "pt",
-                                                                      "nodegraph.merge": json.dumps(recipe)}))
+    def write(tmp):
+        save_file(out, str(tmp), metadata={"format": "pt", "nodegraph.merge": json.dumps(recipe)})
+        canonicalise_safetensors_header(tmp)  # the same merge gives the same bytes
+    atomic_write(path, write)

@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from nodegraph.demo_build import build_once
+from nodegraph.files import canonicalise_safetensors_header
 
 HERE = Path(__file__).parent / "tiny_sdxl"
 DEMO_VERSION = 1  # bump when a recipe or config changes: new folder names, new cache keys
@@ -115,3 +116,4 @@ def write_lora(base: Path, recipe: dict, path: Path) -> None:
             out[f"unet.{module}.lora_A.weight"] = down.contiguous()
             out[f"unet.{module}.lora_B.weight"] = up.contiguous()
     save_file(out, str(path), metadata={"format": "pt", "nodegraph.demo": recipe["file"]})
+    canonicalise_safetensors_header(path)  # equal tensors, equal bytes (a stable sha256 for provenance)
