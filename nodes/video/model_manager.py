@@ -231,7 +231,10 @@ def load_pipeline(source: ModelSource):
     try:
         with quiet_loaders():  # the first import of the image processor is chatty too
             from diffusers import StableVideoDiffusionPipeline
-            if source.kind == "hub":
+            if source.kind == "single_file":
+                from .single_file import load_single_file
+                pipe = load_single_file(source.location, source.config, source.device, dtype)
+            elif source.kind == "hub":
                 pipe = StableVideoDiffusionPipeline.from_pretrained(source.location, use_safetensors=True,
                                                                     dtype=dtype)
             else:

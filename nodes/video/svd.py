@@ -8,15 +8,18 @@ float32, so both cache to disk. Torch and diffusers are imported inside ``run`` 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from nodegraph import FileInput, Node, Socket, Widget, node
+from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from nodegraph.context import resolve_device
+from nodegraph.files import fingerprint_path
 from nodegraph_nodes.sdxl.pipeline import MAX_SEED, base_source, pickle_refusal
 
 from . import demo
 from .model_manager import SERVICE_NAME, VideoModelHandle, VideoModelManager, default_dtype
+from .single_file import SingleFileError, check_single_file, family_problem, read_header
 from .values import make_latent_video, make_video
 
 
@@ -34,12 +37,15 @@ def _dtype(choice: str, device: str) -> str:
 
 @node("LoadSVD", category="video", outputs={"model": "VIDEO_MODEL"})
 class LoadSVD(Node):
-    """Load a Stable Video Diffusion model: a diffusers folder (img2vid / img2vid-xt layout), a hub
-    id (when online) or the built-in demo `demo:tiny-svd`. Weights load when a node first needs
-    them and stay warm.
+    """Load a Stable Video Diffusion model: a diffusers folder (img2vid / img2vid-xt layout),
+    Stability's single-file .safetensors (svd.safetensors, svd_xt.safetensors) with a local
+    config folder, a hub id (when online) or the built-in demo `demo:tiny-svd`. Weights load
+    when a node first needs them and stay warm.
     """
     checkpoint: str = FileInput("checkpoint", default="demo:tiny-svd", allow_hub_id=True, directory=True,
-                                description="diffusers folder, hub id or demo:tiny-svd")
+                                description="diffusers folder, .safetensors file, hub id or demo:tiny-svd")
+    config: str = FileInput("checkpoint", optional=True, directory=True,
+                            description="local diffusers folder with the configs of a single-file checkpoint")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Widget("auto")
 
     @classmethod
@@ -56,24 +62,59 @@ class LoadSVD(Node):
                 return [("checkpoint", f"{value!r} is not a Stable Video Diffusion model; video demos: "
                                        f"{', '.join(demo.known('checkpoint'))}")]
             return []
-        refusal = pickle_refusal(value) if value else None
-        if refusal:
-            return [("checkpoint", refusal)]
+        config = literals.get("config")
+        for name, text in (("checkpoint", value), ("config", config)):
+            refusal = pickle_refusal(text) if text else None
+            if refusal:
+                return [(name, refusal)]
         path = _resolve(env, value)
         if path is None:  # a hub id (the core checked its shape)
             return []
         if path.is_file():
-            return [("checkpoint", f"{value!r} is a single file: SVD loads from a diffusers folder (the "
-                                   "stable-video-diffusion-img2vid(-xt) layout with model_index.json); diffusers has no "
-                                   "offline converter for Stability's single-file SVD checkpoints")]
+            return _check_single_file(value, path, config, env)
         if not (path / "model_index.json").is_file():
             return [("checkpoint", f"folder {value!r} is not a diffusers pipeline (no model_index.json)")]
         return []
 
     def run(self, ctx):
         device = resolve_device(ctx.env.device)
-        # check_inputs refused single files: the source is a demo, a hub id or a diffusers folder.
-        return {"model": VideoModelHandle(base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device)))}
+        source = base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device))
+        if source.kind == "single_file":
+            config = _resolve(ctx.env, self.config)
+            if config is None:
+                raise NodeError(f"config folder {self.config!r} not found", input="config")
+            try:  # names, shapes and config folder checked now (no weights read): errors name this node
+                check_single_file(source.location, config)
+            except SingleFileError as exc:
+                raise NodeError(f"{self.checkpoint!r} {exc}", input="checkpoint") from None
+            # The config folder is part of the identity: it decides the architecture (and may hold
+            # the image encoder's weights).
+            source = replace(source, config=str(config.resolve()),
+                             fingerprint=f"{source.fingerprint}|config:{fingerprint_path(config)}")
+        return {"model": VideoModelHandle(source)}
+
+
+def _check_single_file(value: str, path: Path, config: str | None, env) -> list[tuple[str | None, str]]:
+    """A single file is Stability's SGM layout, read with a local config folder (as LoadSDXL)."""
+    if path.suffix.lower() != ".safetensors":
+        return [("checkpoint", f"{value!r} is not a .safetensors file")]
+    try:
+        problem = family_problem(read_header(path))
+    except (SingleFileError, OSError) as exc:
+        return [("checkpoint", f"{value!r} {exc}")]
+    if problem:
+        return [("checkpoint", f"{value!r} {problem}")]
+    if not config:
+        return [("config", f"single-file checkpoint {value!r} needs a local config folder (a diffusers "
+                           "stable-video-diffusion-img2vid(-xt) folder, weights optional): offline loading "
+                           "cannot fetch one")]
+    config_path = _resolve(env, config)
+    if config_path is None or not (config_path / "model_index.json").is_file():
+        return [("config", f"config folder {config!r} has no model_index.json")]
+    missing = [f"{c}/config.json" for c in ("unet", "vae", "image_encoder") if not (config_path / c / "config.json").is_file()]
+    if missing:
+        return [("config", f"config folder {config!r} lacks {', '.join(missing)}")]
+    return []
 
 
 def _size_problems(literals) -> list[tuple[str | None, str]]:

@@ -108,7 +108,7 @@ def test_bad_model_inputs_are_refused_before_anything_runs(make_session, tmp_pat
     (ckpt / "svd.ckpt").write_bytes(b"x")
     (ckpt / "svd_xt.safetensors").write_bytes(b"x")
     session = make_session()
-    cases = {"svd.ckpt": "pickle", "demo:tiny-sdxl": "not a Stable Video Diffusion model", "svd_xt.safetensors": "diffusers folder"}
+    cases = {"svd.ckpt": "pickle", "demo:tiny-sdxl": "not a Stable Video Diffusion model", "svd_xt.safetensors": "not a safetensors file"}
     for value, expected in cases.items():
         with pytest.raises(WorkflowInvalid) as info:
             session.prepare(workflow(model__checkpoint=value, svd__width=100))
