@@ -281,6 +281,8 @@ def plan(source: dict[str, tuple[int, ...]], targets: dict[str, dict[str, tuple[
             continue
         mapping = conversion.sources[component] = {}
         for key, shape in wanted.items():
+            if key.endswith(".position_ids"):  # an index buffer the module builds itself (persistent in some versions)
+                continue
             if component == "unet":
                 name, op = unet_name(key, unet_layers_per_block, up_attention), None
                 found = (name, op) if name else None
@@ -427,6 +429,7 @@ def load_single_file(path: str | Path, config: str | Path, device: str, dtype) -
                     tensor = fh.get_tensor(name)
                 state[key] = _transform(tensor, op).to(dtype=dtype)
             fused.clear()
+            state.update({k: v for k, v in module.state_dict().items() if k not in state and not v.is_meta})
             module.load_state_dict(state, strict=True, assign=True)
             module.to(device)  # buffers the file does not hold (e.g. position ids)
     for component in conversion.from_config:
