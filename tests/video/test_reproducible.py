@@ -1,6 +1,7 @@
 """Identical runs write identical files: the camera workflow run in two fresh processes, each
 building the demo models in its own fresh home, gives the same MP4 and sidecar bytes under the
-same name (same output folder); WebM bytes repeat; x264's bytes do not follow the CPU count."""
+same name (same output folder); WebM bytes repeat; the encoders' bytes follow neither the CPU
+count nor the contents of uninitialised memory (MALLOC_PERTURB_)."""
 from __future__ import annotations
 
 import hashlib
