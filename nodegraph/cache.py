@@ -18,6 +18,7 @@ re-run whose nodes are all cached reads no tensor into torch (and never imports 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import importlib
 import json
@@ -41,9 +42,9 @@ _OBJECT_BYTES = 256  # what a non-tensor value is assumed to cost in the memory 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
-    if hasattr(value, "value"):  # enums
+    if isinstance(value, enum.Enum):  # an enum widget's literal: keyed by its value
         return value.value
-    return repr(value)
+    return repr(value)  # e.g. a pydantic model in a JSON input: its repr shows every field
 
 
 # One stateless encoder: json.dumps with options builds a new encoder per call (~2 µs).

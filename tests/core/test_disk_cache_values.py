@@ -22,6 +22,14 @@ class Handle:
     patches: tuple[Source, ...] = ()
 
 
+class Pack:
+    @dataclass(frozen=True)
+    class Embedding:  # nested: stored under its qualified name, Pack.Embedding
+        __cache_persist__ = True
+        name: str
+        vector: torch.Tensor  # a tensor field travels in the entry's tensor file
+
+
 @dataclass(frozen=True)
 class NotOptedIn:
     path: str
@@ -34,6 +42,15 @@ def test_opted_in_dataclasses_come_back_equal_from_a_new_tier(tmp_path):
     assert tier == "disk" and entry.outputs["model"] == handle
     assert isinstance(entry.outputs["model"].patches, tuple)
     assert torch.equal(entry.outputs["latent"], torch.arange(6.0))
+
+
+def test_a_nested_class_with_a_tensor_field_comes_back_from_a_new_tier(tmp_path):
+    embedding = Pack.Embedding("style", torch.linspace(0, 1, 5))
+    Cache(disk_dir=tmp_path).put("k", CacheEntry({"embedding": embedding}), persist=True)
+    entry, tier = Cache(disk_dir=tmp_path).get("k")
+    got = entry.outputs["embedding"]
+    assert tier == "disk" and type(got) is Pack.Embedding and got.name == "style"
+    assert torch.equal(got.vector, embedding.vector)
 
 
 def test_a_class_that_did_not_opt_in_stays_in_memory(tmp_path):

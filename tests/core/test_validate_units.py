@@ -79,3 +79,14 @@ def test_demo_inputs():
         Problem("bad_value", "unknown demo 'demo:sdxl'; known image demos: demo:cat, demo:dog", "n5", "image")
     assert _check_demo("n5", spec(kind="lora"), "demo:cat", registry) == \
         Problem("bad_value", "unknown demo 'demo:cat'; known lora demos: none", "n5", "image")
+
+
+@pytest.mark.parametrize("name", ["old.ckpt", "OLD.PT", "lora.bin"])
+def test_pickle_weights_are_refused_with_the_reason_and_the_way_out(env, name):
+    (env.files.input_dir / name).write_bytes(b"pickle")
+    problem = _check_file("n6", spec(extensions=(".safetensors",)), name, env)
+    suffix = name[name.rindex("."):]
+    assert problem == Problem(
+        "bad_file", f"{name!r} is a pickle-based file ({suffix}); loading pickle can run arbitrary code, so "
+        "only .safetensors files are accepted here. Convert it once with a trusted tool (e.g. safetensors' "
+        "convert script) and use that file.", "n6", "image")

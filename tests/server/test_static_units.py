@@ -17,6 +17,7 @@ from nodegraph.server.static import Refused
     ("a/../b", 400, "bad path"), ("./a", 400, "bad path"), ("a/.", 400, "bad path"),
     ("/etc/passwd", 400, "bad path"), ("C:/Windows/win.ini", 400, "bad path"), ("c:boot.ini", 400, "bad path"),
     ("%ff", 400, "bad path"),  # not UTF-8 once decoded: a clean 400, not a server error
+    ("a\x00b", 400, "bad path"),  # a raw NUL would make the file lookup raise (a server error)
     ("a//b", 404, "bad path"), ("", 404, "bad path"), ("a/", 404, "bad path"),
     (".git/config", 404, "not found"), ("img/.env", 404, "not found"), ("%2Essh/id", 404, "not found"),
 ])

@@ -1,0 +1,104 @@
+"""Literals that JSON cannot hold as they are (enums, sets, models in JSON inputs) and external
+state a node reports through its hooks: each still re-keys the node when it changes, and equal
+values share one key."""
+from __future__ import annotations
+
+import enum
+
+from pydantic import BaseModel
+
+from core_helpers import wf
+
+from nodegraph import Node, Widget, node
+from nodegraph.cache import Cache
+from nodegraph.registry import Registry
+from nodegraph.session import Session
+
+
+class Blend(enum.Enum):
+    ADD = "add"
+    MULTIPLY = "multiply"
+
+
+class Threshold(BaseModel):
+    value: float
+    mode: str = "above"
+
+
+@node("KeyedValues", category="test", output_node=True)
+class KeyedValues(Node):
+    blend: Blend = Widget(Blend.ADD)
+    tags: frozenset[str] = Widget(frozenset())
+    threshold: Threshold = Widget(Threshold(value=0.5))
+
+    def run(self, ctx):
+        ctx.ui["text"] = f"{self.blend.value} {sorted(self.tags)} {self.threshold.value} {self.threshold.mode}"
+
+
+def values_session(env, *classes) -> Session:
+    reg = Registry()
+    for cls in classes:
+        reg.add_node(cls, "test")
+    return Session(reg, env, Cache(memory_bytes=1 << 20))
+
+
+def runs(session: Session, node_type: str, inputs: dict) -> tuple[bool, str]:
+    """(whether the node executed rather than came from the cache, what it showed)."""
+    result = session.run(wf(n=(node_type, inputs)))
+    assert result.ok, result.error
+    return result.executed == ["n"], result.ui["n"].get("text", "")
+
+
+def test_enum_set_and_model_inputs_key_by_value(env):
+    session = values_session(env, KeyedValues)
+    assert runs(session, "KeyedValues", {}) == (True, "add [] 0.5 above")
+    assert runs(session, "KeyedValues", {"blend": "add"}) == (False, "add [] 0.5 above")
+    assert runs(session, "KeyedValues", {"blend": "multiply"}) == (True, "multiply [] 0.5 above")
+    assert runs(session, "KeyedValues", {"tags": ["b", "a"]}) == (True, "add ['a', 'b'] 0.5 above")
+    assert runs(session, "KeyedValues", {"tags": ["a", "b", "a"]})[0] is False  # the same set
+    assert runs(session, "KeyedValues", {"tags": ["a", "c"]})[0] is True
+    assert runs(session, "KeyedValues", {"threshold": {"value": 0.5}})[0] is False  # the default
+    assert runs(session, "KeyedValues", {"threshold": {"value": 0.7}}) == (True, "add [] 0.7 above")
+    # A model field next to one named 'value' is no less part of the key.
+    assert runs(session, "KeyedValues", {"threshold": {"value": 0.7, "mode": "below"}}) == \
+        (True, "add [] 0.7 below")
+
+
+def test_a_fingerprint_reports_external_state_into_the_key(env):
+    remote = {"revision": "r1"}  # what the node depends on but its inputs do not show
+
+    @node("RemoteModel", category="test", output_node=True)
+    class RemoteModel(Node):
+        name: str = Widget("base")
+
+        @classmethod
+        def fingerprint(cls, literals, env):
+            return remote["revision"]
+
+        def run(self, ctx):
+            ctx.ui["text"] = f"{self.name}@{remote['revision']}"
+
+    session = values_session(env, RemoteModel)
+    assert runs(session, "RemoteModel", {}) == (True, "base@r1")
+    assert runs(session, "RemoteModel", {}) == (False, "base@r1")
+    remote["revision"] = "r2"
+    assert runs(session, "RemoteModel", {}) == (True, "base@r2")
+
+
+def test_is_deterministic_decides_per_run_from_the_literals(env):
+    @node("MaybeRandom", category="test", output_node=True)
+    class MaybeRandom(Node):
+        seed: int = Widget(0)  # -1 asks for a fresh random seed every run
+
+        @classmethod
+        def is_deterministic(cls, literals):
+            return literals["seed"] != -1
+
+        def run(self, ctx):
+            ctx.ui["text"] = str(self.seed)
+
+    session = values_session(env, MaybeRandom)
+    assert runs(session, "MaybeRandom", {"seed": 5})[0] is True
+    assert runs(session, "MaybeRandom", {"seed": 5})[0] is False
+    assert runs(session, "MaybeRandom", {"seed": -1})[0] is True
+    assert runs(session, "MaybeRandom", {"seed": -1})[0] is True  # never served from the cache
