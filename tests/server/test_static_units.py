@@ -48,14 +48,15 @@ def test_route(path, expected):
     assert static.route(path) == expected
 
 
-@pytest.mark.parametrize("path, status", [
-    ("relative.js", 400), ("http://[::1/x", 400), ("/output/../x", 400), ("/web/%2e%2e/x", 400),
-    ("/output/", 404), ("/web/", 404), ("/output/.hidden", 404), ("/a//b", 404),
+@pytest.mark.parametrize("path, status, reason", [
+    ("relative.js", 400, "bad path"), ("http://[::1/x", 400, "bad path"), ("/output/../x", 400, "bad path"),
+    ("/web/%2e%2e/x", 400, "bad path"), ("/output/", 404, "bad path"), ("/web/", 404, "bad path"),
+    ("/output/.hidden", 404, "not found"), ("/a//b", 404, "bad path"),
 ])
-def test_route_refuses(path, status):
+def test_route_refuses(path, status, reason):
     with pytest.raises(Refused) as info:
         static.route(path)
-    assert info.value.status == status
+    assert (info.value.status, info.value.reason) == (status, reason)  # the reason is the response body
 
 
 def test_resolve_inside(tmp_path):
