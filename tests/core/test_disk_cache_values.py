@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 import torch
 
 from nodegraph.cache import Cache, CacheEntry, DiskTier, LazyOutputs
@@ -27,7 +28,8 @@ class Pack:
     class Embedding:  # nested: stored under its qualified name, Pack.Embedding
         __cache_persist__ = True
         name: str
-        vector: torch.Tensor  # a tensor field travels in the entry's tensor file
+        vector: torch.Tensor  # tensor fields travel in the entry's tensor file, each under its own name
+        mask: torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,18 @@ def test_opted_in_dataclasses_come_back_equal_from_a_new_tier(tmp_path):
 
 
 def test_a_nested_class_with_a_tensor_field_comes_back_from_a_new_tier(tmp_path):
-    embedding = Pack.Embedding("style", torch.linspace(0, 1, 5))
+    embedding = Pack.Embedding("style", torch.linspace(0, 1, 5), torch.tensor([1, 0, 1]))
     Cache(disk_dir=tmp_path).put("k", CacheEntry({"embedding": embedding}), persist=True)
     entry, tier = Cache(disk_dir=tmp_path).get("k")
     got = entry.outputs["embedding"]
     assert tier == "disk" and type(got) is Pack.Embedding and got.name == "style"
-    assert torch.equal(got.vector, embedding.vector)
+    assert torch.equal(got.vector, embedding.vector) and torch.equal(got.mask, embedding.mask)
 
 
 def test_a_class_that_did_not_opt_in_stays_in_memory(tmp_path):
     cache = Cache(disk_dir=tmp_path)
     cache.put("k", CacheEntry({"model": NotOptedIn("/m")}), persist=True)
+    assert list(tmp_path.rglob("k.*")) == []  # nothing of it is written
     assert cache.get("k")[1] == "memory" and Cache(disk_dir=tmp_path).get("k") == (None, None)
 
 
@@ -65,6 +68,18 @@ def test_a_stored_class_name_that_is_not_persistable_is_a_miss(tmp_path):
     (meta,) = tmp_path.glob("*/k.json")
     meta.write_text(meta.read_text().replace(f"{__name__}:Source", f"{__name__}:NotOptedIn"))
     assert tier.get("k") is None and not meta.exists()  # refused when read, not when used
+
+
+@pytest.mark.parametrize("where", ["field", "tuple"])
+def test_an_entry_naming_a_class_that_no_longer_exists_is_a_miss(tmp_path, where):
+    """A newer version of a pack renamed a class that an older run stored inside a handle."""
+    tier = DiskTier(tmp_path)
+    tier.put("k", CacheEntry({"model": Handle(Source("/m/base", 1.0), (Source("/m/a", 0.5),))}))
+    (meta,) = tmp_path.glob("*/k.json")
+    text, old = meta.read_text(), f"{__name__}:Source"
+    at = text.index(old) if where == "field" else text.rindex(old)  # the base model, or its one patch
+    meta.write_text(text[:at] + f"{__name__}:RenamedSource" + text[at + len(old):])
+    assert tier.get("k") is None and not meta.exists()  # a miss now, not an error when the value is used
 
 
 def test_tensors_are_checked_when_read_and_decoded_on_first_use(tmp_path):
