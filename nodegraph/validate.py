@@ -116,15 +116,20 @@ def _describe_value_error(spec: InputSpec, value: Any, exc: ValidationError) -> 
         return f"{shown} is not one of {', '.join(repr(o) for o in spec.options)}"
     err = exc.errors()[0]
     kind = err["type"]
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+    if kind in ("greater_than_equal", "less_than_equal"):  # Widget(ge=, le=): the bounds the spec shows
         bounds = f"[{spec.minimum if spec.minimum is not None else '-inf'}, " \
                  f"{spec.maximum if spec.maximum is not None else 'inf'}]"
         return f"{shown} is out of bounds {bounds}"
-    expected = {"int": "an integer", "float": "a number", "string": "a string", "bool": "true or false"}.get(
-        spec.widget or "", spec.widget)
-    if kind.endswith("_type") or kind.endswith("_parsing") or "strict" in kind:
+    expected = _EXPECTED.get(spec.widget)
+    if expected and kind.endswith("_type"):  # strict validation: a value of another type
         return f"{shown} is not {expected}"
-    return f"{shown}: {err['msg']}"
+    # JSON inputs (lists, tuples, dicts): pydantic's reason, and where inside the value it applies.
+    where = f" (at {''.join(f'[{part!r}]' for part in err['loc'])})" if err["loc"] else ""
+    return f"{shown}: {err['msg']}{where}"
+
+
+_EXPECTED = {"int": "an integer", "float": "a number", "string": "a string", "bool": "true or false",
+             "file": "a file name"}
 
 
 def _check_file(node_id: str, spec: InputSpec, value: str, env: Any) -> Problem | None:

@@ -1,14 +1,18 @@
-"""File and demo inputs: each problem names the node, the input and what is wrong."""
+"""Literal, file and demo inputs: each problem names the node, the input and what is wrong."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Literal
 
 import pytest
 
+from nodegraph import FileInput, Node, Widget, node
 from nodegraph.errors import Problem
 from nodegraph.files import FileRoots
 from nodegraph.node import InputSpec
-from nodegraph.validate import _check_demo, _check_file
+from nodegraph.registry import Registry
+from nodegraph.validate import _check_demo, _check_file, validate
+from nodegraph.workflow import parse_workflow
 
 
 def spec(kind="image", extensions=(".png", ".jpg"), schemes=(), allow_hub_id=False):
@@ -90,3 +94,54 @@ def test_pickle_weights_are_refused_with_the_reason_and_the_way_out(env, name):
         "bad_file", f"{name!r} is a pickle-based file ({suffix}); loading pickle can run arbitrary code, so "
         "only .safetensors files are accepted here. Convert it once with a trusted tool (e.g. safetensors' "
         "convert script) and use that file.", "n6", "image")
+
+
+@node("Knobs", category="test", output_node=True)
+class Knobs(Node):
+    steps: int = Widget(4, ge=1)
+    gain: float = Widget(0.5, le=2.0)
+    mix: float = Widget(0.5, ge=0, le=1)
+    flip: bool = Widget(False)
+    label: str = Widget("x")
+    mode: Literal["a", "b"] = Widget("a")
+    size: tuple[int, int] = Widget((8, 8))
+    weights: dict[str, float] = Widget({})
+    picture: str = FileInput("image", default="cat.png")
+
+    def run(self, ctx):  # pragma: no cover - validated only
+        return None
+
+
+def knob_problems(**inputs) -> list[tuple[str, str, str]]:
+    registry = Registry()
+    registry.add_node(Knobs, "test")
+    workflow = parse_workflow({"format": "nodegraph/workflow", "version": 1,
+                               "nodes": {"k": {"type": "Knobs", "inputs": inputs}}})
+    return [(p.code, p.input, p.message) for p in validate(workflow, registry)]
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"steps": 0}, "0 is out of bounds [1, inf]"),  # an open side reads as infinity
+    ({"gain": 3.5}, "3.5 is out of bounds [-inf, 2.0]"),
+    ({"mix": -1}, "-1 is out of bounds [0, 1]"),
+    ({"steps": 1.5}, "1.5 is not an integer"),
+    ({"gain": "0.7"}, "'0.7' is not a number"),
+    ({"flip": 1}, "1 is not true or false"),
+    ({"label": 5}, "5 is not a string"),
+    ({"mode": "c"}, "'c' is not one of 'a', 'b'"),
+    ({"size": [1, 2, 3]}, "[1, 2, 3]: Tuple should have at most 2 items after validation, not 3"),
+    ({"size": [1, "a"]}, "[1, 'a']: Input should be a valid integer (at [1])"),  # where inside the value
+    ({"size": "8x8"}, "'8x8': Input should be a valid array"),
+    ({"picture": 5}, "5 is not a file name"),
+    ({"weights": {"style": "high"}}, "{'style': 'high'}: Input should be a valid number (at ['style'])"),
+])
+def test_a_bad_literal_says_what_was_expected(inputs, message):
+    (name,) = inputs
+    assert knob_problems(**inputs) == [("bad_value", name, message)]
+
+
+def test_a_long_bad_value_is_shortened_to_80_characters():
+    fits = "7" * 77  # its repr, with quotes, is 79 characters
+    assert knob_problems(steps=fits) == [("bad_value", "steps", f"{fits!r} is not an integer")]
+    long = "7" * 78  # 80 characters: cut
+    assert knob_problems(steps=long) == [("bad_value", "steps", f"'{'7' * 76}... is not an integer")]
