@@ -10,7 +10,7 @@ from nodegraph import FileInput, Node, Widget, node
 from nodegraph.errors import Problem
 from nodegraph.files import FileRoots
 from nodegraph.node import InputSpec
-from nodegraph.registry import Registry
+from nodegraph.registry import PluginFailure, Registry
 from nodegraph.validate import _check_demo, _check_file, validate
 from nodegraph.workflow import parse_workflow
 
@@ -145,3 +145,23 @@ def test_a_long_bad_value_is_shortened_to_80_characters():
     assert knob_problems(steps=fits) == [("bad_value", "steps", f"{fits!r} is not an integer")]
     long = "7" * 78  # 80 characters: cut
     assert knob_problems(steps=long) == [("bad_value", "steps", f"'{'7' * 76}... is not an integer")]
+
+
+def problems_of(registry: Registry, nodes: dict) -> list[tuple[str, str, str | None, str]]:
+    workflow = parse_workflow({"format": "nodegraph/workflow", "version": 1,
+                               "nodes": {nid: {"type": t, "inputs": i} for nid, (t, i) in nodes.items()}})
+    return [(p.code, p.node, p.input, p.message) for p in validate(workflow, registry)]
+
+
+def test_unknown_names_get_a_suggestion_or_the_plugins_that_failed():
+    registry = Registry()
+    registry.add_node(Knobs, "test")
+    assert problems_of(registry, {"a": ("Knbos", {}), "b": ("Zebra", {}), "k": ("Knobs", {"stpes": 2, "zz": 1})}) == [
+        ("unknown_type", "a", None, "unknown node type 'Knbos' (did you mean 'Knobs'?)"),
+        ("unknown_type", "b", None, "unknown node type 'Zebra'"),
+        ("unknown_input", "k", "stpes", "Knobs has no input 'stpes' (did you mean 'steps'?)"),
+        ("unknown_input", "k", "zz", "Knobs has no input 'zz'"),
+    ]
+    registry.failures.append(PluginFailure("mine/zebra.py", "failed to import: SyntaxError"))
+    assert problems_of(registry, {"b": ("Zebra", {}), "k": ("Knobs", {})})[0] == \
+        ("unknown_type", "b", None, "unknown node type 'Zebra' (plugins that failed to load: mine/zebra.py)")
