@@ -1,13 +1,16 @@
-"""Error events and value descriptions, as the CLI and canvas show them."""
+"""Error events and value descriptions as the CLI and canvas show them; which executor runs."""
 from __future__ import annotations
 
+import sys
 import traceback
+from types import ModuleType
 
 import numpy as np
+import pytest
 import torch
 
-from nodegraph.errors import NodeError
-from nodegraph.executor import OutputMismatch, _describe, _error_event
+from nodegraph.errors import NodeError, UsageError
+from nodegraph.executor import InProcessExecutor, OutputMismatch, _describe, _error_event, executor_named
 
 
 def test_describe_names_type_and_shape():
@@ -48,3 +51,37 @@ def test_output_mismatch_message_names_the_node():
     event = _error_event("n3", "MyNode", exc, {})
     assert event["message"] == "node 'n3' (MyNode): output 'image' should be IMAGE but is int"
     assert event["exception"] == "OutputMismatch"
+
+
+def test_executor_named_picks_the_local_executor_unless_ray_is_asked_for():
+    assert type(executor_named()) is InProcessExecutor and type(executor_named("local")) is InProcessExecutor
+    with pytest.raises(UsageError) as info:
+        executor_named("local", "10.0.0.5:6379")
+    assert str(info.value) == "--address needs --executor ray"
+    ray_executor = executor_named("ray", "10.0.0.5:6379")  # connects on first use, not here
+    assert type(ray_executor).__name__ == "RayExecutor" and ray_executor.address == "10.0.0.5:6379"
+
+
+def break_import(monkeypatch, missing: str) -> None:
+    """Make importing the Ray executor fail as if module ``missing`` were not installed."""
+    monkeypatch.delitem(sys.modules, "nodegraph.ray_executor", raising=False)
+    if missing.startswith("ray."):  # a Ray install that lacks one of its parts
+        fake_ray = ModuleType("ray")
+        fake_ray.__path__ = []
+        monkeypatch.setitem(sys.modules, "ray", fake_ray)
+    monkeypatch.setitem(sys.modules, missing, None)
+
+
+@pytest.mark.parametrize("missing", ["ray", "ray.exceptions"])
+def test_executor_ray_without_ray_says_how_to_install_it(monkeypatch, missing):
+    break_import(monkeypatch, missing)
+    with pytest.raises(UsageError) as info:
+        executor_named("ray")
+    assert str(info.value) == "--executor ray needs Ray: pip install 'nodegraph[ray]'"
+
+
+def test_another_missing_module_is_not_blamed_on_ray(monkeypatch):
+    break_import(monkeypatch, "nodegraph.ray_placement")
+    with pytest.raises(ModuleNotFoundError) as info:
+        executor_named("ray")
+    assert info.value.name == "nodegraph.ray_placement"

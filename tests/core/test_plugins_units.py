@@ -1,10 +1,12 @@
 """Plugin folders loaded in-process, and which files key a pack's cached results."""
 from __future__ import annotations
 
+import os
 import textwrap
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
-from nodegraph.plugins import _pack_sources, load_registry
+from nodegraph.plugins import PLUGINS_ENV, _ep_module, _load, _pack_sources, load_registry
+from nodegraph.registry import Registry
 
 
 def module(name, path=None, file=None):
@@ -69,3 +71,53 @@ def test_a_plugin_that_failed_to_import_loads_once_fixed_in_the_same_process(tmp
     plugin_file(tmp_path / "mine", "Fixed")
     second = load_registry([tmp_path / "mine"], use_entry_points=False, use_env=False)
     assert second.failures == [] and "Fixed" in second.nodes
+
+
+def test_a_plugin_folder_skips_private_hidden_and_data_entries(tmp_path):
+    folder = tmp_path / "mine"
+    plugin_file(folder, "Visible")
+    for name in ("_helpers.py", ".scratch.py"):  # sorted before nodes.py; importing them would fail
+        (folder / name).write_text("raise RuntimeError('not a plugin')\n")
+    (folder / "assets").mkdir()  # a data folder: no __init__.py
+    (folder / "assets" / "lut.py").write_text("raise RuntimeError('not a plugin')\n")
+    registry = load_registry([folder], use_entry_points=False, use_env=False)
+    assert registry.failures == [] and registry.plugins == ["mine/nodes.py"] and "Visible" in registry.nodes
+
+
+def test_a_missing_folder_is_reported_and_the_next_one_still_loads(tmp_path):
+    plugin_file(tmp_path / "there", "There")
+    registry = load_registry([tmp_path / "gone", tmp_path / "there"], use_entry_points=False, use_env=False)
+    assert [(f.plugin, f.message) for f in registry.failures] == \
+        [(str(tmp_path / "gone"), "plugin folder does not exist")]
+    assert "There" in registry.nodes
+
+
+def test_folders_from_the_environment_come_after_the_given_ones(tmp_path, monkeypatch):
+    for name in ("given", "env_a", "env_b"):
+        plugin_file(tmp_path / name, f"From_{name}")
+    monkeypatch.setenv(PLUGINS_ENV, os.pathsep.join([str(tmp_path / "env_a"), "", str(tmp_path / "env_b")]))
+    registry = load_registry([tmp_path / "given"], use_entry_points=False)
+    assert registry.failures == []
+    assert registry.plugins == ["given/nodes.py", "env_a/nodes.py", "env_b/nodes.py"]
+    assert load_registry([tmp_path / "given"], use_entry_points=False, use_env=False).plugins == ["given/nodes.py"]
+
+
+def test_named_modules_load_as_packs(tmp_path, monkeypatch):
+    plugin_file(tmp_path / "site", "Named")
+    (tmp_path / "site" / "nodes.py").rename(tmp_path / "site" / "acme_named_pack.py")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    registry = load_registry(use_entry_points=False, use_env=False, modules=["acme_named_pack"])
+    assert registry.failures == [] and registry.origin == {"Named": "acme_named_pack"}
+
+
+def test_an_entry_point_may_name_a_function_returning_node_classes(tmp_path, monkeypatch):
+    plugin_file(tmp_path / "site", "Provided")
+    (tmp_path / "site" / "nodes.py").rename(tmp_path / "site" / "acme_provider.py")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    from acme_provider import Plugged
+
+    for target in (lambda: [Plugged], [Plugged]):  # a callable, or the list itself
+        entry_point = SimpleNamespace(name="acme.nodes", load=lambda target=target: target)
+        registry = Registry()
+        _load(registry, entry_point.name, lambda: _ep_module(entry_point))
+        assert registry.failures == [] and registry.origin == {"Provided": "acme.nodes"}
