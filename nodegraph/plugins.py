@@ -90,9 +90,7 @@ def _load(registry: Registry, name: str, importer) -> None:
         registry.failures.append(PluginFailure(name, f"called exit during import: {exc}"))
         return
     except BaseException as exc:  # a broken plugin must not break startup
-        last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        where = f" ({Path(last.filename).name}:{last.lineno})" if last else ""
-        registry.failures.append(PluginFailure(name, f"failed to import: {type(exc).__name__}: {exc}{where}"))
+        registry.failures.append(PluginFailure(name, f"failed to import: {type(exc).__name__}: {exc}{_where(exc)}"))
         return
     registry.plugins.append(name)
     owned = _owned_modules(module)
@@ -113,6 +111,17 @@ def _load(registry: Registry, name: str, importer) -> None:
             registry.add_node(cls, name, sources)
         else:
             registry.failures.append(PluginFailure(name, f"{cls!r} in NODES is not a @node class"))
+
+
+def _where(exc: BaseException) -> str:
+    """`` (file.py:line)`` of the last frame in the plugin's own code, or nothing: frames of this
+    loader and of the import machinery say nothing to its author (a SyntaxError names its line)."""
+    own = [f for f in traceback.extract_tb(exc.__traceback__)
+           if not f.filename.startswith("<") and f.filename != __file__ and Path(f.filename).parent != _IMPORTLIB]
+    return f" ({Path(own[-1].filename).name}:{own[-1].lineno})" if own else ""
+
+
+_IMPORTLIB = Path(importlib.__file__).parent
 
 
 def _pack_sources(module: ModuleType) -> list[str]:

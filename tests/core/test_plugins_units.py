@@ -5,6 +5,7 @@ import os
 import textwrap
 from types import ModuleType, SimpleNamespace
 
+from nodegraph.node import implementation_digest
 from nodegraph.plugins import PLUGINS_ENV, _ep_module, _load, _pack_sources, load_registry
 from nodegraph.registry import Registry
 
@@ -121,3 +122,56 @@ def test_an_entry_point_may_name_a_function_returning_node_classes(tmp_path, mon
         registry = Registry()
         _load(registry, entry_point.name, lambda: _ep_module(entry_point))
         assert registry.failures == [] and registry.origin == {"Provided": "acme.nodes"}
+
+
+def test_import_failures_say_what_and_where(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "exits.py").write_text("import sys\nsys.exit(3)\n")
+    (tmp_path / "mine" / "raises.py").write_text("import os\n\nraise RuntimeError('half-written plugin')\n")
+    (tmp_path / "mine" / "typo.py").write_text("x = (\n")
+    registry = load_registry([tmp_path / "mine"], use_entry_points=False, use_env=False)
+    assert [(f.plugin, f.message) for f in registry.failures] == [
+        ("mine/exits.py", "called exit during import: 3"),
+        ("mine/raises.py", "failed to import: RuntimeError: half-written plugin (raises.py:3)"),
+        # the error names the file and line itself; the import machinery's frames are no place to point at
+        ("mine/typo.py", "failed to import: SyntaxError: '(' was never closed (typo.py, line 1)"),
+    ]
+
+
+def test_bad_declarations_name_their_plugin(tmp_path):
+    plugin_file(tmp_path / "mine", "Declares", body="SOCKET_TYPES = ['MASK']; FILE_KINDS = ['luts']; DEMOS = ['x']")
+    registry = load_registry([tmp_path / "mine"], use_entry_points=False, use_env=False)
+    assert [(f.plugin, f.message) for f in registry.failures] == [
+        ("mine/nodes.py", "'MASK' in SOCKET_TYPES is not a SocketType"),
+        ("mine/nodes.py", "'luts' in FILE_KINDS is not a FileKind"),
+        ("mine/nodes.py", "'x' in DEMOS is not a DemoAsset"),
+    ]
+    assert "Declares" in registry.nodes  # its nodes still load
+
+
+def package_plugin(folder, helper: str) -> type:
+    """A package plugin whose node uses a helper module; returns the registered node class."""
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("from . import nodes  # noqa: F401\n")
+    (folder / "helper.py").write_text(helper)
+    (folder / "nodes.py").write_text(textwrap.dedent('''
+        from nodegraph import Node, node
+        from .helper import GAIN
+
+        @node("Helped", category="test", output_node=True)
+        class Helped(Node):
+            def run(self, ctx):
+                ctx.ui["text"] = str(GAIN)
+    '''))
+    registry = load_registry([folder.parent], use_entry_points=False, use_env=False)
+    assert registry.failures == []
+    return registry.nodes["Helped"]
+
+
+def test_a_packs_helper_modules_are_part_of_its_nodes_implementation(tmp_path):
+    """Cached results are keyed by the implementation: a helper with other code must re-key."""
+    first = package_plugin(tmp_path / "a" / "pack", "GAIN = 2\n")
+    same = package_plugin(tmp_path / "b" / "pack", "GAIN = 2\n")
+    edited = package_plugin(tmp_path / "c" / "pack", "GAIN = 3\n")
+    assert first is not same and implementation_digest(first) == implementation_digest(same)
+    assert implementation_digest(edited) != implementation_digest(first)
