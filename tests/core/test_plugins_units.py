@@ -175,3 +175,23 @@ def test_a_packs_helper_modules_are_part_of_its_nodes_implementation(tmp_path):
     edited = package_plugin(tmp_path / "c" / "pack", "GAIN = 3\n")
     assert first is not same and implementation_digest(first) == implementation_digest(same)
     assert implementation_digest(edited) != implementation_digest(first)
+
+
+def test_every_node_module_of_a_package_registers_when_one_shares_a_helper(tmp_path):
+    pack = tmp_path / "plugins" / "family"
+    pack.mkdir(parents=True)
+    (pack / "__init__.py").write_text("from . import later, helper, first  # noqa: F401\n")
+    (pack / "helper.py").write_text("SCALE = 2\n")
+    node_module = textwrap.dedent('''
+        from nodegraph import Node, node
+        {imports}
+
+        @node("{name}", category="test", output_node=True)
+        class {name}(Node):
+            def run(self, ctx):
+                return None
+    ''')
+    for name, imports in (("first", "from . import helper  # noqa: F401"), ("later", "")):
+        (pack / f"{name}.py").write_text(node_module.replace("{name}", name.title()).replace("{imports}", imports))
+    registry = load_registry([pack.parent], use_entry_points=False, use_env=False)
+    assert registry.failures == [] and {"First", "Later"} <= set(registry.nodes)
