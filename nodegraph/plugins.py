@@ -114,11 +114,13 @@ def _load(registry: Registry, name: str, importer) -> None:
 
 
 def _where(exc: BaseException) -> str:
-    """`` (file.py:line)`` of the last frame in the plugin's own code, or nothing: frames of this
-    loader and of the import machinery say nothing to its author (a SyntaxError names its line)."""
-    own = [f for f in traceback.extract_tb(exc.__traceback__)
-           if not f.filename.startswith("<") and f.filename != __file__ and Path(f.filename).parent != _IMPORTLIB]
-    return f" ({Path(own[-1].filename).name}:{own[-1].lineno})" if own else ""
+    """`` (file.py:line)`` of the frame that raised, unless it is the import machinery's (a
+    SyntaxError names its file and line itself)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    last = frames[-1] if frames else None
+    if last is None or last.filename.startswith("<") or Path(last.filename).parent == _IMPORTLIB:
+        return ""
+    return f" ({Path(last.filename).name}:{last.lineno})"
 
 
 _IMPORTLIB = Path(importlib.__file__).parent
