@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from nodegraph import Node, node
+from nodegraph.cache import CacheEntry
 from nodegraph.errors import NodeError, UsageError
-from nodegraph.executor import InProcessExecutor, OutputMismatch, _describe, _error_event, executor_named
+from nodegraph.executor import (InProcessExecutor, OutputMismatch, _check_outputs, _describe, _error_event,
+                                _finished, executor_named)
+from nodegraph.types import TypeRegistry
 
 
 def test_describe_names_type_and_shape():
@@ -85,3 +89,28 @@ def test_another_missing_module_is_not_blamed_on_ray(monkeypatch):
     with pytest.raises(ModuleNotFoundError) as info:
         executor_named("ray")
     assert info.value.name == "nodegraph.ray_placement"
+
+
+@node("Pair", category="test", outputs={"count": "INT", "label": "STRING"})
+class Pair(Node):
+    def run(self, ctx):  # pragma: no cover - outputs checked directly
+        return None
+
+
+@pytest.mark.parametrize("outputs, message", [
+    ([1, "a"], "Pair.run returned list, expected a dict of outputs"),
+    ({"count": 1}, "output 'label' (STRING) was not produced"),
+    ({"count": "1", "label": "a"}, "output 'count' should be INT but is str"),
+    ({"count": 1, "label": "a", "extra": 2, "more": 3}, "produced undeclared outputs ['extra', 'more']"),
+])
+def test_outputs_that_break_the_declaration_say_how(outputs, message):
+    with pytest.raises(OutputMismatch) as info:
+        _check_outputs(Pair, outputs, TypeRegistry())
+    assert str(info.value) == message
+
+
+def test_finished_events_carry_files_and_canvas_data_only_when_there_are_some():
+    entry = CacheEntry({}, files=("/out/a.png",), ui={"images": ["a.png"]})
+    assert _finished("executed", "n1", "j1", entry) == {
+        "event": "executed", "node": "n1", "job": "j1", "outputs": ["/out/a.png"], "ui": {"images": ["a.png"]}}
+    assert _finished("cached", "n2", "j1", CacheEntry({})) == {"event": "cached", "node": "n2", "job": "j1"}

@@ -11,6 +11,8 @@ from core_helpers import wf
 
 from nodegraph import Node, Widget, node
 from nodegraph.cache import Cache
+from nodegraph.context import Environment
+from nodegraph.files import FileRoots
 from nodegraph.registry import Registry
 from nodegraph.session import Session
 
@@ -65,7 +67,8 @@ def test_enum_set_and_model_inputs_key_by_value(env):
 
 
 def test_a_fingerprint_reports_external_state_into_the_key(env):
-    remote = {"revision": "r1"}  # what the node depends on but its inputs do not show
+    revision = env.files.input_dir / "revision.txt"  # what the node reads but its inputs do not show
+    revision.write_text("r1")
 
     @node("RemoteModel", category="test", output_node=True)
     class RemoteModel(Node):
@@ -73,16 +76,26 @@ def test_a_fingerprint_reports_external_state_into_the_key(env):
 
         @classmethod
         def fingerprint(cls, literals, env):
-            return remote["revision"]
+            return (env.files.input_dir / "revision.txt").read_text()
 
         def run(self, ctx):
-            ctx.ui["text"] = f"{self.name}@{remote['revision']}"
+            ctx.ui["text"] = f"{self.name}@{revision.read_text()}"
 
     session = values_session(env, RemoteModel)
     assert runs(session, "RemoteModel", {}) == (True, "base@r1")
     assert runs(session, "RemoteModel", {}) == (False, "base@r1")
-    remote["revision"] = "r2"
+    revision.write_text("r2")
     assert runs(session, "RemoteModel", {}) == (True, "base@r2")
+
+
+def test_an_output_node_reruns_for_another_output_folder(env, tmp_path):
+    session = values_session(env, KeyedValues)
+    assert runs(session, "KeyedValues", {})[0] is True
+    elsewhere = Environment(files=FileRoots(input_dir=env.files.input_dir, models_dir=env.files.models_dir,
+                                            output_dir=tmp_path / "elsewhere"), device="cpu")
+    moved = Session(session.registry, elsewhere, session.cache)  # same cache, files go elsewhere
+    assert runs(moved, "KeyedValues", {})[0] is True
+    assert runs(moved, "KeyedValues", {})[0] is False
 
 
 def test_is_deterministic_decides_per_run_from_the_literals(env):
