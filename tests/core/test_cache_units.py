@@ -211,3 +211,38 @@ def test_memory_tier_clear_resets_the_budget():
     assert tier.bytes > 0
     tier.clear()
     assert tier.bytes == 0 and len(tier) == 0 and tier.get("a") is None
+
+
+@pytest.mark.parametrize("value", [torch.zeros(2500), np.zeros(1250), {"t": torch.zeros(2500)}, [torch.zeros(2500)],
+                                   ("x", torch.zeros(2500)), "x" * 10_000, b"x" * 10_000],
+                         ids=["tensor", "ndarray", "dict", "list", "tuple", "str", "bytes"])
+def test_an_output_bigger_than_the_memory_budget_is_not_kept(value):
+    tier = MemoryTier(max_bytes=5_000)  # every value above holds 10 KB
+    tier.put("big", CacheEntry({"v": value}))
+    assert tier.get("big") is None and tier.bytes == 0 and len(tier) == 0
+
+
+def test_memory_tier_keeps_the_newest_entries_within_its_budget():
+    probe = MemoryTier()
+    probe.put("one", CacheEntry({"t": torch.zeros(250)}))
+    size = probe.bytes  # one 1 KB entry with its bookkeeping
+    tier = MemoryTier(max_bytes=2 * size)
+    for name in ("a", "b"):
+        tier.put(name, CacheEntry({"t": torch.zeros(250)}))
+    assert len(tier) == 2 and tier.bytes == 2 * size  # exactly at the budget: both kept
+    for _ in range(3):  # storing one key again replaces it, never counted twice
+        tier.put("b", CacheEntry({"t": torch.zeros(250)}))
+    assert tier.get("a") is not None and tier.bytes == 2 * size
+    tier.put("c", CacheEntry({"t": torch.zeros(250)}))
+    tier.put("d", CacheEntry({"t": torch.zeros(250)}))
+    assert [k for k in "abcd" if tier.get(k) is not None] == ["c", "d"] and tier.bytes == 2 * size
+
+
+def test_a_disk_hit_is_kept_in_memory_and_the_disk_budget_is_the_one_given(tmp_path):
+    Cache(disk_dir=tmp_path / "c").put(KEY, CacheEntry({"t": torch.zeros(4)}), persist=True)
+    cache = Cache(disk_dir=tmp_path / "c")
+    assert cache.get(KEY)[1] == "disk" and cache.get(KEY)[1] == "memory"
+    small = Cache(disk_dir=tmp_path / "s", disk_bytes=3_000)
+    for i in range(5):
+        small.put(key(i), CacheEntry({"t": torch.zeros(250)}), persist=True)  # ~1.1 KB on disk each
+    assert on_disk(small.disk) <= 3_000

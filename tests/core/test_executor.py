@@ -93,6 +93,10 @@ def test_plan_runs_only_ancestors_of_outputs_and_finds_independent_branches(regi
     assert plan.order.index("a") < plan.order.index("b") < plan.order.index("s1")
     assert {frozenset(b) for b in plan.branches} == {frozenset({"a", "b", "s1"}), frozenset({"c", "s2"})}
     assert set(plan.levels[0]) == {"a", "c"}
+    # Asked for particular nodes (run up to a node): only those and their ancestors.
+    assert set(make_plan(graph, targets={"b"}).order) == {"a", "b"}
+    assert set(make_plan(graph, targets={"dead2", "c"}).order) == {"dead", "dead2", "c"}
+    assert len(make_plan(graph, targets=set())) == 0
 
 
 def test_chains_deeper_than_the_recursion_limit_run(session):
