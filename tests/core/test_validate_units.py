@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
-from nodegraph import FileInput, Node, Widget, node
+from nodegraph import FileInput, Node, Socket, Widget, node
 from nodegraph.errors import Problem
 from nodegraph.files import FileRoots
 from nodegraph.node import InputSpec
@@ -165,3 +165,48 @@ def test_unknown_names_get_a_suggestion_or_the_plugins_that_failed():
     registry.failures.append(PluginFailure("mine/zebra.py", "failed to import: SyntaxError"))
     assert problems_of(registry, {"b": ("Zebra", {}), "k": ("Knobs", {})})[0] == \
         ("unknown_type", "b", None, "unknown node type 'Zebra' (plugins that failed to load: mine/zebra.py)")
+
+
+@node("Even", category="test", output_node=True)
+class Even(Node):
+    steps: int = Widget(...)  # required: a value or a link
+    image: Any = Socket("IMAGE")  # required: a link only
+    gain: float = Widget(1.0)
+
+    @classmethod
+    def check_inputs(cls, literals, env):
+        return [("steps", "steps must be even")] if literals.get("steps", 0) % 2 else []
+
+    def run(self, ctx):  # pragma: no cover - validated only
+        return None
+
+
+def test_node_checks_run_once_the_literals_are_fine_and_name_node_and_input():
+    registry = Registry()
+    registry.add_node(Even, "test")
+    registry.add_node(Knobs, "test")
+    assert problems_of(registry, {"e": ("Even", {})}) == [
+        ("missing_input", "e", "steps", "required input is missing: it needs a value or a link"),
+        ("missing_input", "e", "image", "required input is missing: it needs a link from a IMAGE output")]
+    found = problems_of(registry, {"e": ("Even", {"steps": 3}), "k": ("Knobs", {})})
+    assert ("bad_value", "e", "steps", "steps must be even") not in found  # 'image' is missing: no check yet
+    registry.add_node(Pic, "test")
+    found = problems_of(registry, {"e": ("Even", {"steps": 3, "image": {"from": "p", "output": "image"}}),
+                                   "p": ("Pic", {})})
+    assert found == [("bad_value", "e", "steps", "steps must be even")]
+    assert problems_of(registry, {"e": ("Even", {"steps": 3, "gain": "x", "image": {"from": "p", "output": "image"}}),
+                                  "p": ("Pic", {})}) == [("bad_value", "e", "gain", "'x' is not a number")]
+
+
+@node("Pic", category="test", outputs={"image": "IMAGE"})
+class Pic(Node):
+    def run(self, ctx):  # pragma: no cover - validated only
+        return None
+
+
+def test_a_workflow_without_nodes_or_outputs_says_so():
+    registry = Registry()
+    registry.add_node(Pic, "test")
+    assert problems_of(registry, {}) == [("no_output", None, None, "the workflow has no nodes")]
+    assert problems_of(registry, {"p": ("Pic", {})}) == [
+        ("no_output", None, None, "the workflow has no output node (e.g. SaveImage), so nothing would run")]
