@@ -12,6 +12,7 @@ Each part runs a real `nodegraph serve` subprocess on 127.0.0.1 and prints its f
 
     python benchmarks/server_soak.py                   # 50x10 load, kill with 40 queued, rss 20 -> 200
     python benchmarks/server_soak.py --only rss --rss-jobs 100 --rss-baseline 10 --size 128
+    python benchmarks/server_soak.py --only rss --size 128 --cache-memory 0   # without the memory tier
 
 tests/server/test_soak.py runs the same functions at a smaller size.
 """
@@ -294,14 +295,18 @@ def kill_restart(work: Path, jobs: int = 40, kill_at: int = 10, seconds: float =
 
 
 def rss_growth(work: Path, jobs: int = 200, baseline: int = 20, size: int = 256,
-               timeout: float = 600.0) -> dict[str, Any]:
-    """The main job ``jobs`` times in a row, a new seed each time; RSS after ``baseline`` and at the end."""
+               timeout: float = 600.0, cache_memory: str | None = None) -> dict[str, Any]:
+    """The main job ``jobs`` times in a row, a new seed each time; RSS after ``baseline`` and at the end.
+
+    Every new seed adds its outputs to the server's memory tier, so RSS grows by design until
+    ``--cache-memory`` is reached; ``cache_memory="0"`` measures the server without that tier."""
     data = json.loads(MAIN_JOB.read_text())
     sampler = next(n for n in data["nodes"].values() if n["type"] == "LCMSampler")
     sampler["inputs"].update(width=size, height=size)
     samples: dict[int, int] = {}
     started = time.perf_counter()
-    with running(work) as server:
+    extra = ("--cache-memory", cache_memory) if cache_memory is not None else ()
+    with running(work, *extra) as server:
         c = Client(server.port)
         try:
             for k in range(1, jobs + 1):
@@ -334,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-jobs", type=int, default=200, help="rss: main jobs in a row")
     parser.add_argument("--rss-baseline", type=int, default=20, help="rss: the job whose RSS is the reference")
     parser.add_argument("--size", type=int, default=256, help="rss: image width and height")
+    parser.add_argument("--cache-memory", default=None, metavar="SIZE",
+                        help="rss: the server's memory tier (e.g. 0; default: the server's default, 4G)")
     args = parser.parse_args(argv)
     parts = args.only or ["load", "kill", "rss"]
     failed = False
@@ -350,9 +357,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"restart {r['finished_once']}/{r['jobs']} completed exactly once, {r['recovery_s']:.1f} s", flush=True)
             failed |= report(r)
         if "rss" in parts:
-            r = rss_growth(root / "rss", args.rss_jobs, args.rss_baseline, args.size)
+            r = rss_growth(root / "rss", args.rss_jobs, args.rss_baseline, args.size,
+                           cache_memory=args.cache_memory)
             mib = {k: v / (1 << 20) for k, v in r["rss"].items()}
-            print(f"rss    main job x {r['jobs']} at {args.size}px: {mib[r['baseline']]:.0f} MiB after "
+            tier = f", memory tier {args.cache_memory}" if args.cache_memory is not None else ""
+            print(f"rss    main job x {r['jobs']} at {args.size}px{tier}: {mib[r['baseline']]:.0f} MiB after "
                   f"{r['baseline']}, {mib[r['jobs']]:.0f} MiB after {r['jobs']} ({r['growth']:+.1%}; limit +10%), "
                   f"{r['seconds']:.0f} s", flush=True)
             print("       " + "  ".join(f"{k}:{v:.0f}" for k, v in sorted(mib.items())))
