@@ -32,19 +32,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_timing import alternated, demo_dir as default_demo_dir, engine_and_direct, timed  # noqa: E402
+from nodegraph_nodes.video import svd_xt  # noqa: E402  (real SVD-XT sizes, random weights)
 
-# Real SVD-XT sizes (configs of stabilityai/stable-video-diffusion-img2vid-xt), random weights.
-FULL_UNET = dict(sample_size=96, in_channels=8, out_channels=4, layers_per_block=2,
-                 block_out_channels=[320, 640, 1280, 1280],
-                 down_block_types=["CrossAttnDownBlockSpatioTemporal"] * 3 + ["DownBlockSpatioTemporal"],
-                 up_block_types=["UpBlockSpatioTemporal"] + ["CrossAttnUpBlockSpatioTemporal"] * 3,
-                 num_attention_heads=[5, 10, 20, 20], cross_attention_dim=1024, transformer_layers_per_block=1,
-                 addition_time_embed_dim=256, projection_class_embeddings_input_dim=768, num_frames=25)
-FULL_VAE = dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 4,
-                block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4, sample_size=768,
-                scaling_factor=0.18215, force_upcast=True)
-FULL_CLIP = dict(hidden_size=1280, intermediate_size=5120, num_attention_heads=16, num_hidden_layers=32, patch_size=14,
-                 image_size=224, projection_dim=1024, hidden_act="gelu", num_channels=3)
 FULL_LORA = dict(name="full-camera", seed=7, rank=32, scale=0.3)
 
 
@@ -58,8 +47,9 @@ def build_full(folder: Path, device: str) -> tuple[Path, Path]:
     if not base.exists():
         torch.manual_seed(0)
         with torch.device(device):  # random init on the GPU: seconds instead of minutes
-            parts = dict(unet=UNetSpatioTemporalConditionModel(**FULL_UNET), vae=AutoencoderKLTemporalDecoder(**FULL_VAE),
-                         image_encoder=CLIPVisionModelWithProjection(CLIPVisionConfig(**FULL_CLIP)))
+            parts = dict(unet=UNetSpatioTemporalConditionModel(**svd_xt.UNET),
+                         vae=AutoencoderKLTemporalDecoder(**svd_xt.VAE),
+                         image_encoder=CLIPVisionModelWithProjection(CLIPVisionConfig(**svd_xt.IMAGE_ENCODER)))
         parts = {k: v.half() for k, v in parts.items()}
         pipe = StableVideoDiffusionPipeline(
             **parts, scheduler=EulerDiscreteScheduler.from_config(json.loads((HERE / "scheduler.json").read_text())),

@@ -10,6 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from nodegraph_nodes.video import svd_xt
 from nodegraph_nodes.video.single_file import SingleFileError, plan, read_header
 
 from .conftest import edit, run, workflow
@@ -56,19 +57,6 @@ REAL_SVD_XT_KEYS = {
     "conditioner.embedders.0.open_clip.model.visual.transformer.resblocks.0.mlp.c_fc.weight": (5120, 1280),
     "conditioner.embedders.0.open_clip.model.visual.proj": (1280, 1024),
 }
-# Configs of stabilityai/stable-video-diffusion-img2vid-xt (unet, vae, image_encoder).
-XT_UNET = dict(sample_size=96, in_channels=8, out_channels=4, layers_per_block=2,
-               block_out_channels=[320, 640, 1280, 1280],
-               down_block_types=["CrossAttnDownBlockSpatioTemporal"] * 3 + ["DownBlockSpatioTemporal"],
-               up_block_types=["UpBlockSpatioTemporal"] + ["CrossAttnUpBlockSpatioTemporal"] * 3,
-               num_attention_heads=[5, 10, 20, 20], cross_attention_dim=1024, transformer_layers_per_block=1,
-               addition_time_embed_dim=256, projection_class_embeddings_input_dim=768, num_frames=25)
-XT_VAE = dict(in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 4,
-              block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4, sample_size=768)
-XT_CLIP = dict(hidden_size=1280, intermediate_size=5120, num_attention_heads=16, num_hidden_layers=32,
-               patch_size=14, image_size=224, projection_dim=1024, hidden_act="gelu")
-
-
 def _component(folder, name) -> dict:
     state = {}
     for shard in sorted((folder / name).glob("*.safetensors")):
@@ -164,8 +152,9 @@ def test_the_layout_is_the_real_sgm_one_at_svd_xt_size():
     from diffusers import AutoencoderKLTemporalDecoder, UNetSpatioTemporalConditionModel
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
     with init_empty_weights():
-        modules = {"unet": UNetSpatioTemporalConditionModel(**XT_UNET), "vae": AutoencoderKLTemporalDecoder(**XT_VAE),
-                   "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**XT_CLIP))}
+        modules = {"unet": UNetSpatioTemporalConditionModel(**svd_xt.UNET),
+                   "vae": AutoencoderKLTemporalDecoder(**svd_xt.VAE),
+                   "image_encoder": CLIPVisionModelWithProjection(CLIPVisionConfig(**svd_xt.IMAGE_ENCODER))}
     targets = {n: {k: tuple(v.shape) for k, v in m.state_dict().items()} for n, m in modules.items()}
     source = to_sgm(targets["unet"], targets["vae"], targets["image_encoder"], 2, 4, shapes=True)
     for key, shape in REAL_SVD_XT_KEYS.items():
