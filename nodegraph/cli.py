@@ -190,6 +190,7 @@ def _print_problems(problems, as_json_events: bool) -> None:
 def cmd_run(args) -> int:
     from .context import InterruptToken
     from .events import JsonlSink, fanout
+    from .bytecode import keep_bytecode_in
     from .package_scan import package_scan_cached
     from .progress import HumanProgress
     from .session import Session
@@ -198,6 +199,7 @@ def cmd_run(args) -> int:
     if args.server:
         return _run_remote(args)
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    keep_bytecode_in(cache_dir / "pycache")  # a read-only install without .pyc: compile once, not per run
     device = args.device
     if device == "cuda":  # settled before anything runs: one line and exit 2 when it cannot be had
         device, line = check_device(device)
@@ -347,10 +349,13 @@ def cmd_serve(args) -> int:
         from .server.app import serve_forever
     except ImportError as exc:
         raise UsageError(f"the server is not available: {exc}") from None
+    from .bytecode import keep_bytecode_in
     from .package_scan import package_scan_cached
+    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    keep_bytecode_in(cache_dir / "pycache")  # before check_device imports torch
     args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
     print(line, file=sys.stderr, flush=True)
-    with package_scan_cached((Path(args.cache_dir) if args.cache_dir else default_cache_dir()) / "packages"):
+    with package_scan_cached(cache_dir / "packages"):
         return serve_forever(args)
 
 
