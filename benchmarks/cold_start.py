@@ -17,6 +17,10 @@ Each variant runs twice, by the state of Python's bytecode cache (PYTHONPYCACHEP
 - ".pyc": a prefix a warm-up run filled with the bytecode of every module a run imports (what a
   normal `pip install` leaves next to the sources).
 
+Then, with the defaults: weights loaded on the CPU and moved (against straight to the device),
+and the machine's own bytecode state (no prefix set: a read-only install without .pyc gets its
+bytecode kept in the cache folder by nodegraph itself; the first process compiles it).
+
 Printed: wall time per variant (median of --rounds), the per-node seconds of its `executed`
 events, and the floor: a process that only imports torch and the SDXL pipeline class and makes
 the CUDA context (once more with diffusers' distribution scan served from a stored copy, which
@@ -25,6 +29,7 @@ isolates what that saves).
     python benchmarks/cold_start.py                                  # tiny demo model, CPU
     python benchmarks/cold_start.py --full --device cuda --workdir /tmp/sdxl-bench
                                                                      # SDXL-size random weights
+    ... --profile cold.prof                                          # and where one process goes
 Target on an H200 at SDXL size: <= 8 s (floor ~6 s: CUDA init + load + the image).
 """
 from __future__ import annotations
@@ -60,14 +65,18 @@ def bytecode_env(prefix: Path, write: bool = False) -> dict:
     return env
 
 
-def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir: Path) -> tuple[float, dict, dict]:
+def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir: Path,
+            profile: Path | None = None) -> tuple[float, dict, dict]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None) if "PYTHONDONTWRITEBYTECODE" not in extra_env else None
-    # --cache-dir only decides where digests and the distribution scan are kept: --no-cache
-    # keeps every node running.
-    cmd = [sys.executable, "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(cache_dir),
-           "--out", str(work / "out"), "--events", "jsonl", "--device", device]
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):  # only what the variant sets
+        if name not in extra_env:
+            env.pop(name, None)
+    # --cache-dir only decides where digests, the distribution scan and (for a read-only install)
+    # bytecode are kept: --no-cache keeps every node running.
+    python = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
+    cmd = python + ["-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(cache_dir),
+                    "--out", str(work / "out"), "--events", "jsonl", "--device", device]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - start
@@ -104,6 +113,8 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=None, help="image size (default 256 tiny, 1024 full)")
     parser.add_argument("--rounds", type=int, default=1, help="processes per variant (the median is printed)")
     parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
+    parser.add_argument("--profile", default=None, metavar="FILE",
+                        help="also run one 'after [.pyc]' process under cProfile, save it to FILE and print its top")
     args = parser.parse_args(argv)
     from lcm_overhead import build_full, main_job, model_label
     from nodegraph.context import resolve_device
@@ -159,10 +170,46 @@ def main(argv=None) -> None:
             results[label] = {"wall_s": round(wall, 3), "nodes_s": {k: round(v, 3) for k, v in seconds.items()}}
             nodes = "  ".join(f"{k} {v:.2f}" for k, v in seconds.items())
             print(f"{label:58s} {wall:6.2f} s   {done['status']}   nodes: {nodes}", flush=True)
+    # The same defaults, other conditions (one bytecode state each):
+    # - weights loaded on the CPU then moved, against straight to the device;
+    # - Python's bytecode as this machine's install has it (no prefix set): where the libraries
+    #   are read-only without .pyc, nodegraph keeps their bytecode in the cache folder, so the
+    #   first process compiles and the later ones read.
+    shutil.rmtree(cache_dir / "pycache", ignore_errors=True)
+    others = [("after, weights loaded via the CPU [.pyc]", {"NODEGRAPH_LOAD_VIA": "cpu", **bytecode[".pyc"]}),
+              ("after [as installed], first process", {}), ("after [as installed]", {})]
+    for label, extra in others:
+        runs = [run_cli(workflow, work, device, extra, cache_dir)
+                for _ in range(1 if "first process" in label else args.rounds)]
+        wall = median(r[0] for r in runs)
+        seconds = min(runs, key=lambda r: abs(r[0] - wall))[1]
+        results[label] = {"wall_s": round(wall, 3), "nodes_s": {k: round(v, 3) for k, v in seconds.items()}}
+        nodes = "  ".join(f"{k} {v:.2f}" for k, v in seconds.items())
+        print(f"{label:58s} {wall:6.2f} s   nodes: {nodes}", flush=True)
+    kept = sum(1 for _ in (cache_dir / "pycache").rglob("*.pyc")) if (cache_dir / "pycache").is_dir() else 0
+    results["bytecode_kept_in_cache_folder"] = kept
+    print(f"as installed: {kept} modules' bytecode kept in the cache folder "
+          f"({'read-only install without .pyc' if kept else 'the install has or writes its own .pyc'})", flush=True)
     for state in bytecode:
         ratio = results[f"after [{state}]"]["wall_s"] / results[f"before [{state}]"]["wall_s"]
         print(f"after/before [{state}] {ratio:.3f}", flush=True)
+    if args.profile:
+        profile = Path(args.profile)
+        run_cli(workflow, work, device, bytecode[".pyc"], cache_dir, profile=profile)
+        print_profile(profile)
     print(json.dumps({"device": device, "full": args.full, "size": size, "rounds": args.rounds, **results}))
+
+
+def print_profile(path: Path, top: int = 40) -> None:
+    """Where a cold process spends its time: the slowest calls by cumulative time (imports,
+    loading, merging, sampling), and the top of the import tree."""
+    import io
+    import pstats
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    print(f"== cProfile of one cold process ({path}), top {top} by cumulative time (profiling slows it) ==")
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[-12000:], flush=True)
 
 
 def median(values) -> float:

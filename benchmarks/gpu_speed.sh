@@ -8,6 +8,7 @@
 #   bash benchmarks/gpu_speed.sh               # on a CUDA machine
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
 #   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,fast,overhead
+#   COLD_PROFILE=FILE                          # where the cProfile of one cold process goes
 #
 # Unless this repo is installed editable (pip install -e .) with diffusers and pydantic, the
 # script installs wheels found in .whl/ (carried there: see the device notes; the GPU image has
@@ -75,7 +76,8 @@ if [[ ",$PARTS," == *",warm,"* ]]; then
 fi
 if [[ ",$PARTS," == *",cold,"* ]]; then
     echo "== cold: one fresh nodegraph run process per image, without and with a bytecode cache =="
-    "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "$COLD_ROUNDS" --workdir "$WORK" "${EXTRA[@]}"
+    "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "$COLD_ROUNDS" --workdir "$WORK" \
+        --profile "${COLD_PROFILE:-$WORK/cold.prof}" "${EXTRA[@]}"
 fi
 if [[ ",$PARTS," == *",fast,"* ]]; then
     echo "== fast mode: --compile vs eager (time-to-image and PNG writing apart) =="
