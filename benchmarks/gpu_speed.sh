@@ -9,13 +9,16 @@
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
 #   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,fast,overhead
 #   COLD_PROFILE=FILE                          # where the cProfile of one cold process goes
+#   COLD_NO_PYC=1                              # also the cold rows without a bytecode cache
 #
 # Unless this repo is installed editable (pip install -e .) with diffusers and pydantic, the
 # script installs wheels found in .whl/ (carried there: see the device notes; the GPU image has
 # torch, transformers, peft and accelerate but not diffusers, pydantic or websockets) and this
 # repo into $SITE with pip --no-index (nothing is fetched), and puts $SITE first on PYTHONPATH.
 # WORK (default /tmp/nodegraph-gpu-speed) keeps the random model between the scripts.
-# Expected on an H200: ~8 minutes (model build ~1 min, compile ~1.5 min, 9 cold processes ~2.5 min).
+# Expected on an H200: ~7 minutes (model build ~1 min, compile ~1-1.5 min, 11 cold processes with
+# bytecode ~3 min). COLD_NO_PYC=1 adds the rows without a bytecode cache (30-47 s a process there:
+# ~5 more minutes, so run PARTS=cold alone then, within one command's 10 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
@@ -76,8 +79,10 @@ if [[ ",$PARTS," == *",warm,"* ]]; then
 fi
 if [[ ",$PARTS," == *",cold,"* ]]; then
     echo "== cold: one fresh nodegraph run process per image, without and with a bytecode cache =="
+    NO_PYC=(--pyc-only)
+    [[ "${COLD_NO_PYC:-0}" == 1 ]] && NO_PYC=()
     "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "$COLD_ROUNDS" --workdir "$WORK" \
-        --profile "${COLD_PROFILE:-$WORK/cold.prof}" "${EXTRA[@]}"
+        --profile "${COLD_PROFILE:-$WORK/cold.prof}" "${NO_PYC[@]}" "${EXTRA[@]}"
 fi
 if [[ ",$PARTS," == *",fast,"* ]]; then
     echo "== fast mode: --compile vs eager (time-to-image and PNG writing apart) =="
