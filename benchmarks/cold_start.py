@@ -30,6 +30,7 @@ isolates what that saves).
     python benchmarks/cold_start.py --full --device cuda --workdir /tmp/sdxl-bench
                                                                      # SDXL-size random weights
     ... --profile cold.prof                                          # and where one process goes
+    ... --python /tmp/lean/bin/python                                # in a lean environment (lean_env.py)
 Target on an H200 at SDXL size: <= 8 s (floor ~6 s: CUDA init + load + the image).
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,7 +68,7 @@ def bytecode_env(prefix: Path, write: bool = False) -> dict:
 
 
 def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir: Path,
-            profile: Path | None = None) -> tuple[float, dict, dict]:
+            profile: Path | None = None, python: str = sys.executable) -> tuple[float, dict, dict]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):  # only what the variant sets
@@ -74,9 +76,9 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
             env.pop(name, None)
     # --cache-dir only decides where digests, the distribution scan and (for a read-only install)
     # bytecode are kept: --no-cache keeps every node running.
-    python = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
-    cmd = python + ["-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(cache_dir),
-                    "--out", str(work / "out"), "--events", "jsonl", "--device", device]
+    cmd = [python] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + [
+        "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(cache_dir),
+        "--out", str(work / "out"), "--events", "jsonl", "--device", device]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - start
@@ -87,7 +89,8 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
     return wall, seconds, events[-1]
 
 
-def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None) -> float:
+def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None,
+                    python: str = sys.executable) -> float:
     """A process that only imports torch and the SDXL pipeline class and makes the CUDA context
     (with ``scan_store``: diffusers' distribution scan served from there, as ``nodegraph run`` does)."""
     store = f"Path({str(scan_store)!r})" if scan_store else "None"
@@ -102,7 +105,7 @@ def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.pop("PYTHONDONTWRITEBYTECODE", None) if "PYTHONDONTWRITEBYTECODE" not in extra_env else None
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run([python, "-c", code], env=env, check=True, capture_output=True, timeout=300)
     return time.perf_counter() - start
 
 
@@ -113,11 +116,17 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=None, help="image size (default 256 tiny, 1024 full)")
     parser.add_argument("--rounds", type=int, default=1, help="processes per variant (the median is printed)")
     parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
+    parser.add_argument("--python", default=None, metavar="PATH",
+                        help="run the processes with this interpreter (e.g. a lean environment from lean_env.py)")
     parser.add_argument("--pyc-only", action="store_true",
                         help="skip the rows without a bytecode cache (the slowest processes)")
     parser.add_argument("--profile", default=None, metavar="FILE",
                         help="also run one 'after [.pyc]' process under cProfile, save it to FILE and print its top")
     args = parser.parse_args(argv)
+    if args.python:  # that interpreter's own packages only (e.g. a lean environment, lean_env.py)
+        os.environ.pop("PYTHONPATH", None)
+    python = args.python or sys.executable
+    run, init = partial(run_cli, python=python), partial(import_and_init, python=python)
     from lcm_overhead import build_full, main_job, model_label
     from nodegraph.context import resolve_device
     from nodegraph_nodes.sdxl import demo
@@ -134,6 +143,7 @@ def main(argv=None) -> None:
                             ("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"))
     workflow = work / "main_job.json"
     workflow.write_text(json.dumps(main_job(base, lcm, style, size)))
+    print(f"python {python}" + (" (only its own packages)" if args.python else ""), flush=True)
     print(f"device {device}, {model_label(args.full)}, {size}x{size}, one fresh `nodegraph run --no-cache` "
           f"process per run, median of {args.rounds}", flush=True)
 
@@ -145,20 +155,20 @@ def main(argv=None) -> None:
     # page cache warm).
     for extra in (VARIANTS["before"], VARIANTS["after"]):
         shutil.rmtree(cache_dir, ignore_errors=True)
-        run_cli(workflow, work, device, {**extra, **bytecode_env(filled_prefix, write=True)}, cache_dir)
-    import_and_init(device, bytecode_env(filled_prefix, write=True))
+        run(workflow, work, device, {**extra, **bytecode_env(filled_prefix, write=True)}, cache_dir)
+    init(device, bytecode_env(filled_prefix, write=True))
     bytecode = {"no .pyc": bytecode_env(empty_prefix), ".pyc": bytecode_env(filled_prefix)}
     if args.pyc_only:  # the no-.pyc processes take 30-47 s each at SDXL size on a GPU host
         del bytecode["no .pyc"]
 
     results: dict = {"floor_s": {}}
     scan_store = work / "scan-store"
-    import_and_init(device, bytecode_env(empty_prefix), scan_store)  # stores the scan
+    init(device, bytecode_env(filled_prefix), scan_store)  # stores the scan
     for state, pyc_env in bytecode.items():
-        floor = median(import_and_init(device, pyc_env) for _ in range(args.rounds))
+        floor = median(init(device, pyc_env) for _ in range(args.rounds))
         results["floor_s"][state] = round(floor, 3)
         print(f"{FLOOR + ' [' + state + ']':58s} {floor:6.2f} s", flush=True)
-    stored = median(import_and_init(device, bytecode[".pyc"], scan_store) for _ in range(args.rounds))
+    stored = median(init(device, bytecode[".pyc"], scan_store) for _ in range(args.rounds))
     results["floor_s"][".pyc, distribution scan stored"] = round(stored, 3)
     print(f"{'  the same, distribution scan stored [.pyc]':58s} {stored:6.2f} s", flush=True)
     for state, pyc_env in bytecode.items():
@@ -167,7 +177,7 @@ def main(argv=None) -> None:
             for _ in range(args.rounds):
                 if name != "after":  # an empty cache folder: every file hashed, distributions scanned
                     shutil.rmtree(cache_dir, ignore_errors=True)
-                runs.append(run_cli(workflow, work, device, {**extra, **pyc_env}, cache_dir))
+                runs.append(run(workflow, work, device, {**extra, **pyc_env}, cache_dir))
             wall = median(r[0] for r in runs)
             _, seconds, done = min(runs, key=lambda r: abs(r[0] - wall))
             label = f"{name} [{state}]"
@@ -183,7 +193,7 @@ def main(argv=None) -> None:
     others = [("after, weights loaded via the CPU [.pyc]", {"NODEGRAPH_LOAD_VIA": "cpu", **bytecode[".pyc"]}),
               ("after [as installed], first process", {}), ("after [as installed]", {})]
     for label, extra in others:
-        runs = [run_cli(workflow, work, device, extra, cache_dir)
+        runs = [run(workflow, work, device, extra, cache_dir)
                 for _ in range(1 if "first process" in label else args.rounds)]
         wall = median(r[0] for r in runs)
         seconds = min(runs, key=lambda r: abs(r[0] - wall))[1]
@@ -199,7 +209,7 @@ def main(argv=None) -> None:
         print(f"after/before [{state}] {ratio:.3f}", flush=True)
     if args.profile:
         profile = Path(args.profile)
-        run_cli(workflow, work, device, bytecode[".pyc"], cache_dir, profile=profile)
+        run(workflow, work, device, bytecode[".pyc"], cache_dir, profile=profile)
         print_profile(profile)
     print(json.dumps({"device": device, "full": args.full, "size": size, "rounds": args.rounds, **results}))
 

@@ -7,7 +7,7 @@
 #
 #   bash benchmarks/gpu_speed.sh               # on a CUDA machine
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
-#   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,fast,overhead
+#   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,lean,fast,overhead
 #   COLD_PROFILE=FILE                          # where the cProfile of one cold process goes
 #   COLD_NO_PYC=1                              # also the cold rows without a bytecode cache
 #
@@ -25,7 +25,7 @@ export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 PY=${PYTHON:-$(command -v python3 || command -v python)}
 WORK=${WORK:-/tmp/nodegraph-gpu-speed}
 SITE=${SITE:-/tmp/nodegraph-site}
-PARTS=${PARTS:-warm,cold,fast,overhead}
+PARTS=${PARTS:-warm,cold,fast,overhead}  # lean (the cold rows in a lean environment): ~3 more minutes
 DEVICE=cuda
 ROUNDS=3
 COLD_ROUNDS=${COLD_ROUNDS:-1}
@@ -83,6 +83,13 @@ if [[ ",$PARTS," == *",cold,"* ]]; then
     [[ "${COLD_NO_PYC:-0}" == 1 ]] && NO_PYC=()
     "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "$COLD_ROUNDS" --workdir "$WORK" \
         --profile "${COLD_PROFILE:-$WORK/cold.prof}" "${NO_PYC[@]}" "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",lean,"* ]]; then
+    echo "== cold, in a lean environment: only nodegraph and its dependencies (lean_env.py) =="
+    rm -rf "$WORK/lean"
+    LEAN_PY=$("$PY" benchmarks/lean_env.py "$WORK/lean")
+    "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "$COLD_ROUNDS" --workdir "$WORK" \
+        --python "$LEAN_PY" --pyc-only "${EXTRA[@]}"
 fi
 if [[ ",$PARTS," == *",fast,"* ]]; then
     echo "== fast mode: --compile vs eager (time-to-image and PNG writing apart) =="
