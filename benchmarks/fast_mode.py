@@ -103,7 +103,7 @@ def main(argv=None) -> None:
         assert result.ok, result.error
         seconds = {e["node"]: e["seconds"] for e in sink.of("executed")}
         return {"wall": wall, "image": sum(v for k, v in seconds.items() if k != "save"),
-                "write": seconds.get("save", 0.0), "png": result.outputs[0]}
+                "write": seconds.get("save", 0.0), "png": result.outputs[0], "nodes": seconds}
 
     first_eager = once("eager")  # loads the model; first-call costs
     first = once("compiled")  # loads + compiles (UNet, VAE decoder) + first CUDA-graph recording
@@ -125,6 +125,11 @@ def main(argv=None) -> None:
         m = med[mode]
         print(f"{mode:9s} per image {m['wall'] * 1000:8.1f} ms   time-to-image {m['image'] * 1000:8.1f} ms   "
               f"PNG write {m['write'] * 1000:7.1f} ms", flush=True)
+    nodes = {mode: {node: statistics.median(r["nodes"][node] for r in runs) for node in runs[0]["nodes"]}
+             for mode, runs in times.items()}
+    for mode in ("eager", "compiled"):  # where time-to-image goes: prompt, sampler (4 steps), decode
+        print(f"{mode:9s} per node  " + "   ".join(f"{k} {v * 1000:.1f} ms" for k, v in nodes[mode].items()
+                                                  if k != "save"), flush=True)
     ratio = med["compiled"]["image"] / med["eager"]["image"]
     diff = _pixel_diff(times["eager"][-1]["png"], times["compiled"][-1]["png"])
     print(f"compiled/eager time-to-image {ratio:.3f}   max pixel difference {diff} / 255", flush=True)
@@ -132,6 +137,7 @@ def main(argv=None) -> None:
                       "first_call_s": {"eager": round(first_eager["wall"], 3), "compiled": round(first["wall"], 3),
                                        "second_compiled": round(second["wall"], 3)},
                       "ms": {mode: {k: round(v * 1000, 2) for k, v in m.items()} for mode, m in med.items()},
+                      "node_ms": {mode: {k: round(v * 1000, 2) for k, v in n.items()} for mode, n in nodes.items()},
                       "compiled_over_eager": round(ratio, 4), "max_pixel_diff": diff}))
 
 
