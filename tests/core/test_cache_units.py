@@ -1,4 +1,5 @@
-"""Disk tier in-process: exact round trips, corruption treated as a miss, byte accounting, eviction."""
+"""Disk tier in-process: exact round trips, corruption treated as a miss, byte accounting, eviction;
+the memory tier's budget: what an entry costs, keys stored again, least recently used first."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from nodegraph.cache import Cache, CacheEntry, DiskTier, MemoryTier, NotStorable, _encode_value
+from nodegraph.cache import _OBJECT_BYTES, Cache, CacheEntry, DiskTier, MemoryTier, NotStorable, _encode_value
 
 KEY = "ab" + "0" * 38
 
@@ -246,3 +247,53 @@ def test_a_disk_hit_is_kept_in_memory_and_the_disk_budget_is_the_one_given(tmp_p
     for i in range(5):
         small.put(key(i), CacheEntry({"t": torch.zeros(250)}), persist=True)  # ~1.1 KB on disk each
     assert on_disk(small.disk) <= 3_000
+
+
+
+def entry_size(entry: CacheEntry) -> int:
+    """What one entry costs in a memory tier's budget, as the tier counts it."""
+    probe = MemoryTier()
+    probe.put("probe", entry)
+    return probe.bytes
+
+
+def test_storing_a_key_again_counts_it_once_and_makes_it_the_newest():
+    size = entry_size(CacheEntry({"t": torch.zeros(250)}))
+    tier = MemoryTier(max_bytes=3 * size)
+    for name in ("a", "b", "c"):
+        tier.put(name, CacheEntry({"t": torch.zeros(250)}))
+    tier.put("a", CacheEntry({"t": torch.zeros(250)}))  # 'a' recomputed: stored again, now the newest
+    assert len(tier) == 3 and tier.bytes == 3 * size
+    tier.put("d", CacheEntry({"t": torch.zeros(250)}))  # over budget: the least recently used goes
+    assert [k for k in "abcd" if k in tier] == ["a", "c", "d"] and tier.bytes == 3 * size
+    # Stored again with a bigger value: only the new size counts, and room is made for it.
+    big = entry_size(CacheEntry({"t": torch.zeros(500)}))
+    tier.put("c", CacheEntry({"t": torch.zeros(500)}))
+    assert [k for k in "abcd" if k in tier] == ["c", "d"] and tier.bytes == size + big <= 3 * size
+
+
+def test_an_output_of_exactly_the_memory_budget_is_kept():
+    entry = CacheEntry({"t": torch.zeros(250)})
+    tier = MemoryTier(max_bytes=entry_size(entry))
+    tier.put("a", entry)
+    assert tier.get("a") is entry and tier.bytes == tier.max_bytes
+
+
+def test_the_memory_budget_counts_every_byte_of_the_tensors():
+    tier = MemoryTier(max_bytes=1_500)
+    tier.put("a", CacheEntry({"t": torch.zeros(250)}))  # 1,000 bytes of tensor each:
+    tier.put("b", CacheEntry({"t": torch.zeros(250)}))  # the two alone are over the budget
+    assert [k for k in "ab" if k in tier] == ["b"] and tier.bytes > 1_000
+
+
+def test_a_disk_hit_counts_its_tensor_file_and_each_output_in_the_memory_budget(tmp_path):
+    disk = DiskTier(tmp_path / "c")
+    disk.put(KEY, CacheEntry({"latent": torch.zeros(250), "seed": 7}))
+    hit = disk.get(KEY)  # its tensors are not decoded yet
+    tensor_file = (tmp_path / "c" / "ab" / f"{KEY}.safetensors").stat().st_size
+    size = tensor_file + _OBJECT_BYTES * 3  # the entry, and each of its two outputs
+    fits, short = MemoryTier(max_bytes=size), MemoryTier(max_bytes=size - 1)
+    fits.put(KEY, hit)
+    short.put(KEY, hit)
+    assert fits.get(KEY) is hit and fits.bytes == size
+    assert short.get(KEY) is None and short.bytes == 0
