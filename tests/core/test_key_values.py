@@ -1,6 +1,6 @@
 """Literals that JSON cannot hold as they are (enums, sets, models in JSON inputs) and external
-state a node reports through its hooks: each still re-keys the node when it changes, and equal
-values share one key."""
+state a node reports through its hooks, demo assets and input files: each still re-keys the node
+when it changes, and equal values share one key."""
 from __future__ import annotations
 
 import enum
@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from core_helpers import wf
 
-from nodegraph import Node, Widget, node
+from nodegraph import DemoAsset, FileInput, Node, Widget, node
 from nodegraph.cache import Cache
 from nodegraph.context import Environment
 from nodegraph.files import FileRoots
@@ -115,3 +115,37 @@ def test_is_deterministic_decides_per_run_from_the_literals(env):
     assert runs(session, "MaybeRandom", {"seed": 5})[0] is False
     assert runs(session, "MaybeRandom", {"seed": -1})[0] is True
     assert runs(session, "MaybeRandom", {"seed": -1})[0] is True  # never served from the cache
+
+
+@node("Overlay", category="test", output_node=True)
+class Overlay(Node):
+    paper: str = FileInput("input", default="demo:paper")  # a demo a pack builds on first use
+    mask: str = FileInput("input", default="")
+
+    def run(self, ctx):
+        ctx.ui["text"] = f"{self.paper} + {self.mask or 'no mask'}"
+
+
+def overlay_session(env, cache: Cache, demo_version: str) -> Session:
+    """Overlay with its pack's demo at one recipe version; every session shares ``cache``."""
+    reg = Registry()
+    reg.add_demos([DemoAsset("paper", "input", build=lambda d: d / "paper.png", locate=lambda d: None,
+                             version=demo_version)], "test")
+    reg.add_node(Overlay, "test")
+    return Session(reg, env, cache)
+
+
+def test_a_demo_input_keys_by_its_recipe_version_and_the_next_file_by_its_content(env):
+    cache = Cache(memory_bytes=1 << 20)
+    mask = env.files.input_dir / "mask.png"
+    mask.write_bytes(b"")
+    v1, v2 = overlay_session(env, cache, "1"), overlay_session(env, cache, "2")
+    assert runs(v1, "Overlay", {"mask": "mask.png"}) == (True, "demo:paper + mask.png")
+    assert runs(v1, "Overlay", {"mask": "mask.png"})[0] is False
+    assert runs(v2, "Overlay", {"mask": "mask.png"})[0] is True  # the demo's recipe changed
+    assert runs(v1, "Overlay", {"mask": "mask.png"})[0] is False  # back to version 1: its key again
+    assert runs(v2, "Overlay", {})[0] is True  # no mask is not the empty mask file
+    mask.write_bytes(b"\x89PNG")  # the empty file now has content
+    assert runs(v2, "Overlay", {"mask": "mask.png"})[0] is True
+    assert runs(v2, "Overlay", {"mask": "mask.png"})[0] is False
+    assert runs(v2, "Overlay", {}) == (False, "demo:paper + no mask")
