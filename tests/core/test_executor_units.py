@@ -1,19 +1,26 @@
-"""Error events and value descriptions as the CLI and canvas show them; which executor runs."""
+"""Error events and value descriptions as the CLI and canvas show them; which executor runs; what a
+node is told about itself; values let go of once no remaining node needs them."""
 from __future__ import annotations
 
 import sys
 import traceback
+import weakref
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from nodegraph import Node, node
-from nodegraph.cache import CacheEntry
+from core_helpers import link, wf
+
+from nodegraph import ANY, Node, Socket, Widget, node
+from nodegraph.cache import Cache, CacheEntry
 from nodegraph.errors import NodeError, UsageError
 from nodegraph.executor import (InProcessExecutor, OutputMismatch, _check_outputs, _describe, _error_event,
-                                _finished, executor_named)
+                                _finished, executor_named, node_key)
+from nodegraph.registry import Registry
+from nodegraph.session import Session
 from nodegraph.types import TypeRegistry
 
 
@@ -114,3 +121,93 @@ def test_finished_events_carry_files_and_canvas_data_only_when_there_are_some():
     assert _finished("executed", "n1", "j1", entry) == {
         "event": "executed", "node": "n1", "job": "j1", "outputs": ["/out/a.png"], "ui": {"images": ["a.png"]}}
     assert _finished("cached", "n2", "j1", CacheEntry({})) == {"event": "cached", "node": "n2", "job": "j1"}
+
+
+class Frame:
+    """A big intermediate value (a decoded frame, a latent): the executor should not hoard it."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+
+frames: dict[str, weakref.ref] = {}  # node id -> the Frame it made, while anything holds it
+
+
+@node("MakeFrame", category="test", outputs={"frame": ANY})
+class MakeFrame(Node):
+    label: str = Widget("a")
+
+    def run(self, ctx):
+        frame = Frame(self.label)
+        frames[ctx.node_id] = weakref.ref(frame)
+        return {"frame": frame}
+
+
+@node("Blur", category="test", outputs={"frame": ANY})
+class Blur(Node):
+    frame: Any = Socket(ANY)
+
+    def run(self, ctx):
+        frame = Frame(f"blur({self.frame.label})")
+        frames[ctx.node_id] = weakref.ref(frame)
+        return {"frame": frame}
+
+
+@node("ShowFrames", category="test", output_node=True)
+class ShowFrames(Node):
+    first: Any = Socket(ANY)
+    second: Any = Socket(ANY, optional=True)
+
+    def run(self, ctx):
+        ctx.ui["text"] = " ".join(f.label for f in (self.first, self.second) if f is not None)
+
+
+def alive_when_each_node_starts(env, workflow: dict) -> tuple[dict[str, set[str]], str]:
+    """({node id: the frames still held when it started}, what the output node showed), run
+    without a cache (``--no-cache``), so the executor is the only one that could hold a frame."""
+    registry = Registry()
+    for cls in (MakeFrame, Blur, ShowFrames):
+        registry.add_node(cls, "test")
+    frames.clear()
+    alive: dict[str, set[str]] = {}
+
+    def sink(event):
+        if event["event"] == "executing":
+            alive[event["node"]] = {nid for nid, ref in frames.items() if ref() is not None}
+
+    result = Session(registry, env, Cache(enabled=False)).run(wf(**workflow), sink)
+    assert result.ok, result.error
+    return alive, result.ui["show"]["text"]
+
+
+def test_a_value_is_released_once_its_last_consumer_has_run(env):
+    alive, shown = alive_when_each_node_starts(env, {
+        "make": ("MakeFrame", {"label": "a"}), "blur1": ("Blur", {"frame": link("make", "frame")}),
+        "blur2": ("Blur", {"frame": link("blur1", "frame")}),
+        "show": ("ShowFrames", {"first": link("blur2", "frame")})})
+    assert shown == "blur(blur(a))"
+    assert alive == {"make": set(), "blur1": {"make"}, "blur2": {"blur1"}, "show": {"blur2"}}
+
+
+def test_a_value_still_needed_later_is_kept_until_then(env):
+    alive, shown = alive_when_each_node_starts(env, {
+        "make": ("MakeFrame", {"label": "a"}), "blur": ("Blur", {"frame": link("make", "frame")}),
+        "show": ("ShowFrames", {"first": link("blur", "frame"), "second": link("make", "frame")})})
+    assert shown == "blur(a) a"
+    assert alive == {"make": set(), "blur": {"make"}, "show": {"make", "blur"}}
+
+
+@node("WhoAmI", category="test", output_node=True)
+class WhoAmI(Node):
+    def run(self, ctx):  # what a node may tag its files or log lines with
+        ctx.ui["text"] = f"{ctx.node_type} {ctx.node_id} {ctx.job_id} {ctx.cache_key}"
+
+
+def test_a_node_is_told_its_type_id_job_and_cache_key(env):
+    registry = Registry()
+    registry.add_node(WhoAmI, "test")
+    session = Session(registry, env, Cache(enabled=False))
+    job = session.prepare(wf(n7=("WhoAmI", {})), job_id="job1")
+    result = session.execute(job)
+    key = node_key(job.graph.nodes["n7"], {}, job, "")  # a deterministic node: no nonce in its key
+    assert result.ui["n7"]["text"] == f"WhoAmI n7 job1 {key}"
