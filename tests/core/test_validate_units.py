@@ -7,11 +7,12 @@ from typing import Any, Literal
 import pytest
 
 from nodegraph import FileInput, Node, Socket, Widget, node
+from nodegraph.context import InterruptToken, RunContext
 from nodegraph.errors import Problem
 from nodegraph.files import FileRoots
 from nodegraph.node import InputSpec
 from nodegraph.registry import PluginFailure, Registry
-from nodegraph.validate import _check_demo, _check_file, validate
+from nodegraph.validate import _check_demo, _check_file, build_graph, validate
 from nodegraph.workflow import parse_workflow
 
 
@@ -165,6 +166,10 @@ def test_unknown_names_get_a_suggestion_or_the_plugins_that_failed():
     registry.failures.append(PluginFailure("mine/zebra.py", "failed to import: SyntaxError"))
     assert problems_of(registry, {"b": ("Zebra", {}), "k": ("Knobs", {})})[0] == \
         ("unknown_type", "b", None, "unknown node type 'Zebra' (plugins that failed to load: mine/zebra.py)")
+    registry.failures += [PluginFailure("acme.nodes", "failed to import: ImportError: no module named 'cv2'"),
+                          PluginFailure("mine/zebra.py", "'x' in DEMOS is not a DemoAsset")]
+    assert problems_of(registry, {"b": ("Zebra", {}), "k": ("Knobs", {})})[0] == (
+        "unknown_type", "b", None, "unknown node type 'Zebra' (plugins that failed to load: acme.nodes, mine/zebra.py)")
 
 
 @node("Even", category="test", output_node=True)
@@ -210,3 +215,43 @@ def test_a_workflow_without_nodes_or_outputs_says_so():
     assert problems_of(registry, {}) == [("no_output", None, None, "the workflow has no nodes")]
     assert problems_of(registry, {"p": ("Pic", {})}) == [
         ("no_output", None, None, "the workflow has no output node (e.g. SaveImage), so nothing would run")]
+
+
+@node("Words", category="test", outputs={"text": "STRING"})
+class Words(Node):
+    def run(self, ctx):  # pragma: no cover - validated only
+        return None
+
+
+@node("Caption", category="test", output_node=True)
+class Caption(Node):
+    text: str = Widget("")  # typed in, or linked from a node that writes it
+
+    @classmethod
+    def check_inputs(cls, literals, env):
+        if "text" in literals and not literals["text"].strip():
+            return [("text", "the caption is empty: type one or link one")]
+        return []
+
+    def run(self, ctx):  # pragma: no cover - validated only
+        return None
+
+
+def test_a_linked_input_has_no_literal_for_node_checks_to_refuse():
+    registry = Registry()
+    registry.add_node(Words, "test")
+    registry.add_node(Caption, "test")
+    assert problems_of(registry, {"c": ("Caption", {})}) == [
+        ("bad_value", "c", "text", "the caption is empty: type one or link one")]
+    linked = {"c": ("Caption", {"text": {"from": "w", "output": "text"}}), "w": ("Words", {})}
+    assert problems_of(registry, linked) == []
+
+
+def test_a_graph_keeps_the_workflow_its_outputs_embed():
+    registry = Registry()
+    registry.add_node(Caption, "test")
+    workflow = parse_workflow({"format": "nodegraph/workflow", "version": 1,
+                               "nodes": {"c": {"type": "Caption", "inputs": {"text": "hello"}}}})
+    graph = build_graph(workflow, registry)
+    ctx = RunContext("c", "Caption", None, InterruptToken(), graph=graph)
+    assert ctx.workflow == workflow.to_json() and ctx.workflow["nodes"]["c"]["inputs"] == {"text": "hello"}
