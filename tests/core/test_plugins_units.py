@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from types import ModuleType, SimpleNamespace
 
@@ -148,6 +149,30 @@ def test_bad_declarations_name_their_plugin(tmp_path):
     ]
     assert "Declares" in registry.nodes  # its nodes still load
 
+
+
+def test_something_in_nodes_that_is_not_a_node_is_named_with_its_plugin(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "nodes.py").write_text(textwrap.dedent('''
+        from nodegraph import Node, node
+
+        @node("StillLoads", category="test", output_node=True)
+        class StillLoads(Node):
+            def run(self, ctx):
+                return None
+
+        class Forgot(Node):  # the @node decorator left out
+            def run(self, ctx):
+                return None
+
+        NODES = ["Blur", Forgot, StillLoads]  # a name where the class belongs
+    '''))
+    registry = load_registry([tmp_path / "mine"], use_entry_points=False, use_env=False)
+    assert [f.plugin for f in registry.failures] == ["mine/nodes.py", "mine/nodes.py"]
+    name, forgot = (f.message for f in registry.failures)
+    assert re.fullmatch(r"<class '[\w.]+\.Forgot'> in NODES is not a @node class", forgot), forgot
+    assert name == "'Blur' in NODES is not a @node class"
+    assert list(registry.nodes) == ["StillLoads"]  # the plugin's real node still loads
 
 def package_plugin(folder, helper: str) -> type:
     """A package plugin whose node uses a helper module; returns the registered node class."""
