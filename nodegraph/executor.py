@@ -21,6 +21,7 @@ from .files import fingerprint_path
 from .graph import Graph, GraphNode
 from .node import Node, implementation_digest, instantiate
 from .plan import Plan
+from .provenance import prefetch_digests
 from .types import TypeRegistry
 
 
@@ -150,6 +151,7 @@ class InProcessExecutor:
         files: list[str] = []
         persistable: dict[type, bool] = {}
         result = RunResult("success", executed, cached, 0.0, files)
+        digests_started = False
         for node_id in plan.order:
             if job.interrupt.is_set:
                 result.status = "interrupted"
@@ -163,6 +165,10 @@ class InProcessExecutor:
                 cached.append(node_id)
                 emit(_finished("cached", node_id, job.id, entry))
             else:
+                if not digests_started:  # something runs, so an output will want its files' digests
+                    digests_started = True
+                    if any(graph.nodes[n].cls.output_node for n in plan.order):
+                        prefetch_digests(graph, job.env)
                 inputs = dict(gnode.literals)
                 for name, link in gnode.links.items():
                     inputs[name] = values[link.node][link.output]

@@ -70,3 +70,70 @@ def test_cli_runs_share_digests_through_the_cache_dir_even_with_no_cache(tmp_pat
         assert provenance["files"]["l.image"]["sha256"] == sha(tmp_path / "input" / "blue.png")
     stored = list((tmp_path / "cache" / "digests").iterdir())
     assert len(stored) == 1 and stored[0].read_text() == sha(tmp_path / "input" / "blue.png")
+
+
+def test_a_digest_asked_for_while_another_thread_computes_it_is_read_once(tmp_path):
+    model = tmp_path / "model.bin"
+    model.write_bytes(os.urandom(24 << 20))
+    hasher = FileHasher()
+    thread = hasher.prefetch([model, tmp_path / "gone.bin"])  # a missing file is skipped, not raised
+    assert hasher.file(model) == sha(model)  # waits for the prefetch or computes it: never both
+    thread.join(timeout=60)
+    assert not thread.is_alive() and hasher.computed == 1
+    assert hasher.prefetch([]) is None
+
+
+def test_a_failed_read_lets_the_waiting_caller_try_itself(tmp_path, monkeypatch):
+    import threading
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights")
+    hasher = FileHasher()
+    real_open, entered, release = open, threading.Event(), threading.Event()
+
+    def flaky_open(path, *args, **kwargs):
+        if threading.current_thread().name == "nodegraph-digests":
+            entered.set()
+            release.wait(10)
+            raise OSError("the disk hiccuped")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", flaky_open)
+    thread = hasher.prefetch([model])
+    assert entered.wait(10)
+    waiter = threading.Thread(target=lambda: results.append(hasher.file(model)))
+    results: list[str] = []
+    waiter.start()
+    release.set()
+    waiter.join(10)
+    thread.join(10)
+    assert results == [sha(model)] and hasher.computed == 1
+
+
+def test_a_job_starts_hashing_its_input_files_once_something_runs(session, env, monkeypatch):
+    """Provenance digests are computed beside the job (a multi-GB model takes seconds), started
+    before the output node asks for them, and not at all when every node comes from the cache."""
+    import nodegraph.executor as executor_module
+    from nodegraph.events import CollectingSink
+    Image.new("RGB", (8, 8), (0, 128, 255)).save(env.files.input_dir / "blue.png")
+    order: list[str] = []
+    real = executor_module.prefetch_digests
+
+    def recording(graph, job_env):
+        order.append("prefetch")
+        return real(graph, job_env)
+
+    class Sink(CollectingSink):
+        def __call__(self, event):
+            if event["event"] == "executing":
+                order.append(event["node"])
+            super().__call__(event)
+
+    monkeypatch.setattr(executor_module, "prefetch_digests", recording)
+    workflow = wf(l=("LoadImage", {"image": "blue.png"}), s=("SaveImage", {"images": link("l", "image")}))
+    assert session.run(workflow, Sink()).ok
+    assert order == ["prefetch", "l", "s"]
+    hasher = env.services["file_hasher"]
+    assert hasher.computed == 1  # read once, by whichever thread came first
+    order.clear()
+    assert session.run(workflow, Sink()).ok  # all cached: nothing runs, nothing is hashed
+    assert order == []
