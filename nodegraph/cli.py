@@ -188,9 +188,9 @@ def _print_problems(problems, as_json_events: bool) -> None:
 
 
 def cmd_run(args) -> int:
+    from .bytecode import keep_bytecode_in
     from .context import InterruptToken
     from .events import JsonlSink, fanout
-    from .bytecode import keep_bytecode_in
     from .package_scan import package_scan_cached
     from .progress import HumanProgress
     from .session import Session

@@ -35,8 +35,8 @@ def compile_pipeline(pipe) -> Compiled:
     options: dict[str, Any] = dict(backend=backend(), dynamic=False)
     if device.type == "cuda" and options["backend"] == "inductor":
         # What mode="reduce-overhead" means (CUDA graphs: one launch per UNet call), plus 1x1
-        # convolutions as matrix products (the VAE's and the resnet shortcuts': a GEMM inductor
-        # can fuse with its neighbours beats a cuDNN call at these shapes). Autotuning options
+        # convolutions (the VAE's, the resnet shortcuts) as matrix products inductor can fuse
+        # with their neighbours instead of separate cuDNN calls. Autotuning options
         # (max_autotune, coordinate descent) are left out: they add minutes to every compile.
         options["options"] = {"triton.cudagraphs": True, "conv_1x1_as_mm": True}
         # Shapes are fixed per compiled graph, so let cuDNN time its algorithms once per shape
