@@ -122,3 +122,9 @@ def test_run_and_serve_point_it_at_the_cache_folder(tmp_path, monkeypatch, prefi
     code = cli.main(["run", str(workflow), "--cache-dir", str(cache), "--out", str(tmp_path / "out"), "--quiet"])
     assert sys.pycache_prefix == str(cache / "pycache")
     assert code == cli.EXIT_OK
+    # serve switches before it imports torch (check_device), with its own --cache-dir
+    from nodegraph.server import app
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    monkeypatch.setattr(app, "serve_forever", lambda args: cli.EXIT_OK)
+    assert cli.main(["serve", "--cache-dir", str(tmp_path / "served"), "--device", "cpu"]) == cli.EXIT_OK
+    assert sys.pycache_prefix == str(tmp_path / "served" / "pycache")
