@@ -7,7 +7,7 @@
 #
 #   bash benchmarks/gpu_speed.sh               # on a CUDA machine
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
-#   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,lean,fast,overhead
+#   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,lean,fast,behind,overhead
 #   COLD_PROFILE=FILE                          # where the cProfile of one cold process goes
 #   COLD_NO_PYC=1                              # also the cold rows without a bytecode cache
 #
@@ -25,7 +25,9 @@ export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 PY=${PYTHON:-$(command -v python3 || command -v python)}
 WORK=${WORK:-/tmp/nodegraph-gpu-speed}
 SITE=${SITE:-/tmp/nodegraph-site}
-PARTS=${PARTS:-warm,cold,fast,overhead}  # lean (the cold rows in a lean environment): ~3 more minutes
+# Not by default: lean (the cold rows in a lean environment, ~3 minutes), behind (a server queue
+# with PNGs written behind the jobs, ~1 minute).
+PARTS=${PARTS:-warm,cold,fast,overhead}
 DEVICE=cuda
 ROUNDS=3
 COLD_ROUNDS=${COLD_ROUNDS:-1}
@@ -94,6 +96,10 @@ fi
 if [[ ",$PARTS," == *",fast,"* ]]; then
     echo "== fast mode: --compile vs eager (time-to-image and PNG writing apart) =="
     "$PY" benchmarks/fast_mode.py --full --device "$DEVICE" --rounds "$ROUNDS" --workdir "$WORK" "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",behind,"* ]]; then
+    echo "== server queue: PNGs written behind the jobs vs inside them =="
+    "$PY" benchmarks/write_behind.py --full --device "$DEVICE" --workdir "$WORK" --jobs 6 --rounds 3 "${EXTRA[@]}"
 fi
 if [[ ",$PARTS," == *",overhead,"* ]]; then
     echo "== outside the UNet/VAE: tiny model with both stubbed (host CPU), _execution_device at SDXL size =="

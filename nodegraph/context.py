@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -86,6 +87,9 @@ class Environment:
     digest_dir: Path | None = None
     # Fast mode (--compile): packs may compile their models (torch.compile) and keep them warm.
     compile: bool = field(default_factory=lambda: os.environ.get("NODEGRAPH_COMPILE", "") == "1")
+    # Output files written behind the job (a server computing on a GPU): nodes return before
+    # their files are on disk and the job's ``done`` waits for them (``RunContext.write_files``).
+    write_behind: bool = False
     services: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -126,7 +130,7 @@ class RunContext:
     """Handed to ``Node.run``: one per node execution."""
 
     __slots__ = ("node_id", "node_type", "env", "interrupt", "job_id", "_emit", "files_written",
-                 "ui", "cache_key", "graph")
+                 "ui", "cache_key", "graph", "pending_writes")
 
     def __init__(self, node_id: str, node_type: str, env: Environment, interrupt: InterruptToken,
                  emit: Sink = null_sink, graph: Any = None, job_id: str | None = None,
@@ -139,6 +143,7 @@ class RunContext:
         self.job_id = job_id
         self._emit = emit
         self.files_written: list[str] = []
+        self.pending_writes: list[Future] = []  # write_files under write_behind: the executor waits
         self.ui: dict[str, Any] = {}
         self.cache_key = cache_key
 
@@ -160,6 +165,22 @@ class RunContext:
     def record_file(self, path: Path | str) -> None:
         """An output file this node wrote: reported in ``executed`` and ``done``."""
         self.files_written.append(str(path))
+
+    def write_files(self, files: list[tuple[Path, Callable[[Path], None]]]) -> None:
+        """Write output files and record them: ``write(tmp)`` writes one to a temporary path that
+        replaces its real name once complete. Under ``env.write_behind`` (the server) this
+        returns at once and the job's ``done`` waits for the files; otherwise it returns when
+        they are written (several at once), raising the first write's error."""
+        from .writer import OutputWriter
+        writer = self.env.service("output_writer", OutputWriter)
+        futures = [writer.submit(path, write) for path, write in files]
+        for path, _ in files:
+            self.record_file(path)
+        if self.env.write_behind:
+            self.pending_writes.extend(futures)
+            return
+        for future in futures:
+            future.result()
 
     @property
     def workflow(self) -> dict | None:

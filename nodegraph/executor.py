@@ -11,7 +11,7 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from .cache import Cache, CacheEntry, cache_key
 from .context import Environment, InterruptToken, RunContext
@@ -42,6 +42,10 @@ class Job:
     interrupt: InterruptToken = field(default_factory=InterruptToken)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     result: "RunResult | None" = None
+    # With files still being written behind the job (``env.write_behind``), ``execute``
+    # returns without ``done`` and ``RunResult.finish`` waits for them and emits it: the
+    # server's worker starts the next job meanwhile. False: ``execute`` waits itself.
+    finish_later: bool = False
 
 
 @dataclass
@@ -54,6 +58,9 @@ class RunResult:
     error: dict[str, Any] | None = None
     ui: dict[str, dict[str, Any]] = field(default_factory=dict)  # per output node
     values: dict[str, dict[str, Any]] = field(default_factory=dict)  # outputs of output nodes
+    # Set when the job's output files are still being written (``Job.finish_later``): call it
+    # (once, from any thread) to wait for them and emit the job's last events.
+    finish: Callable[[], None] | None = None
 
     @property
     def ok(self) -> bool:
@@ -139,7 +146,8 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
 class InProcessExecutor:
     def execute(self, job: Job) -> RunResult:
         started = time.perf_counter()
-        emit, graph, plan, cache = job.sink, job.graph, job.plan, job.cache
+        graph, plan, cache = job.graph, job.plan, job.cache
+        emit = _WrittenBehind(job.sink)  # passes events on, or holds them behind a file being written
         job_tag = {"job": job.id}
         emit({"event": "start", "nodes": list(plan.order), **job_tag})
         nonce = uuid.uuid4().hex
@@ -193,9 +201,14 @@ class InProcessExecutor:
                 if persist is None:
                     persist = persistable[cls] = _persistable(cls, job.types)
                 took = time.perf_counter() - node_started  # run() only: caching is not the node's time
+                # An entry whose files are missing is a miss: one whose writing fails is never served.
                 cache.put(key, entry, persist)
                 executed.append(node_id)
-                emit({**_finished("executed", node_id, job.id, entry), "seconds": round(took, 6)})
+                finished = {**_finished("executed", node_id, job.id, entry), "seconds": round(took, 6)}
+                if ctx.pending_writes:  # reported once its files are on disk (a client may fetch them)
+                    emit.after_writes(finished, ctx.pending_writes, cls.node_type)
+                else:
+                    emit(finished)
             values[node_id] = entry.outputs
             if cls.output_node:
                 files.extend(entry.files)
@@ -206,10 +219,64 @@ class InProcessExecutor:
                 left = remaining[link.node] = remaining[link.node] - 1
                 if left <= 0:
                     values.pop(link.node, None)
-        result.seconds = time.perf_counter() - started
-        emit({"event": "done", "status": result.status, "executed": len(executed), "cached": len(cached),
-              "seconds": round(result.seconds, 6), "outputs": files, **job_tag})
+        def finish() -> None:
+            emit.release(result, job_tag)
+            result.seconds = time.perf_counter() - started
+            emit({"event": "done", "status": result.status, "executed": len(executed), "cached": len(cached),
+                  "seconds": round(result.seconds, 6), "outputs": files, **job_tag})
+
+        if emit.holding and job.finish_later:
+            result.finish = finish
+        else:
+            finish()
         return result
+
+
+class _WrittenBehind:
+    """The job's sink, holding events back from the first node whose files are still being
+    written (``env.write_behind``) until they are on disk: a client that sees ``executed`` can
+    fetch the files, and events keep the order of a run that writes them in the node."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._held: list[tuple[dict[str, Any], tuple | None]] | None = None
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self._held is None:
+            self._sink(event)
+        else:
+            self._held.append((event, None))
+
+    def after_writes(self, finished: dict[str, Any], futures: list, node_type: str) -> None:
+        """``finished`` (an ``executed`` event) goes out once ``futures`` (its files) are done."""
+        if self._held is None:
+            self._held = []
+        self._held.append((finished, (futures, node_type)))
+
+    def release(self, result: RunResult, job_tag: dict) -> None:
+        """Wait for the files and pass the held events on; a file that could not be written
+        fails the job, naming its node, and is not among the outputs."""
+        held, self._held = self._held or [], None
+        for event, writes in held:
+            failure = None
+            for future in writes[0] if writes else ():
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001 - a failed write fails its node
+                    failure = failure or exc
+            if failure is None:
+                self._sink(event)
+                continue
+            lost = set(event.get("outputs", ()))
+            result.outputs[:] = [f for f in result.outputs if f not in lost]
+            error = _error_event(event["node"], writes[1], failure, job_tag)
+            if result.status == "success":
+                result.status, result.error = "failed", error
+            self._sink(error)
 
 
 def _finished(kind: str, node_id: str, job_id: str, entry: CacheEntry) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from websockets.asyncio.server import serve
 
 from .. import __version__
 from ..cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
-from ..executor import Executor, executor_named
+from ..executor import Executor, InProcessExecutor, executor_named
 from ..paths import default_cache_dir
 from ..session import Session
 from . import handlers, protocol, security, static
@@ -90,6 +90,7 @@ class Server:
             plugin_dirs=config.plugin_dirs, use_entry_points=config.use_entry_points, executor=config.executor,
             on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
         self.session.env.compile = self.session.env.compile or config.compile
+        self.session.env.write_behind = write_behind(config)
         catalogue = self.session.registry.catalogue()
         self._lock_file = _lock_data_dir(Path(config.data_dir))
         self.store = JobStore(Path(config.data_dir) / "jobs.sqlite3")
@@ -192,6 +193,14 @@ def _url(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}/"
+
+
+def write_behind(config: ServerConfig) -> bool:
+    """Whether output files are encoded while the worker goes on with the next job (a job's
+    ``done`` still waits for its files). Only with the jobs' compute on a GPU: on a CPU the
+    encoder takes the cores the next job needs (measured on 2 cores: 4% slower, not faster).
+    Remote executors write where their nodes run."""
+    return config.device != "cpu" and (config.executor is None or isinstance(config.executor, InProcessExecutor))
 
 
 def start_in_thread(config: ServerConfig, timeout: float = 30.0) -> ServerHandle:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +39,9 @@ class Worker(threading.Thread):
         self._lock = threading.Lock()
         self._stopping = False
         self.current: tuple[str, InterruptToken] | None = None
+        # Jobs whose output files are still being written are completed here, in order, while
+        # the worker runs the next one.
+        self._finisher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nodegraph-finisher")
 
     def wake(self) -> None:
         with self._cond:
@@ -61,6 +65,12 @@ class Worker(threading.Thread):
             return self.current[0]
 
     def run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._finisher.shutdown(wait=True)  # every job's files written and result recorded
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 if self._stopping:
@@ -104,16 +114,32 @@ class Worker(threading.Thread):
         except Exception as exc:  # noqa: BLE001
             self._crash(record, exc, emit)
             return
+        job.finish_later = True
         try:
             result = self.session.execute(job)
         except Exception as exc:  # noqa: BLE001 - the executor itself failed; keep serving
             self._crash(record, exc, emit)
             return
+        if result.finish is None:
+            self._complete(record, result, done, emit)
+        else:  # its files are still being written: record it once they are, run the next job now
+            self._finisher.submit(self._complete, record, result, done, emit, True)
+
+    def _complete(self, record: JobRecord, result: RunResult, done: list[dict], emit: Sink,
+                  behind: bool = False) -> None:
         try:
+            if result.finish is not None:
+                result.finish()  # waits for the files, emits the job's last events
             self._record(record, result)
+        except Exception as exc:  # noqa: BLE001 - keep serving
+            done.clear()
+            self._crash(record, exc, emit)
+            return
         finally:
             for event in done:
                 emit(event)
+            if behind:
+                self.on_change()
 
     def _record(self, record: JobRecord, result: RunResult) -> None:
         if result.status == "interrupted" and self._stopping:

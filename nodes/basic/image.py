@@ -117,17 +117,12 @@ class SaveImage(Node):
         pictures = tensor_to_pil(self.images)
         paths = [out_dir / f"{prefix}_{tag}_{i:02d}.png" for i in range(len(pictures))]
 
-        def write(i: int) -> None:
-            pictures[i].save(paths[i], pnginfo=info, compress_level=6)
+        def writer(picture):
+            return lambda tmp: picture.save(tmp, format="PNG", pnginfo=info, compress_level=6)
 
-        if len(pictures) > 1:  # zlib releases the GIL: a batch encodes on several cores at once
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(max_workers=min(len(pictures), os.cpu_count() or 1)) as pool:
-                list(pool.map(write, range(len(pictures))))
-        elif pictures:
-            write(0)
-        for path in paths:
-            ctx.record_file(path)
+        # On writer threads (zlib releases the GIL: a batch encodes on several cores at once);
+        # in a server the job goes on while they encode.
+        ctx.write_files([(path, writer(picture)) for path, picture in zip(paths, pictures)])
         ctx.ui["images"] = [path.name for path in paths]
         return {}
 
