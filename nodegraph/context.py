@@ -168,7 +168,7 @@ class RunContext:
 
     def write_files(self, files: list[tuple[Path, Callable[[Path], None]]]) -> None:
         """Write output files and record them: ``write(tmp)`` writes one to a temporary path that
-        replaces its real name once complete. Under ``env.write_behind`` (the server) this
+        replaces its real name once complete. Under ``env.write_behind`` (a GPU server) this
         returns at once and the job's ``done`` waits for the files; otherwise it returns when
         they are written (several at once), raising the first write's error."""
         from .writer import OutputWriter
