@@ -46,7 +46,8 @@ class OutputWriter:
                 before.result()  # same path: keep the submitted order (outcome is its own job's)
             except Exception:  # noqa: BLE001
                 pass
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+        # Hidden, unique, and with the real suffix (encoders pick the container by it).
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{path.suffix}")
         try:
             write(tmp)
             os.replace(tmp, path)

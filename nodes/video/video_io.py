@@ -245,30 +245,26 @@ class SaveVideo(Node):
             tags = {PNG_WORKFLOW_KEY: json.dumps(workflow, sort_keys=True),
                     PROVENANCE_KEY: json.dumps(provenance, sort_keys=True)}
         name = f"{prefix}_{tag}"
-        if self.format == "png":
-            from PIL import Image
-            path = out_dir / name
-            path.mkdir(exist_ok=True)
-            for i, array in enumerate(frames):
-                Image.fromarray(array).save(path / f"frame_{i:05d}.png", compress_level=6)
-        else:
-            path = out_dir / f"{name}.{self.format}"
-            tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-            try:
-                if self.format in ("mp4", "webm"):
-                    crf = min(self.quality, 51 if self.format == "mp4" else 63)
-                    write_av(tmp, frames, fps, "libx264" if self.format == "mp4" else "libvpx-vp9", crf, tags)
-                else:
-                    write_pillow(tmp, frames, fps, self.format, self.quality)
-                tmp.replace(path)
-            finally:
-                tmp.unlink(missing_ok=True)
+        path = out_dir / (name if self.format == "png" else f"{name}.{self.format}")
         sidecar = path.with_name(path.name + ".json")
         atomic_write(sidecar, json.dumps({"workflow": workflow, "provenance": provenance,
                                           "video": {"frames": int(frames.shape[0]), "fps": fps,
                                                     "width": int(frames.shape[2]), "height": int(frames.shape[1]),
                                                     "format": self.format}}, indent=1, sort_keys=True))
-        ctx.record_file(path)
+        if self.format == "png":
+            from PIL import Image
+            path.mkdir(exist_ok=True)
+            for i, array in enumerate(frames):
+                Image.fromarray(array).save(path / f"frame_{i:05d}.png", compress_level=6)
+            ctx.record_file(path)
+        else:
+            # Encoded on a writer thread, whole or not at all; in a GPU server while the next job runs.
+            if self.format in ("mp4", "webm"):
+                crf = min(self.quality, 51 if self.format == "mp4" else 63)
+                codec = "libx264" if self.format == "mp4" else "libvpx-vp9"
+                ctx.write_files([(path, lambda tmp: write_av(tmp, frames, fps, codec, crf, tags))])
+            else:
+                ctx.write_files([(path, lambda tmp: write_pillow(tmp, frames, fps, self.format, self.quality))])
         ctx.ui["videos" if self.format in ("mp4", "webm") else "images" if self.format != "png" else "folders"] = \
             [path.name]
         return {}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,3 +135,38 @@ def test_frame_utilities(clip_session):
         "pick": {"type": "ExtractFrame", "inputs": {"video": {"from": "frames", "output": "video"}, "index": 6}},
         "a": {"type": "TestCapture", "inputs": {"value": {"from": "pick", "output": "image"}}}})))
     assert bad.status == "failed" and bad.error["input"] == "index" and "has 6 frames" in bad.error["message"]
+
+
+def test_behind_the_job_the_mp4_is_encoded_after_the_node_returns(clip_session, tmp_path, monkeypatch):
+    """As in a GPU server: SaveVideo returns before its MP4 is on disk; ``executed`` and ``done``
+    come once it is, whole, with its sidecar."""
+    import threading
+
+    from nodegraph.events import CollectingSink
+    from nodegraph_nodes.video import video_io
+    opened = threading.Event()
+    real = video_io.write_av
+
+    def gated(*args, **kwargs):
+        assert opened.wait(20), "the gate was never opened"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(video_io, "write_av", gated)
+    clip_session.env.write_behind = True
+    sink = CollectingSink()
+    job = clip_session.prepare(_graph({
+        "frames": {"type": "TestClip", "inputs": {}},
+        "save": {"type": "SaveVideo", "inputs": {"video": {"from": "frames", "output": "video"}, "prefix": "behind"}}}),
+        sink=sink)
+    job.finish_later = True
+    result = clip_session.execute(job)
+    (written,) = result.outputs
+    assert result.finish is not None and not Path(written).exists()
+    assert not any(e["event"] == "executed" and e["node"] == "save" for e in sink.events)
+    opened.set()
+    result.finish()
+    assert result.ok and [e["event"] for e in sink.events][-2:] == ["executed", "done"]
+    frames, fps, tags = mp4_frames(written)
+    assert len(frames) == 6 and fps == FPS and "nodegraph.workflow" in tags
+    assert Path(written + ".json").is_file()
+    assert not [p.name for p in Path(written).parent.iterdir() if p.name.startswith(".")]
