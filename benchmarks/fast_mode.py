@@ -69,7 +69,7 @@ def main(argv=None) -> None:
     from nodegraph.events import CollectingSink
     from nodegraph.files import FileRoots
     from nodegraph.session import Session
-    from nodegraph_nodes.sdxl import demo, fast
+    from nodegraph_nodes.sdxl import fast
     from nodegraph_nodes.sdxl.model_manager import ModelManager
 
     device = resolve_device(args.device)

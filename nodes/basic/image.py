@@ -5,7 +5,6 @@ IMAGE values are float tensors [batch, height, width, channels] in 0..1 (channel
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 

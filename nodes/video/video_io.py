@@ -258,13 +258,14 @@ class SaveVideo(Node):
                 Image.fromarray(array).save(path / f"frame_{i:05d}.png", compress_level=6)
             ctx.record_file(path)
         else:
-            # Encoded on a writer thread, whole or not at all; in a GPU server while the next job runs.
             if self.format in ("mp4", "webm"):
                 crf = min(self.quality, 51 if self.format == "mp4" else 63)
                 codec = "libx264" if self.format == "mp4" else "libvpx-vp9"
-                ctx.write_files([(path, lambda tmp: write_av(tmp, frames, fps, codec, crf, tags))])
+                encode = lambda tmp: write_av(tmp, frames, fps, codec, crf, tags)  # noqa: E731
             else:
-                ctx.write_files([(path, lambda tmp: write_pillow(tmp, frames, fps, self.format, self.quality))])
+                encode = lambda tmp: write_pillow(tmp, frames, fps, self.format, self.quality)  # noqa: E731
+            # On a writer thread, whole or not at all; in a GPU server while the next job runs.
+            ctx.write_files([(path, encode)])
         ctx.ui["videos" if self.format in ("mp4", "webm") else "images" if self.format != "png" else "folders"] = \
             [path.name]
         return {}
