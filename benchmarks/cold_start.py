@@ -51,6 +51,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# --ablate: the usual cold run, then with one speed-up turned off at a time.
+ABLATIONS = {
+    "after": {},
+    "  device warm-up off": {"NODEGRAPH_WARM_DEVICE": "0"},
+    "  weights loaded via the CPU": {"NODEGRAPH_LOAD_VIA": "cpu"},
+    "  interpreter teardown at exit": {"NODEGRAPH_FAST_EXIT": "0"},
+}
 VARIANTS = {
     "before": {"NODEGRAPH_FUSE_VIA": "peft", "NODEGRAPH_LOAD_VIA": "cpu"},
     "after, first process": {},
@@ -69,6 +76,8 @@ def bytecode_env(prefix: Path, write: bool = False) -> dict:
 
 def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir: Path,
             profile: Path | None = None, python: str = sys.executable) -> tuple[float, dict, dict]:
+    """(wall seconds, per-node seconds, the ``done`` event with ``_startup_s`` and ``_exit_s``
+    added: process start to the ``start`` event, and the ``done`` event to the process's end)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):  # only what the variant sets
@@ -79,14 +88,23 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
     cmd = [python] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + [
         "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(cache_dir),
         "--out", str(work / "out"), "--events", "jsonl", "--device", device]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=900)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"nodegraph run failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    arrived: dict[str, float] = {}  # event name -> seconds since the process started
+    events = []
+    with tempfile.TemporaryFile("w+") as stderr:
+        start = time.perf_counter()
+        with subprocess.Popen(cmd, env=env, cwd=work, stdout=subprocess.PIPE, stderr=stderr, text=True) as proc:
+            for line in proc.stdout:  # the CLI flushes each event line: arrival times are the child's
+                if line.startswith("{"):
+                    events.append(json.loads(line))
+                    arrived.setdefault(events[-1]["event"], time.perf_counter() - start)
+            returncode = proc.wait(timeout=900)
+        wall = time.perf_counter() - start
+        if returncode != 0:
+            stderr.seek(0)
+            sys.exit(f"nodegraph run failed ({returncode}):\n{stderr.read()[-4000:]}")
     seconds = {e["node"]: e.get("seconds", 0.0) for e in events if e["event"] == "executed"}
-    return wall, seconds, events[-1]
+    done = {**events[-1], "_startup_s": arrived.get("start", 0.0), "_exit_s": wall - arrived.get("done", wall)}
+    return wall, seconds, done
 
 
 def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None,
@@ -120,6 +138,9 @@ def main(argv=None) -> None:
                         help="run the processes with this interpreter (e.g. a lean environment from lean_env.py)")
     parser.add_argument("--pyc-only", action="store_true",
                         help="skip the rows without a bytecode cache (the slowest processes)")
+    parser.add_argument("--ablate", action="store_true",
+                        help="only the usual cold run [.pyc] and the same with one speed-up turned off at a "
+                             "time (ABLATIONS), interleaved round by round: what each is worth, quickly")
     parser.add_argument("--profile", default=None, metavar="FILE",
                         help="also run one 'after [.pyc]' process under cProfile, save it to FILE and print its top")
     args = parser.parse_args(argv)
@@ -163,6 +184,9 @@ def main(argv=None) -> None:
 
     results: dict = {"floor_s": {}}
     scan_store = work / "scan-store"
+    if args.ablate:
+        ablate(run, init, workflow, work, device, cache_dir, bytecode_env(filled_prefix), scan_store, args.rounds)
+        return
     init(device, bytecode_env(filled_prefix), scan_store)  # stores the scan
     for state, pyc_env in bytecode.items():
         floor = median(init(device, pyc_env) for _ in range(args.rounds))
@@ -182,8 +206,7 @@ def main(argv=None) -> None:
             _, seconds, done = min(runs, key=lambda r: abs(r[0] - wall))
             label = f"{name} [{state}]"
             results[label] = {"wall_s": round(wall, 3), "nodes_s": {k: round(v, 3) for k, v in seconds.items()}}
-            nodes = "  ".join(f"{k} {v:.2f}" for k, v in seconds.items())
-            print(f"{label:58s} {wall:6.2f} s   {done['status']}   nodes: {nodes}", flush=True)
+            print(f"{label:58s} {wall:6.2f} s   {done['status']}   {timeline(seconds, done)}", flush=True)
     # The same defaults, other conditions (one bytecode state each):
     # - weights loaded on the CPU then moved, against straight to the device;
     # - Python's bytecode as this machine's install has it (no prefix set): where the libraries
@@ -212,6 +235,35 @@ def main(argv=None) -> None:
         run(workflow, work, device, bytecode[".pyc"], cache_dir, profile=profile)
         print_profile(profile)
     print(json.dumps({"device": device, "full": args.full, "size": size, "rounds": args.rounds, **results}))
+
+
+def ablate(run, init, workflow: Path, work: Path, device: str, cache_dir: Path, pyc_env: dict,
+           scan_store: Path, rounds: int) -> None:
+    """The floor, then ABLATIONS interleaved round by round (drift spreads over every row)."""
+    floor = median(init(device, pyc_env, scan_store) for _ in range(rounds))
+    print(f"{FLOOR + ' [.pyc, scan stored]':58s} {floor:6.2f} s", flush=True)
+    runs: dict[str, list] = {name: [] for name in ABLATIONS}
+    for i in range(rounds):
+        names = list(ABLATIONS) if i % 2 == 0 else list(reversed(ABLATIONS))
+        for name in names:
+            runs[name].append(run(workflow, work, device, {**ABLATIONS[name], **pyc_env}, cache_dir))
+    results = {"floor_s": round(floor, 3)}
+    for name, rows in runs.items():
+        wall = median(r[0] for r in rows)
+        _, seconds, done = min(rows, key=lambda r: abs(r[0] - wall))
+        results[name.strip()] = {"wall_s": round(wall, 3), "all_s": [round(r[0], 3) for r in rows],
+                                 "nodes_s": {k: round(v, 3) for k, v in seconds.items()},
+                                 "startup_s": round(done["_startup_s"], 3), "exit_s": round(done["_exit_s"], 3)}
+        print(f"{name + ' [.pyc]':58s} {wall:6.2f} s   {timeline(seconds, done)}", flush=True)
+    for name in list(ABLATIONS)[1:]:
+        print(f"after / ({name.strip()}) {results['after']['wall_s'] / results[name.strip()]['wall_s']:.3f}")
+    print(json.dumps({"device": device, "rounds": rounds, "ablate": results}))
+
+
+def timeline(seconds: dict, done: dict) -> str:
+    """Process start to the first event, each node, and ``done`` to the process's end."""
+    nodes = "  ".join(f"{k} {v:.2f}" for k, v in seconds.items())
+    return f"start {done['_startup_s']:.2f} | {nodes} | exit {done['_exit_s']:.2f}"
 
 
 def print_profile(path: Path, top: int = 40) -> None:

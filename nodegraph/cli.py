@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
+from .gctune import collections_skipped
 from .executor import executor_named
 from .model_cache import parse_bytes
 from .paths import default_cache_dir
@@ -153,6 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def console() -> None:
+    """The ``nodegraph`` command: ``main``, then an exit that skips the interpreter's teardown
+    after a run that loaded torch (``leave.py``)."""
+    from .leave import leave
+    leave(main())
+
+
 def _drop_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's last flush does not raise again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -232,7 +240,8 @@ def cmd_run(args) -> int:
             result = session.execute(job)
     finally:
         signal.signal(signal.SIGINT, previous)
-        session.close()
+        with collections_skipped():  # the command ends next: no collection to free the models
+            session.close()
         sys.stdout = stdout
     chosen = chosen_auto_device() if device == "auto" and not args.quiet else None
     if chosen:  # auto is resolved only once a node needed torch (a cached run never imports it)
@@ -360,4 +369,4 @@ def cmd_serve(args) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -4,10 +4,16 @@
 through a job); ``auto`` says what it chose. ``auto`` is resolved only where torch is imported
 anyway (the server at start, a run once a node has needed torch), so a fully cached run stays
 free of the torch import.
+
+``warm_up`` makes the CUDA context on a background thread once a loader node knows a model is
+coming, so it is ready by the time the weights are.
 """
 from __future__ import annotations
 
+import functools
+import os
 import sys
+import threading
 
 from .errors import UsageError
 
@@ -43,3 +49,38 @@ def chosen_auto_device() -> str | None:
     if "torch" not in sys.modules:
         return None
     return check_device("auto")[1]
+
+
+def warm_up(device: str) -> threading.Thread | None:
+    """Start making the CUDA context and the cuBLAS/cuDNN handles on a background thread.
+
+    A cold process otherwise makes them in line: the context when the first weights move to the
+    GPU, the handles in the first UNet call. Started by a loader node (which only builds a
+    handle), it runs while the main thread imports diffusers and reads the weights: torch's
+    device calls release the GIL, so the two overlap. Once per process and device (the context
+    is the process's), and only a head start: errors are left for the node that needs the GPU.
+    ``NODEGRAPH_WARM_DEVICE=0`` turns it off (benchmarks compare the two).
+    """
+    if device not in ("cuda", "auto") or os.environ.get("NODEGRAPH_WARM_DEVICE", "1") == "0":
+        return None
+    return _warm_up_once(device)
+
+
+@functools.cache
+def _warm_up_once(device: str) -> threading.Thread:
+    thread = threading.Thread(target=_warm, args=(device,), name="nodegraph-warm-device", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm(device: str) -> None:
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return  # "auto" on a machine without a GPU: nothing to warm
+        x = torch.ones(1, 1, 64, 64, device="cuda", dtype=torch.float16)  # the context
+        x[0, 0] @ x[0, 0]  # cuBLAS: its handle, workspace and library start-up
+        torch.nn.functional.conv2d(x, torch.ones(1, 1, 3, 3, device="cuda", dtype=torch.float16))  # cuDNN
+        torch.cuda.synchronize()
+    except Exception:  # noqa: BLE001 - a head start only: the node that needs the GPU reports
+        pass

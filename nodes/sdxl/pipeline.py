@@ -16,6 +16,7 @@ from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from . import demo, fast
 from nodegraph.context import device_key, resolve_device
 from nodegraph.demo_build import demo_fingerprint
+from nodegraph.devices import warm_up
 from nodegraph.files import fingerprint_path
 from nodegraph.validate import PICKLE_SUFFIXES
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
@@ -88,6 +89,7 @@ class LoadSDXL(Node):
 
     def run(self, ctx):
         device = resolve_device(ctx.env.device)
+        warm_up(device)  # the CUDA context gets made while diffusers imports and the weights load
         source = base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device))
         if source.kind == "single_file":
             config = _resolve(ctx.env, self.config)

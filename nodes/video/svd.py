@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from nodegraph.context import resolve_device
+from nodegraph.devices import warm_up
 from nodegraph.files import fingerprint_path
 from nodegraph_nodes.sdxl.pipeline import MAX_SEED, base_source, pickle_refusal
 
@@ -78,6 +79,7 @@ class LoadSVD(Node):
 
     def run(self, ctx):
         device = resolve_device(ctx.env.device)
+        warm_up(device)  # the CUDA context gets made while diffusers imports and the weights load
         source = base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device))
         if source.kind == "single_file":
             config = _resolve(ctx.env, self.config)

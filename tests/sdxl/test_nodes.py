@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from nodegraph.cache import Cache
 from nodegraph.errors import WorkflowInvalid
 from nodegraph.events import CollectingSink
+from pack_fixtures import with_captures
 
 from .conftest import BASELINE, capture, run, workflow
 
@@ -181,3 +182,18 @@ def test_a_batch_saves_one_png_per_image_in_order(make_session):
     for path, want in zip(result.outputs, expected):
         with Image.open(path) as img:
             assert np.array_equal(np.asarray(img), want)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_load_sdxl_warms_the_device_it_will_load_on(make_session, monkeypatch, device):
+    """LoadSDXL only builds a handle, and starts the device warm-up for the weights to come."""
+    from nodegraph_nodes.sdxl import pipeline
+    warmed = []
+    monkeypatch.setattr(pipeline, "warm_up", warmed.append)
+    session = make_session()
+    session.env.device = device
+    wf = with_captures(workflow(), drop=("merge", "prompt", "sampler", "decode", "save"), handle="model.model")
+    result, _ = run(session, wf)
+    assert result.ok, result.error
+    assert result.values["handle"]["value"].source.device == device
+    assert warmed == [device]
