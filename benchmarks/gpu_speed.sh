@@ -7,7 +7,8 @@
 #
 #   bash benchmarks/gpu_speed.sh               # on a CUDA machine
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
-#   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,lean,fast,behind,overhead
+#   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,lean,fast,behind,overhead,
+#                                              #   ablate,lean-ablate,loads
 #   COLD_PROFILE=FILE                          # where the cProfile of one cold process goes
 #   COLD_NO_PYC=1                              # also the cold rows without a bytecode cache
 #
@@ -92,6 +93,22 @@ if [[ ",$PARTS," == *",lean,"* ]]; then
     LEAN_PY=$("$PY" benchmarks/lean_env.py "$WORK/lean")
     "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "$COLD_ROUNDS" --workdir "$WORK" \
         --python "$LEAN_PY" --pyc-only "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",ablate,"* ]]; then
+    echo "== cold, what each speed-up is worth: the usual cold run and the same with one turned off =="
+    "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "${ABLATE_ROUNDS:-2}" --workdir "$WORK" \
+        --ablate "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",lean-ablate,"* ]]; then
+    echo "== the same in a lean environment: only nodegraph and its dependencies (lean_env.py) =="
+    rm -rf "$WORK/lean"
+    LEAN_PY=$("$PY" benchmarks/lean_env.py "$WORK/lean")
+    "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "${ABLATE_ROUNDS:-2}" --workdir "$WORK" \
+        --python "$LEAN_PY" --ablate "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",loads,"* ]]; then
+    echo "== where loading goes, and what overlaps (fresh processes, then one warm process) =="
+    "$PY" benchmarks/load_parts.py --full --device "$DEVICE" --rounds "${ABLATE_ROUNDS:-2}" --workdir "$WORK"
 fi
 if [[ ",$PARTS," == *",fast,"* ]]; then
     echo "== fast mode: --compile vs eager (time-to-image and PNG writing apart) =="
