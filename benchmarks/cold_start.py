@@ -141,6 +141,8 @@ def main(argv=None) -> None:
     parser.add_argument("--ablate", action="store_true",
                         help="only the usual cold run [.pyc] and the same with one speed-up turned off at a "
                              "time (ABLATIONS), interleaved round by round: what each is worth, quickly")
+    parser.add_argument("--importtime", action="store_true",
+                        help="with --ablate: one more cold process under -X importtime, its costliest imports")
     parser.add_argument("--profile", default=None, metavar="FILE",
                         help="also run one 'after [.pyc]' process under cProfile, save it to FILE and print its top")
     args = parser.parse_args(argv)
@@ -186,6 +188,8 @@ def main(argv=None) -> None:
     scan_store = work / "scan-store"
     if args.ablate:
         ablate(run, init, workflow, work, device, cache_dir, bytecode_env(filled_prefix), scan_store, args.rounds)
+        if args.importtime:
+            print_imports(python, workflow, work, device, cache_dir, bytecode_env(filled_prefix))
         return
     init(device, bytecode_env(filled_prefix), scan_store)  # stores the scan
     for state, pyc_env in bytecode.items():
@@ -258,6 +262,35 @@ def ablate(run, init, workflow: Path, work: Path, device: str, cache_dir: Path, 
     for name in list(ABLATIONS)[1:]:
         print(f"after / ({name.strip()}) {results['after']['wall_s'] / results[name.strip()]['wall_s']:.3f}")
     print(json.dumps({"device": device, "rounds": rounds, "ablate": results}))
+
+
+def print_imports(python: str, workflow: Path, work: Path, device: str, cache_dir: Path, pyc_env: dict,
+                  top: int = 25) -> None:
+    """One cold run under ``-X importtime``: the imports that cost most, with what pulled them in
+    (the chain of importers above each), by cumulative time. Import timing adds a few percent."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **pyc_env,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    cmd = [python, "-X", "importtime", "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir",
+           str(cache_dir), "--out", str(work / "out"), "--quiet", "--device", device]
+    proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=900)
+    rows = []  # (cumulative us, depth, name) in the order Python reports them (children first)
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "self [us]" not in line:
+            _, cumulative, name = line[len("import time:"):].split("|")
+            rows.append((int(cumulative), (len(name) - len(name.lstrip())) // 2, name.strip()))
+    total = sum(c for c, depth, _ in rows if depth == 0) / 1e6
+    print(f"== -X importtime of one cold run: {total:.2f} s of imports; costliest (depth <= 2) ==")
+    for i, (cumulative, depth, name) in enumerate(rows):
+        if depth > 2:
+            continue
+        parents, level = [], depth
+        for later in rows[i + 1:]:  # importers are reported after what they imported
+            if later[1] < level:
+                parents.append(later[2])
+                level = later[1]
+        rows[i] = (cumulative, depth, name + (" <- " + " <- ".join(parents) if parents else ""))
+    for cumulative, depth, label in sorted((r for r in rows if r[1] <= 2), reverse=True)[:top]:
+        print(f"{cumulative / 1e6:7.2f} s  {label}", flush=True)
 
 
 def timeline(seconds: dict, done: dict) -> str:

@@ -104,7 +104,7 @@ if [[ ",$PARTS," == *",lean-ablate,"* ]]; then
     rm -rf "$WORK/lean"
     LEAN_PY=$("$PY" benchmarks/lean_env.py "$WORK/lean")
     "$PY" benchmarks/cold_start.py --full --device "$DEVICE" --rounds "${ABLATE_ROUNDS:-2}" --workdir "$WORK" \
-        --python "$LEAN_PY" --ablate "${EXTRA[@]}"
+        --python "$LEAN_PY" --ablate --importtime "${EXTRA[@]}"
 fi
 if [[ ",$PARTS," == *",loads,"* ]]; then
     echo "== where loading goes, and what overlaps (fresh processes, then one warm process) =="
