@@ -166,21 +166,30 @@ class RunContext:
         """An output file this node wrote: reported in ``executed`` and ``done``."""
         self.files_written.append(str(path))
 
-    def write_files(self, files: list[tuple[Path, Callable[[Path], None]]]) -> None:
+    def write_files(self, files: list[tuple[Path, Callable[[Path], None]]], record: bool = True) -> None:
         """Write output files and record them: ``write(tmp)`` writes one to a temporary path that
         replaces its real name once complete. Under ``env.write_behind`` (a GPU server) this
         returns at once and the job's ``done`` waits for the files; otherwise it returns when
-        they are written (several at once), raising the first write's error."""
-        from .writer import OutputWriter
-        writer = self.env.service("output_writer", OutputWriter)
-        futures = [writer.submit(path, write) for path, write in files]
-        for path, _ in files:
-            self.record_file(path)
+        they are written (several at once), raising the first write's error. ``record=False``
+        when the node records something else instead (the folder that holds the files)."""
+        futures = [self._writer().submit(path, write) for path, write in files]
+        if record:
+            for path, _ in files:
+                self.record_file(path)
         if self.env.write_behind:
             self.pending_writes.extend(futures)
             return
         for future in futures:
             future.result()
+
+    def output_exists(self, path: Path) -> bool:
+        """``path`` is on disk or an earlier job's write of it is still under way (write-behind):
+        what a node that refuses to replace a file must check."""
+        return Path(path).exists() or self._writer().pending(path)
+
+    def _writer(self):
+        from .writer import OutputWriter
+        return self.env.service("output_writer", OutputWriter)
 
     @property
     def workflow(self) -> dict | None:

@@ -39,6 +39,11 @@ class OutputWriter:
         future.add_done_callback(lambda f: self._forget(path, f))
         return future
 
+    def pending(self, path: Path) -> bool:
+        """A write of ``path`` is submitted and not finished yet."""
+        with self._lock:
+            return Path(path) in self._last
+
     @staticmethod
     def _write(path: Path, write: Callable[[Path], None], before: Future | None) -> None:
         if before is not None:
@@ -49,6 +54,7 @@ class OutputWriter:
         # Hidden, unique, and with the real suffix (encoders pick the container by it).
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{path.suffix}")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             write(tmp)
             os.replace(tmp, path)
         except Exception as exc:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import Node, NodeError, Socket, Widget, node
-from nodegraph.files import atomic_write, canonicalise_safetensors_header
+from nodegraph.files import canonicalise_safetensors_header
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager
 
 UNET_PREFIX = "model.diffusion_model."
@@ -214,7 +214,7 @@ class SaveCheckpoint(Node):
 
         name = Path(self.filename).name
         path = ctx.env.output_dir / (name if name.endswith(".safetensors") else f"{name}.safetensors")
-        if path.exists() and not self.overwrite:
+        if ctx.output_exists(path) and not self.overwrite:
             raise NodeError(f"{path} exists; turn on overwrite to replace it", input="overwrite")
         handle: ModelHandle = self.model
         # Fused, the LoRA deltas are in the base weights and the wrappers are set aside, so the
@@ -231,7 +231,6 @@ class SaveCheckpoint(Node):
         def write(tmp):
             save_file(tensors, str(tmp), metadata=metadata)
             canonicalise_safetensors_header(tmp)  # the same model gives the same bytes
-        atomic_write(path, write)
-        ctx.record_file(path)
+        ctx.write_files([(path, write)])  # whole or not at all; in a GPU server, behind the job
         ctx.ui["checkpoint"] = path.name
         return {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -251,11 +252,10 @@ class SaveVideo(Node):
                                           "video": {"frames": int(frames.shape[0]), "fps": fps,
                                                     "width": int(frames.shape[2]), "height": int(frames.shape[1]),
                                                     "format": self.format}}, indent=1, sort_keys=True))
-        if self.format == "png":
-            from PIL import Image
+        if self.format == "png":  # a folder of frames, each written whole (behind the job in a GPU server)
             path.mkdir(exist_ok=True)
-            for i, array in enumerate(frames):
-                Image.fromarray(array).save(path / f"frame_{i:05d}.png", compress_level=6)
+            ctx.write_files([(path / f"frame_{i:05d}.png", partial(write_png_frame, array))
+                             for i, array in enumerate(frames)], record=False)
             ctx.record_file(path)
         else:
             if self.format in ("mp4", "webm"):
@@ -269,6 +269,11 @@ class SaveVideo(Node):
         ctx.ui["videos" if self.format in ("mp4", "webm") else "images" if self.format != "png" else "folders"] = \
             [path.name]
         return {}
+
+
+def write_png_frame(array, path: Path) -> None:
+    from PIL import Image
+    Image.fromarray(array).save(path, format="PNG", compress_level=6)
 
 
 def read_sidecar_workflow(media: str | Path) -> dict | None:

@@ -126,6 +126,38 @@ def test_baked_merge_equals_fused_weights_and_image_and_refuses_overwrite(make_s
     assert replaced.ok, replaced.error
 
 
+def test_behind_the_job_the_checkpoint_is_written_after_the_node_and_still_not_replaced(make_session,
+                                                                                       monkeypatch):
+    """As in a GPU server: SaveCheckpoint returns before its file is written, ``done`` waits for
+    it, and a second job saving the same name meanwhile is refused as if the file were there."""
+    import threading
+
+    import safetensors.torch
+    opened = threading.Event()
+    real = safetensors.torch.save_file
+
+    def gated(*args, **kwargs):
+        assert opened.wait(30), "the gate was never opened"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", gated)
+    session = make_session()
+    session.env.write_behind = True
+    job = session.prepare(save_job(filename="pending"))
+    job.finish_later = True
+    first = session.execute(job)
+    (path,) = first.outputs
+    assert first.finish is not None and not os.path.exists(path)
+    second, _ = run(session, save_job(filename="pending"))
+    assert not second.ok and second.error["node"] == "ckpt" and "overwrite" in second.error["message"]
+    opened.set()
+    first.finish()
+    assert first.ok, first.error
+    with safe_open(path, "pt") as fh:
+        assert "model.diffusion_model.out.2.weight" in fh.keys()
+    assert not [p for p in os.listdir(os.path.dirname(path)) if p.startswith(".")]
+
+
 def test_png_provenance_holds_demo_model_and_lora_hashes(make_session, demo_paths):
     from PIL import Image
     result, _ = run(make_session(), workflow())

@@ -170,3 +170,42 @@ def test_behind_the_job_the_mp4_is_encoded_after_the_node_returns(clip_session, 
     assert len(frames) == 6 and fps == FPS and "nodegraph.workflow" in tags
     assert Path(written + ".json").is_file()
     assert not [p.name for p in Path(written).parent.iterdir() if p.name.startswith(".")]
+
+
+def test_behind_the_job_png_frames_arrive_whole_before_done(clip_session, monkeypatch):
+    """SaveVideo's PNG folder goes through the same writer: each frame written whole, and
+    ``executed``/``done`` only once every frame is there, with the same bytes as in line."""
+    import threading
+
+    from nodegraph.events import CollectingSink
+    from nodegraph_nodes.video import video_io
+
+    def save(prefix: str):
+        return _graph({"frames": {"type": "TestClip", "inputs": {}},
+                       "save": {"type": "SaveVideo", "inputs": {"video": {"from": "frames", "output": "video"},
+                                                                "prefix": prefix, "format": "png"}}})
+
+    inline = clip_session.run(save("inline"))
+    assert inline.ok, inline.error
+    opened = threading.Event()
+    real = video_io.write_png_frame
+
+    def gated(array, path):
+        assert opened.wait(20), "the gate was never opened"
+        return real(array, path)
+
+    monkeypatch.setattr(video_io, "write_png_frame", gated)
+    clip_session.env.write_behind = True
+    sink = CollectingSink()
+    job = clip_session.prepare(save("behind"), sink=sink)
+    job.finish_later = True
+    result = clip_session.execute(job)
+    (folder,) = result.outputs
+    assert result.finish is not None and not list(Path(folder).glob("frame_*.png"))
+    assert not any(e["event"] == "executed" and e["node"] == "save" for e in sink.events)
+    opened.set()
+    result.finish()
+    assert result.ok and [e["event"] for e in sink.events][-2:] == ["executed", "done"]
+    frames = sorted(Path(folder).iterdir())
+    assert [p.name for p in frames] == [f"frame_{i:05d}.png" for i in range(6)]  # nothing half-written left
+    assert [p.read_bytes() for p in frames] == [p.read_bytes() for p in sorted(Path(inline.outputs[0]).iterdir())]
