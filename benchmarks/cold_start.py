@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ABLATIONS = {
     "after": {},
     "  device warm-up off": {"NODEGRAPH_WARM_DEVICE": "0"},
+    "  weights not read ahead": {"NODEGRAPH_PREFETCH": "0"},
     "  interpreter teardown at exit": {"NODEGRAPH_FAST_EXIT": "0"},
 }
 VARIANTS = {

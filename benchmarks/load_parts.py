@@ -5,7 +5,8 @@ Fresh processes (median of --rounds, alternating), each printing its own timelin
 - in line: import torch, make the CUDA context, first cuBLAS call, first cuDNN call, import the
   SDXL pipeline class, read every component's weights to the device (safetensors), exit;
 - the same with the context and library warm-up on a background thread during the import;
-- the same with the weights read on a background thread during the import;
+- the same with the weights read on a background thread during the import, by safetensors and
+  by nodegraph's own reader (``prefetch.py``, which releases the GIL);
 - an ordinary exit against ``os._exit`` (the interpreter's teardown).
 
 Then in one warm process: each component through its library's ``from_pretrained`` against a raw
@@ -69,7 +70,13 @@ def read():
         loaded[path] = load_file(path, device=device)
     if device == "cuda":
         torch.cuda.synchronize()
-background = {"warm-behind": warm, "read-behind": read}.get(mode)
+def prefetch():  # nodegraph's reader (nodes/sdxl/prefetch.py): GIL released while reading and copying
+    from nodegraph_nodes.sdxl.prefetch import read_safetensors
+    for path in files:
+        loaded[path] = read_safetensors(path, device, torch.float16 if device == "cuda" else torch.float32)
+    if device == "cuda":
+        torch.cuda.synchronize()
+background = {"warm-behind": warm, "read-behind": read, "prefetch-behind": prefetch}.get(mode)
 thread = threading.Thread(target=background) if background else None
 if thread:
     thread.start()
@@ -81,7 +88,7 @@ mark("pipeline class")
 if thread:
     thread.join()
     mark("background joined")
-if mode != "read-behind":
+if mode not in ("read-behind", "prefetch-behind"):
     read()
     mark("weights read")
 print(json.dumps(marks), flush=True)
@@ -103,7 +110,7 @@ def child(device: str, folder: Path, mode: str) -> dict:
 
 
 def fresh_processes(device: str, folder: Path, rounds: int) -> None:
-    modes = ("inline", "warm-behind", "read-behind", "exit-ordinary", "exit-os")
+    modes = ("inline", "warm-behind", "read-behind", "prefetch-behind", "exit-ordinary", "exit-os")
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     child(device, folder, "inline")  # page cache and bytecode warm
     for i in range(rounds):
@@ -117,10 +124,11 @@ def fresh_processes(device: str, folder: Path, rounds: int) -> None:
         for n in names:
             steps.append(f"{n} {med[n]:.2f} (+{med[n] - last:.2f})")
             last = med[n]
-        print(f"{mode:14s} " + "  ".join(steps), flush=True)
+        print(f"{mode:16s} " + "  ".join(steps), flush=True)
     end = {m: statistics.median(r["process end"] for r in rows) for m, rows in runs.items()}
     print(f"warm-behind/inline {end['warm-behind'] / end['inline']:.3f}   "
           f"read-behind/inline {end['read-behind'] / end['inline']:.3f}   "
+          f"prefetch-behind/inline {end['prefetch-behind'] / end['inline']:.3f}   "
           f"teardown: ordinary exit - os._exit = {end['exit-ordinary'] - end['exit-os']:.2f} s", flush=True)
 
 

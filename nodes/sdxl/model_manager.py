@@ -23,8 +23,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Iterator
 
 from nodegraph import NodeError
@@ -120,7 +122,14 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         # (benchmarks compare the two).
         self.direct_merge = os.environ.get("NODEGRAPH_FUSE_VIA", "files") != "peft"
         self._components: dict[tuple[str, str], tuple[str, ...]] = {}  # which components a LoRA file patches
-        self.stats.update(adapter_loads=0, set_adapters=0, fuse=0, unfuse=0, direct_merge=0, restore=0, compiles=0)
+        # Weights read onto the device beside the imports (prefetch.py), waiting for ``_load``;
+        # on a GPU only unless a test asks (on a 2-core CPU the reads take the imports' core).
+        self.prefetch_weights = os.environ.get("NODEGRAPH_PREFETCH", "1") != "0"
+        self.prefetch_on_cpu = False
+        self._prefetches: dict[ModelSource, Any] = {}
+        self._prefetch_lock = threading.Lock()
+        self.stats.update(adapter_loads=0, set_adapters=0, fuse=0, unfuse=0, direct_merge=0, restore=0, compiles=0,
+                          prefetches=0, prefetched_components=0)
 
     # --- public ----------------------------------------------------------------------------
     @contextmanager
@@ -150,6 +159,24 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
             with fast.swapped_in(entry.pipe, entry.compiled):
                 yield entry.pipe
 
+    def prefetch(self, source: ModelSource) -> bool:
+        """Start reading ``source``'s weights onto its device on a background thread, for the
+        load that follows (LoadSDXL calls this: it only builds a handle). Only for a diffusers
+        folder and while this manager holds no model: a cold process, where the reads overlap the
+        imports, and never beside a warm model the load may have to evict first."""
+        if not (self.prefetch_weights and source.kind == "diffusers"
+                and (source.device != "cpu" or self.prefetch_on_cpu)):
+            return False
+        from . import prefetch
+        with self._prefetch_lock:
+            if self._models.keys() or self._prefetches:
+                return False
+            components = tuple(c for c in prefetch.COMPONENTS if not (c == "vae" and source.vae))
+            self._prefetches[source] = prefetch.Prefetch(Path(source.location), source.device, source.dtype,
+                                                         components)
+        self.stats["prefetches"] += 1
+        return True
+
     def adapter_weights(self, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
         """(peft adapter name, summed strength) of the handle's patches, loading adapters as needed."""
         with self._lock, _weights_mode():
@@ -159,9 +186,23 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         with self._lock, _weights_mode():
             return dict(self._entry(handle.source).scheduler_config)
 
+    def close(self) -> None:
+        with self._prefetch_lock:
+            pending, self._prefetches = list(self._prefetches.values()), {}
+        for prefetched in pending:  # read for a model no node used
+            prefetched.discard()
+        super().close()
+
     # --- base pipelines ----------------------------------------------------------------------
     def _load(self, source: ModelSource) -> _Loaded:
-        pipe = load_pipeline(source)
+        with self._prefetch_lock:
+            prefetched = self._prefetches.pop(source, None)
+            stale, self._prefetches = list(self._prefetches.values()), {}
+        for other in stale:  # read for a model that is not the one loading now
+            other.discard()
+        pipe = load_pipeline(source, prefetched=prefetched)
+        if prefetched is not None:
+            self.stats["prefetched_components"] += len(prefetched.used)
         return _Loaded(pipe, _pipeline_bytes(pipe), dict(pipe.scheduler.config))
 
     # --- adapters ------------------------------------------------------------------------------
@@ -377,17 +418,18 @@ def default_dtype(device: str) -> str:
     return "float32" if device == "cpu" else "float16"
 
 
-def load_pipeline(source: ModelSource, straight_to_device: bool | None = None):
+def load_pipeline(source: ModelSource, straight_to_device: bool | None = None, prefetched=None):
     """A diffusers SDXL pipeline for ``source``, on its device and dtype.
 
     On a GPU the weights load straight to it (``device_map``: no CPU copy first);
     ``straight_to_device=False`` (or NODEGRAPH_LOAD_VIA=cpu) loads on the CPU and moves the
-    pipeline, as before (benchmarks compare the two).
+    pipeline, as before (benchmarks compare the two). ``prefetched`` (a ``prefetch.Prefetch``)
+    holds components' weights already read onto the device: those are built around them.
     """
     if straight_to_device is None:
         straight_to_device = os.environ.get("NODEGRAPH_LOAD_VIA", "device") != "cpu"
     with quiet_loaders():
-        return _load_pipeline(source, straight_to_device and source.device != "cpu")
+        return _load_pipeline(source, straight_to_device and source.device != "cpu", prefetched)
 
 
 @contextmanager
@@ -468,7 +510,25 @@ def placed_pipeline_class():
     return Pipeline
 
 
-def _load_pipeline(source: ModelSource, straight_to_device: bool = False):
+def _prefetched_components(source: ModelSource, prefetched, dtype) -> dict:
+    """The components built around weights read ahead (prefetch.py); the others are left out."""
+    from . import prefetch
+    built = {}
+    for component in prefetch.COMPONENTS:
+        tensors = prefetched.take(component)
+        if tensors is None:
+            continue
+        try:
+            model = prefetch.build(component, Path(source.location), tensors, dtype, source.device)
+        except Exception:  # noqa: BLE001 - the library loads it, and reports what is wrong
+            model = None
+        if model is not None:
+            built[component] = model
+    prefetched.used = tuple(built)
+    return built
+
+
+def _load_pipeline(source: ModelSource, straight_to_device: bool = False, prefetched=None):
     import torch
 
     StableDiffusionXLPipeline = placed_pipeline_class()
@@ -488,6 +548,10 @@ def _load_pipeline(source: ModelSource, straight_to_device: bool = False):
             options = dict(use_safetensors=True, **common)
             if source.kind != "hub":
                 options["local_files_only"] = True
+            if prefetched is not None:
+                options.update(_prefetched_components(source, prefetched, dtype))
+                if all(name in options for name in ("unet", "vae", "text_encoder", "text_encoder_2")):
+                    straight_to_device = False  # only tokenizers and the scheduler left to load
             if straight_to_device:
                 try:
                     pipe = StableDiffusionXLPipeline.from_pretrained(source.location, device_map=source.device,

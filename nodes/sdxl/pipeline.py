@@ -102,6 +102,7 @@ class LoadSDXL(Node):
                 raise NodeError(f"VAE {self.vae!r} not found", input="vae")
             source = replace(source, vae=str(vae.resolve()),
                              fingerprint=f"{source.fingerprint}|vae:{fingerprint_path(vae)}")
+        model_manager(ctx).prefetch(source)  # a cold process: the weights read while diffusers imports
         return {"model": ModelHandle(source)}
 
 
