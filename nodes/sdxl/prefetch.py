@@ -33,6 +33,10 @@ COMPONENTS = {
     "text_encoder_2": ("transformers", "model.safetensors"),
 }
 CHUNK = 64 << 20  # bytes per read: large enough for full-speed reads, small enough to pin quickly
+# Weights nobody takes within this many seconds are dropped (a run that failed before its first
+# model use; a Ray worker that ran LoadSDXL while another worker samples): device memory is
+# not held for a load that is not coming. A cold run takes them within seconds.
+UNCLAIMED_AFTER = 120.0
 
 
 def weight_file(folder: Path, component: str) -> Path | None:
@@ -46,8 +50,11 @@ class Prefetch:
     """Reads each component's weights on a background thread; ``take(component)`` waits for
     them (None when they could not be read: the library reads them instead)."""
 
-    def __init__(self, folder: Path, device: str, dtype: Any, components: tuple[str, ...] = tuple(COMPONENTS)):
+    def __init__(self, folder: Path, device: str, dtype: Any, components: tuple[str, ...] = tuple(COMPONENTS),
+                 unclaimed_after: float = UNCLAIMED_AFTER):
         self.folder, self.device, self.dtype = Path(folder), device, dtype
+        self.unclaimed_after = unclaimed_after
+        self._claimed = threading.Event()
         self._files = {c: weight_file(self.folder, c) for c in components}
         self._tensors: dict[str, dict | None] = {}
         self.used: tuple[str, ...] = ()  # the components the loader built around what was read
@@ -56,6 +63,7 @@ class Prefetch:
         self._thread.start()
 
     def take(self, component: str) -> dict | None:
+        self._claimed.set()
         ready = self._ready.get(component)
         if ready is None:
             return None
@@ -80,6 +88,8 @@ class Prefetch:
                 self._tensors[component] = None
             finally:
                 self._ready[component].set()
+        if not self._claimed.wait(self.unclaimed_after):
+            self._tensors.clear()
 
 
 def read_safetensors(path: Path, device: str, dtype: Any) -> dict:

@@ -113,3 +113,16 @@ def test_weights_read_for_a_model_no_node_used_are_dropped(demo_paths):
     assert not manager._prefetches and all(pending.take(c) is None for c in PARTS)
     off = ModelManager()
     assert not off.prefetch(source)  # the CPU: off unless asked (the reads would take the imports' core)
+
+
+def test_weights_nobody_takes_in_time_are_dropped(demo_paths):
+    """A run that never used the model (or a Ray worker that only ran LoadSDXL) does not keep
+    the read weights: they go after ``unclaimed_after`` seconds."""
+    import time
+    pending = prefetch.Prefetch(demo_paths["tiny-sdxl"], "cpu", "float32", unclaimed_after=0.2)
+    pending._thread.join(timeout=60)
+    assert not pending._thread.is_alive() and not pending._tensors
+    assert pending.take("unet") is None
+    kept = prefetch.Prefetch(demo_paths["tiny-sdxl"], "cpu", "float32", unclaimed_after=60)
+    time.sleep(0.3)
+    assert kept.take("unet") is not None  # claimed in time: handed over
