@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
-from .gctune import collections_skipped
 from .executor import executor_named
+from .gctune import collections_skipped
 from .model_cache import parse_bytes
 from .paths import default_cache_dir
 

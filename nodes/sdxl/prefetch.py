@@ -55,6 +55,7 @@ class Prefetch:
         self.folder, self.device, self.dtype = Path(folder), device, dtype
         self.unclaimed_after = unclaimed_after
         self._claimed = threading.Event()
+        self._dropped = False
         self._files = {c: weight_file(self.folder, c) for c in components}
         self._tensors: dict[str, dict | None] = {}
         self.used: tuple[str, ...] = ()  # the components the loader built around what was read
@@ -71,21 +72,23 @@ class Prefetch:
         return self._tensors.pop(component, None)
 
     def discard(self) -> None:
-        """Drop whatever was read and not taken (its device memory goes with it)."""
-        for ready in self._ready.values():
-            ready.wait()
+        """Drop whatever was read and not taken (its device memory goes with it), and read no more."""
+        self._dropped = True
         self._tensors.clear()
 
     def _read_all(self) -> None:
         dtype = None
         for component, path in self._files.items():
             try:
-                if dtype is None:
-                    import torch
-                    dtype = getattr(torch, self.dtype) if isinstance(self.dtype, str) else self.dtype
-                self._tensors[component] = read_safetensors(path, self.device, dtype) if path else None
+                if path is not None and not self._dropped:
+                    if dtype is None:
+                        import torch
+                        dtype = getattr(torch, self.dtype) if isinstance(self.dtype, str) else self.dtype
+                    tensors = read_safetensors(path, self.device, dtype)
+                    if not self._dropped:
+                        self._tensors[component] = tensors
             except Exception:  # noqa: BLE001 - only a head start: the library reads it and reports
-                self._tensors[component] = None
+                pass
             finally:
                 self._ready[component].set()
         if not self._claimed.wait(self.unclaimed_after):
