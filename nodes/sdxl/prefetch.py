@@ -167,7 +167,9 @@ def build(component: str, folder: Path, tensors: dict, dtype: Any, device: str):
                "text_encoder_2": transformers.CLIPTextModelWithProjection}[component]
         config = cls.config_class.from_pretrained(str(location))
         # transformers' own path for a state dict in hand: it fills non-persistent buffers too.
-        model = cls.from_pretrained(None, config=config, state_dict=tensors, torch_dtype=dtype)
+        # The device map keeps each tensor where it is (without one it would place them on the CPU).
+        model = cls.from_pretrained(None, config=config, state_dict=tensors, torch_dtype=dtype,
+                                    device_map={"": device})
         model.config._name_or_path = str(folder)
         model.eval()
     read = {t.data_ptr() for t in tensors.values()}
