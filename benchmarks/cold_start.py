@@ -74,15 +74,22 @@ def bytecode_env(prefix: Path, write: bool = False) -> dict:
     return env
 
 
+def child_env(extra_env: dict) -> dict:
+    """A benchmark child's environment: offline, this repo first on the path, and Python's
+    bytecode settings only as ``extra_env`` sets them."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):
+        if name not in extra_env:
+            env.pop(name, None)
+    return env
+
+
 def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir: Path,
             profile: Path | None = None, python: str = sys.executable) -> tuple[float, dict, dict]:
     """(wall seconds, per-node seconds, the ``done`` event with ``_startup_s`` and ``_exit_s``
     added: process start to the ``start`` event, and the ``done`` event to the process's end)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):  # only what the variant sets
-        if name not in extra_env:
-            env.pop(name, None)
+    env = child_env(extra_env)
     # --cache-dir only decides where digests, the distribution scan and (for a read-only install)
     # bytecode are kept: --no-cache keeps every node running.
     cmd = [python] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + [
@@ -120,9 +127,7 @@ def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None
             f"torch.zeros(1, device={device!r})\n"
             "torch.cuda.synchronize() if torch.cuda.is_available() else None\n"
             "import os; os._exit(0)  # the interpreter's teardown is not part of the floor\n")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None) if "PYTHONDONTWRITEBYTECODE" not in extra_env else None
+    env = child_env(extra_env)
     start = time.perf_counter()
     subprocess.run([python, "-c", code], env=env, check=True, capture_output=True, timeout=300)
     return time.perf_counter() - start
@@ -269,8 +274,7 @@ def print_imports(python: str, workflow: Path, work: Path, device: str, cache_di
                   top: int = 25) -> None:
     """One cold run under ``-X importtime``: the imports that cost most, with what pulled them in
     (the chain of importers above each), by cumulative time. Import timing adds a few percent."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **pyc_env,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = child_env(pyc_env)
     cmd = [python, "-X", "importtime", "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir",
            str(cache_dir), "--out", str(work / "out"), "--quiet", "--device", device]
     proc = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, timeout=900)

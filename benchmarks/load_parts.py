@@ -64,18 +64,18 @@ def warm():
     torch.nn.functional.conv2d(x, torch.ones(1, 1, 3, 3, device="cuda", dtype=torch.float16))
     torch.cuda.synchronize()
 loaded = {}
+def read_all(reader):
+    for path in files:
+        loaded[path] = reader(path)
+    if device == "cuda":
+        torch.cuda.synchronize()
 def read():
     from safetensors.torch import load_file
-    for path in files:
-        loaded[path] = load_file(path, device=device)
-    if device == "cuda":
-        torch.cuda.synchronize()
+    read_all(lambda path: load_file(path, device=device))
 def prefetch():  # nodegraph's reader (nodes/sdxl/prefetch.py): GIL released while reading and copying
     from nodegraph_nodes.sdxl.prefetch import read_safetensors
-    for path in files:
-        loaded[path] = read_safetensors(path, device, torch.float16 if device == "cuda" else torch.float32)
-    if device == "cuda":
-        torch.cuda.synchronize()
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    read_all(lambda path: read_safetensors(path, device, dtype))
 background = {"warm-behind": warm, "read-behind": read, "prefetch-behind": prefetch}.get(mode)
 thread = threading.Thread(target=background) if background else None
 if thread:

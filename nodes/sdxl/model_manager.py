@@ -187,23 +187,25 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
             return dict(self._entry(handle.source).scheduler_config)
 
     def close(self) -> None:
-        with self._prefetch_lock:
-            pending, self._prefetches = list(self._prefetches.values()), {}
-        for prefetched in pending:  # read for a model no node used
-            prefetched.discard()
+        self._claim_prefetch(None)  # whatever was read ahead, no node used
         super().close()
 
     # --- base pipelines ----------------------------------------------------------------------
     def _load(self, source: ModelSource) -> _Loaded:
-        with self._prefetch_lock:
-            prefetched = self._prefetches.pop(source, None)
-            stale, self._prefetches = list(self._prefetches.values()), {}
-        for other in stale:  # read for a model that is not the one loading now
-            other.discard()
+        prefetched = self._claim_prefetch(source)
         pipe = load_pipeline(source, prefetched=prefetched)
         if prefetched is not None:
             self.stats["prefetched_components"] += len(prefetched.used)
         return _Loaded(pipe, _pipeline_bytes(pipe), dict(pipe.scheduler.config))
+
+    def _claim_prefetch(self, source: ModelSource | None):
+        """The weights read ahead for ``source`` (or None); any read for another model is dropped."""
+        with self._prefetch_lock:
+            pending, self._prefetches = self._prefetches, {}
+        claimed = pending.pop(source, None)
+        for other in pending.values():
+            other.discard()
+        return claimed
 
     # --- adapters ------------------------------------------------------------------------------
     def _adapter(self, entry: _Loaded, patch: LoraPatch) -> _Adapter:

@@ -57,7 +57,7 @@ class Prefetch:
         self._claimed = threading.Event()
         self._dropped = False
         self._files = {c: weight_file(self.folder, c) for c in components}
-        self._tensors: dict[str, dict | None] = {}
+        self._tensors: dict[str, dict] = {}
         self.used: tuple[str, ...] = ()  # the components the loader built around what was read
         self._ready = {c: threading.Event() for c in components}
         self._thread = threading.Thread(target=self._read_all, name="nodegraph-prefetch", daemon=True)
