@@ -6,9 +6,9 @@ all count). Variants:
 
 - before: LoRAs fused through peft adapter injection (NODEGRAPH_FUSE_VIA=peft), weights loaded
   on the CPU then moved (NODEGRAPH_LOAD_VIA=cpu), an empty cache folder (every file hashed,
-  every installed distribution scanned when diffusers is imported);
-- after, first process: the defaults with an empty cache folder (digests and the distribution
-  scan computed once and stored);
+  every installed distribution and transformers' own source scanned when they are imported);
+- after, first process: the defaults with an empty cache folder (digests and both scans
+  computed once and stored);
 - after: the defaults with what a previous process stored (the usual cold run).
 
 Each variant runs twice, by the state of Python's bytecode cache (PYTHONPYCACHEPREFIX):
@@ -23,8 +23,8 @@ bytecode kept in the cache folder by nodegraph itself; the first process compile
 
 Printed: wall time per variant (median of --rounds), the per-node seconds of its `executed`
 events, and the floor: a process that only imports torch and the SDXL pipeline class and makes
-the CUDA context (once more with diffusers' distribution scan served from a stored copy, which
-isolates what that saves).
+the CUDA context (once more with diffusers' distribution scan and transformers' source scan
+served from stored copies, which isolates what that saves).
 
     python benchmarks/cold_start.py                                  # tiny demo model, CPU
     python benchmarks/cold_start.py --full --device cuda --workdir /tmp/sdxl-bench
@@ -57,6 +57,7 @@ ABLATIONS = {
     "  device warm-up off": {"NODEGRAPH_WARM_DEVICE": "0"},
     "  weights not read ahead": {"NODEGRAPH_PREFETCH": "0"},
     "  interpreter teardown at exit": {"NODEGRAPH_FAST_EXIT": "0"},
+    "  import scans recomputed": {"NODEGRAPH_STORED_SCANS": "0"},
 }
 VARIANTS = {
     "before": {"NODEGRAPH_FUSE_VIA": "peft", "NODEGRAPH_LOAD_VIA": "cpu"},
@@ -90,7 +91,7 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
     """(wall seconds, per-node seconds, the ``done`` event with ``_startup_s`` and ``_exit_s``
     added: process start to the ``start`` event, and the ``done`` event to the process's end)."""
     env = child_env(extra_env)
-    # --cache-dir only decides where digests, the distribution scan and (for a read-only install)
+    # --cache-dir only decides where digests, the import scans and (for a read-only install)
     # bytecode are kept: --no-cache keeps every node running.
     cmd = [python] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + [
         "-m", "nodegraph.cli", "run", str(workflow), "--no-cache", "--cache-dir", str(cache_dir),
@@ -117,12 +118,12 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
 def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None,
                     python: str = sys.executable) -> float:
     """A process that only imports torch and the SDXL pipeline class and makes the CUDA context
-    (with ``scan_store``: diffusers' distribution scan served from there, as ``nodegraph run`` does)."""
-    store = f"Path({str(scan_store)!r})" if scan_store else "None"
-    code = ("import torch\n"
+    (with ``scan_store``: diffusers' distribution scan and transformers' source scan served from
+    there, as ``nodegraph run`` does)."""
+    code = ("import torch, contextlib\n"
             "from pathlib import Path\n"
-            "from nodegraph.package_scan import package_scan_cached\n"
-            f"with package_scan_cached({store}):\n"
+            "from nodegraph.cli import stored_scans\n"
+            f"with {f'stored_scans(Path({str(scan_store)!r}))' if scan_store else 'contextlib.nullcontext()'}:\n"
             "    from diffusers import StableDiffusionXLPipeline\n"
             f"torch.zeros(1, device={device!r})\n"
             "torch.cuda.synchronize() if torch.cuda.is_available() else None\n"
@@ -203,8 +204,8 @@ def main(argv=None) -> None:
         results["floor_s"][state] = round(floor, 3)
         print(f"{FLOOR + ' [' + state + ']':58s} {floor:6.2f} s", flush=True)
     stored = median(init(device, bytecode[".pyc"], scan_store) for _ in range(args.rounds))
-    results["floor_s"][".pyc, distribution scan stored"] = round(stored, 3)
-    print(f"{'  the same, distribution scan stored [.pyc]':58s} {stored:6.2f} s", flush=True)
+    results["floor_s"][".pyc, import scans stored"] = round(stored, 3)
+    print(f"{'  the same, import scans stored [.pyc]':58s} {stored:6.2f} s", flush=True)
     for state, pyc_env in bytecode.items():
         for name, extra in VARIANTS.items():
             runs = []
@@ -251,7 +252,7 @@ def ablate(run, init, workflow: Path, work: Path, device: str, cache_dir: Path, 
            scan_store: Path, rounds: int) -> None:
     """The floor, then ABLATIONS interleaved round by round (drift spreads over every row)."""
     floor = median(init(device, pyc_env, scan_store) for _ in range(rounds))
-    print(f"{FLOOR + ' [.pyc, scan stored]':58s} {floor:6.2f} s", flush=True)
+    print(f"{FLOOR + ' [.pyc, scans stored]':58s} {floor:6.2f} s", flush=True)
     runs: dict[str, list] = {name: [] for name in ABLATIONS}
     for i in range(rounds):
         names = list(ABLATIONS) if i % 2 == 0 else list(reversed(ABLATIONS))

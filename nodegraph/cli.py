@@ -9,7 +9,9 @@ import json
 import os
 import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
@@ -199,7 +201,6 @@ def cmd_run(args) -> int:
     from .bytecode import keep_bytecode_in
     from .context import InterruptToken
     from .events import JsonlSink, fanout
-    from .package_scan import package_scan_cached
     from .progress import HumanProgress
     from .session import Session
 
@@ -235,8 +236,7 @@ def cmd_run(args) -> int:
 
     previous = signal.signal(signal.SIGINT, _on_sigint(token))
     try:
-        # diffusers scans every installed distribution when imported: kept beside the cache.
-        with package_scan_cached(cache_dir / "packages"):
+        with stored_scans(cache_dir):
             result = session.execute(job)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -359,13 +359,23 @@ def cmd_serve(args) -> int:
     except ImportError as exc:
         raise UsageError(f"the server is not available: {exc}") from None
     from .bytecode import keep_bytecode_in
-    from .package_scan import package_scan_cached
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     keep_bytecode_in(cache_dir / "pycache")  # before check_device imports torch
     args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
     print(line, file=sys.stderr, flush=True)
-    with package_scan_cached(cache_dir / "packages"):
+    with stored_scans(cache_dir):
         return serve_forever(args)
+
+
+@contextmanager
+def stored_scans(cache_dir: Path) -> Iterator[None]:
+    """What importing diffusers and transformers recomputes in every process, served from the
+    cache folder: the installed distributions (package_scan.py) and transformers' scan of its own
+    source files (transformers_scan.py)."""
+    from .package_scan import package_scan_cached
+    from .transformers_scan import import_structure_cached
+    with package_scan_cached(cache_dir / "packages"), import_structure_cached(cache_dir / "packages" / "transformers"):
+        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,7 +75,7 @@ def stored_scan(store: Path, scan: Callable[[], dict]) -> Callable[[], dict]:
 @contextmanager
 def package_scan_cached(store: Path | None) -> Iterator[None]:
     """Inside the block, ``importlib.metadata.packages_distributions`` is served from ``store``."""
-    if store is None:
+    if store is None or os.environ.get("NODEGRAPH_STORED_SCANS", "1") == "0":
         yield
         return
     original = importlib.metadata.packages_distributions
