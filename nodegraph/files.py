@@ -6,6 +6,7 @@ allowed. The server does not: a name must resolve inside one of the kind's roots
 """
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tempfile
@@ -232,6 +233,29 @@ def atomic_write(path: Path, data: bytes | str | Callable[[Path], None]) -> int:
         raise
     return size
 
+
+
+def kept_answer(folder: Path, family: str, key: str, compute: Callable[[], object],
+                encode: Callable[[object], object] = lambda v: v,
+                decode: Callable[[object], object] = lambda v: v) -> object:
+    """``compute()``'s answer kept in ``folder/<family>-<key>.json``: read back while ``key``
+    holds; computed, stored and the family's other copies dropped when it changes. A copy that
+    cannot be read or that ``decode`` cannot use (it raises), and a folder that cannot be
+    written, only cost the computation."""
+    path = Path(folder) / f"{family}-{key}.json"
+    try:
+        return decode(json.loads(path.read_text()))
+    except Exception:  # noqa: BLE001 - missing, unreadable, or not the shape stored: recompute
+        pass
+    value = compute()
+    try:
+        atomic_write(path, json.dumps(encode(value), sort_keys=True))
+        for old in Path(folder).glob(f"{family}-*.json"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except (OSError, ValueError, TypeError):  # a read-only folder, or an answer JSON cannot hold
+        pass
+    return value
 
 def canonicalise_safetensors_header(path: Path) -> None:
     """Rewrite a .safetensors file's header in place with its ``__metadata__`` keys sorted.

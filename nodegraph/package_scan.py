@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
 import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .files import atomic_write
+from .files import kept_answer
 
 DIST_SUFFIXES = (".dist-info", ".egg-info")
 
@@ -53,23 +52,14 @@ def stored_scan(store: Path, scan: Callable[[], dict]) -> Callable[[], dict]:
     """A ``packages_distributions`` that reads ``store``'s copy for this environment, else runs
     ``scan`` and keeps its answer (only the latest environment's copy is kept)."""
     def packages_distributions() -> dict:
-        path = store / f"packages-{environment_key()}.json"
-        try:
-            value = json.loads(path.read_text())
-            if isinstance(value, dict):
-                return value
-        except (OSError, ValueError):
-            pass
-        value = scan()
-        try:
-            atomic_write(path, json.dumps(value, sort_keys=True))
-            for old in store.glob("packages-*.json"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-        except OSError:  # a read-only cache folder: the scan still answered
-            pass
-        return value
+        return kept_answer(store, "packages", environment_key(), scan, decode=_mapping)
     return packages_distributions
+
+
+def _mapping(value) -> dict:
+    if not isinstance(value, dict):
+        raise TypeError("not a mapping")
+    return value
 
 
 @contextmanager

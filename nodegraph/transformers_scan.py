@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.abc
-import json
 import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .files import atomic_write
+from .files import kept_answer
 
 SCANNER = "transformers.utils.import_utils"
 FORMAT = 1  # of the stored files; part of their key
@@ -77,22 +76,9 @@ def stored_define(store: Path, define: Callable[..., Structure], scanner_key: st
                 tree_keys[folder] = tree_key(folder)
         except OSError:
             return define(module_path, prefix=prefix)
-        name = hashlib.sha256(f"{folder}|{prefix}".encode()).hexdigest()[:16]
+        family = hashlib.sha256(f"{folder}|{prefix}".encode()).hexdigest()[:16]
         key = hashlib.sha256(f"{FORMAT}|{scanner_key}|{tree_keys[folder]}".encode()).hexdigest()[:16]
-        stored = store / f"{name}-{key}.json"
-        try:
-            return from_json(json.loads(stored.read_text()))
-        except (OSError, ValueError, TypeError):
-            pass
-        structure = define(module_path, prefix=prefix)
-        try:
-            atomic_write(stored, json.dumps(to_json(structure)))
-            for old in store.glob(f"{name}-*.json"):
-                if old != stored:
-                    old.unlink(missing_ok=True)
-        except (OSError, TypeError, ValueError):  # a read-only cache folder, or a shape this does not know
-            pass
-        return structure
+        return kept_answer(store, family, key, lambda: define(module_path, prefix=prefix), to_json, from_json)
 
     return define_import_structure
 

@@ -73,10 +73,11 @@ def test_a_corrupt_or_unwritable_store_still_answers(tmp_path):
     write_module(package, "configuration_a", ["AConfig"])
     calls = []
     stored_define(tmp_path / "store", counting(calls), "k")(str(package))
-    for stored in (tmp_path / "store").glob("*.json"):
-        stored.write_text("{not json")
-    assert stored_define(tmp_path / "store", counting(calls), "k")(str(package)) == scan(str(package))
-    assert len(calls) == 2
+    for n, damage in enumerate(("{not json", '{"a": 1}', "[[1, 2]]"), start=2):
+        for stored in (tmp_path / "store").glob("*.json"):
+            stored.write_text(damage)
+        assert stored_define(tmp_path / "store", counting(calls), "k")(str(package)) == scan(str(package))
+        assert len(calls) == n
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert stored_define(blocker / "store", counting(calls), "k")(str(package)) == scan(str(package))
