@@ -18,7 +18,7 @@ from .errors import UsageError, WorkflowInvalid
 from .executor import executor_named
 from .gctune import collections_skipped
 from .model_cache import parse_bytes
-from .paths import default_cache_dir
+from .paths import default_cache_dir, keep_compiled_in
 
 EXIT_OK, EXIT_NODE_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -209,6 +209,7 @@ def cmd_run(args) -> int:
         return _run_remote(args)
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     keep_bytecode_in(cache_dir / "pycache")  # a read-only install without .pyc: compile once, not per run
+    keep_compiled_in(cache_dir / "torch-compile")
     device = args.device
     if device == "cuda":  # settled before anything runs: one line and exit 2 when it cannot be had
         device, line = check_device(device)
@@ -361,6 +362,7 @@ def cmd_serve(args) -> int:
     from .bytecode import keep_bytecode_in
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     keep_bytecode_in(cache_dir / "pycache")  # before check_device imports torch
+    keep_compiled_in(cache_dir / "torch-compile")
     args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
     print(line, file=sys.stderr, flush=True)
     with stored_scans(cache_dir):
