@@ -111,7 +111,8 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
             stderr.seek(0)
             sys.exit(f"nodegraph run failed ({returncode}):\n{stderr.read()[-4000:]}")
     seconds = {e["node"]: e.get("seconds", 0.0) for e in events if e["event"] == "executed"}
-    done = {**events[-1], "_startup_s": arrived.get("start", 0.0), "_exit_s": wall - arrived.get("done", wall)}
+    done = {**events[-1], "_startup_s": arrived.get("start", 0.0), "_exit_s": wall - arrived.get("done", wall),
+            "_phases": {e["node"]: e["phases"] for e in events if e["event"] == "executed" and "phases" in e}}
     return wall, seconds, done
 
 
@@ -264,7 +265,8 @@ def ablate(run, init, workflow: Path, work: Path, device: str, cache_dir: Path, 
         _, seconds, done = min(rows, key=lambda r: abs(r[0] - wall))
         results[name.strip()] = {"wall_s": round(wall, 3), "all_s": [round(r[0], 3) for r in rows],
                                  "nodes_s": {k: round(v, 3) for k, v in seconds.items()},
-                                 "startup_s": round(done["_startup_s"], 3), "exit_s": round(done["_exit_s"], 3)}
+                                 "startup_s": round(done["_startup_s"], 3), "exit_s": round(done["_exit_s"], 3),
+                                 "phases_s": done["_phases"]}
         print(f"{name + ' [.pyc]':58s} {wall:6.2f} s   {timeline(seconds, done)}", flush=True)
     for name in list(ABLATIONS)[1:]:
         print(f"after / ({name.strip()}) {results['after']['wall_s'] / results[name.strip()]['wall_s']:.3f}")
@@ -300,8 +302,12 @@ def print_imports(python: str, workflow: Path, work: Path, device: str, cache_di
 
 
 def timeline(seconds: dict, done: dict) -> str:
-    """Process start to the first event, each node, and ``done`` to the process's end."""
-    nodes = "  ".join(f"{k} {v:.2f}" for k, v in seconds.items())
+    """Process start to the first event, each node (with the phases it reported: imports,
+    load, LoRAs), and ``done`` to the process's end."""
+    def node(name: str, took: float) -> str:
+        phases = done.get("_phases", {}).get(name)
+        return f"{name} {took:.2f}" + (f" ({', '.join(f'{k} {v:.2f}' for k, v in phases.items())})" if phases else "")
+    nodes = "  ".join(node(k, v) for k, v in seconds.items())
     return f"start {done['_startup_s']:.2f} | {nodes} | exit {done['_exit_s']:.2f}"
 
 

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import Future
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from .errors import Interrupted
 from .events import Sink, null_sink
@@ -19,7 +22,8 @@ def resolve_device(device: str) -> str:
     """"auto" becomes "cuda" when torch sees a GPU, else "cpu"; anything else is kept."""
     if device != "auto":
         return device
-    import torch  # only when a node asks: the core never imports torch at import time
+    with phase("imports"):
+        import torch  # only when a node asks: the core never imports torch at import time
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -126,11 +130,37 @@ class Environment:
             return self.services[name]
 
 
+# The phases of the node running in this thread (RunContext.recording); None outside a node.
+_RUNNING_PHASES: ContextVar[dict[str, float] | None] = ContextVar("nodegraph_running_phases", default=None)
+
+
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Count the block's wall time under ``name`` in the running node's ``executed`` event
+    (``phases``: where its ``seconds`` went, e.g. importing libraries or loading weights).
+    Code shared by many nodes (a model manager) calls this without a RunContext at hand; outside
+    a node the block just runs. Phases should not nest: each is a part of the node's time."""
+    phases = _RUNNING_PHASES.get()
+    if phases is None:
+        yield
+        return
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
+
+
+def phase_fields(phases: dict[str, float]) -> dict[str, Any]:
+    """The ``phases`` field of an ``executed`` event: rounded, absent when the node had none."""
+    return {"phases": {name: round(seconds, 6) for name, seconds in phases.items()}} if phases else {}
+
+
 class RunContext:
     """Handed to ``Node.run``: one per node execution."""
 
     __slots__ = ("node_id", "node_type", "env", "interrupt", "job_id", "_emit", "files_written",
-                 "ui", "cache_key", "graph", "pending_writes")
+                 "ui", "cache_key", "graph", "pending_writes", "phases")
 
     def __init__(self, node_id: str, node_type: str, env: Environment, interrupt: InterruptToken,
                  emit: Sink = null_sink, graph: Any = None, job_id: str | None = None,
@@ -146,6 +176,16 @@ class RunContext:
         self.pending_writes: list[Future] = []  # write_files under write_behind: the executor waits
         self.ui: dict[str, Any] = {}
         self.cache_key = cache_key
+        self.phases: dict[str, float] = {}  # filled by ``phase`` blocks while ``recording``
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """``phase`` blocks run inside this one count towards this node (executors wrap ``run``)."""
+        token = _RUNNING_PHASES.set(self.phases)
+        try:
+            yield
+        finally:
+            _RUNNING_PHASES.reset(token)
 
     # --- progress and interrupts -------------------------------------------------------
     def progress(self, value: float, maximum: float) -> None:

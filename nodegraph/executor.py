@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from .cache import Cache, CacheEntry, cache_key
-from .context import Environment, InterruptToken, RunContext
+from .context import Environment, InterruptToken, RunContext, phase_fields
 from .errors import Interrupted, NodeError, UsageError
 from .events import Sink, null_sink
 from .files import fingerprint_path
@@ -185,7 +185,8 @@ class InProcessExecutor:
                                  graph, job.id, key)
                 node_started = time.perf_counter()
                 try:
-                    outputs = instantiate(cls, inputs).run(ctx) or {}
+                    with ctx.recording():
+                        outputs = instantiate(cls, inputs).run(ctx) or {}
                     _check_outputs(cls, outputs, job.types)
                 except Interrupted:
                     result.status = "interrupted"
@@ -204,7 +205,8 @@ class InProcessExecutor:
                 # An entry whose files are missing is a miss: one whose writing fails is never served.
                 cache.put(key, entry, persist)
                 executed.append(node_id)
-                finished = {**_finished("executed", node_id, job.id, entry), "seconds": round(took, 6)}
+                finished = {**_finished("executed", node_id, job.id, entry), "seconds": round(took, 6),
+                            **phase_fields(ctx.phases)}
                 if ctx.pending_writes:  # reported once its files are on disk (a client may fetch them)
                     emit.after_writes(finished, ctx.pending_writes, cls.node_type)
                 else:

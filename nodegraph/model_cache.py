@@ -16,6 +16,8 @@ from collections import OrderedDict
 from operator import attrgetter
 from typing import Callable, Generic, Hashable, TypeVar
 
+from .context import phase
+
 BUDGET_ENV = "NODEGRAPH_MODEL_MEMORY"
 DEFAULT_BUDGET = 16 << 30
 
@@ -110,10 +112,18 @@ class WarmModelManager(Generic[K, V]):
     def _entry(self, key: K) -> V:
         entry = self._models.get(key)
         if entry is None:
-            entry = self._load(key)
+            # Reported apart in the node's ``executed`` event: in a new process importing the
+            # libraries can cost more than reading the weights.
+            with phase("imports"):
+                self._import_libraries()
+            with phase("load"):
+                entry = self._load(key)
             self.stats["pipeline_loads"] += 1
             self.stats["evictions"] += self._models.add(key, entry)
         return entry
+
+    def _import_libraries(self) -> None:
+        """Import what ``_load`` needs (a no-op once imported)."""
 
     def _load(self, key: K) -> V:
         raise NotImplementedError

@@ -23,7 +23,8 @@ class HumanProgress:
         self.stream = stream
         self.quiet = quiet
         self.profile = profile  # a per-node time table after the summary
-        self._times: dict[str, tuple[str, float | None]] = {}  # node -> ("executed"|"cached", seconds)
+        # node -> ("executed"|"cached", seconds, phases of those seconds)
+        self._times: dict[str, tuple[str, float | None, dict]] = {}
         self.tty = stream.isatty()
         self.clock = clock
         self._bar = None
@@ -41,7 +42,7 @@ class HumanProgress:
                 from tqdm import tqdm
                 self._bar = tqdm(total=self._total, desc="nodes", unit="node", file=self.stream, leave=False)
         elif kind in ("cached", "executed"):
-            self._times[event["node"]] = (kind, event.get("seconds"))
+            self._times[event["node"]] = (kind, event.get("seconds"), event.get("phases") or {})
             self._close_steps()
             self._finished += 1
             if self._bar is not None:
@@ -95,17 +96,21 @@ class HumanProgress:
             self._times = {}
 
     def _write_profile(self, total: float | None) -> None:
-        """Nodes by time spent, slowest first; cached nodes cost ~0 and are listed last."""
+        """Nodes by time spent, slowest first, each followed by the phases it reported (importing
+        libraries, loading weights...); cached nodes cost ~0 and are listed last."""
         rows = sorted(self._times.items(), key=lambda item: -(item[1][1] or 0.0))
-        width = max([len(node) for node in self._times] + [4])
+        width = max([len(node) for node in self._times] + [len(f"  {name}") for _, _, phases in
+                                                              self._times.values() for name in phases] + [4])
         self._write("time per node:")
         self._write(f"  {'node':<{width}}  {'seconds':>9}  share")
-        for node, (kind, seconds) in rows:
+        for node, (kind, seconds, phases) in rows:
             if kind == "cached":
                 self._write(f"  {node:<{width}}  {'cached':>9}")
                 continue
             share = f"{100 * seconds / total:5.1f}%" if total and seconds is not None else ""
             self._write(f"  {node:<{width}}  {seconds or 0.0:9.3f}  {share}")
+            for name, part in phases.items():
+                self._write(f"  {'  ' + name:<{width}}  {part:9.3f}")
 
     def _finished_line(self, event: Event) -> str:
         count = f"[{self._finished}/{self._total}]" if self._total else f"[{self._finished}]"

@@ -26,7 +26,7 @@ import ray
 from ray import exceptions as ray_errors
 
 from .cache import CacheEntry
-from .context import RunContext
+from .context import RunContext, phase_fields
 from .errors import Interrupted, UsageError
 from .executor import (Job, RunResult, _check_outputs, _error_event, _finished, _key_facts, _persistable,
                        node_key)
@@ -345,7 +345,8 @@ class _JobRun:
                          self.keys[node_id])
         started = time.perf_counter()
         try:
-            outputs = instantiate(cls, inputs).run(ctx) or {}
+            with ctx.recording():
+                outputs = instantiate(cls, inputs).run(ctx) or {}
             _check_outputs(cls, outputs, job.types)
             took = time.perf_counter() - started
         except Interrupted:
@@ -355,7 +356,7 @@ class _JobRun:
             self._error(_error_event(node_id, cls.node_type, exc, self.tag))
             return
         entry = CacheEntry(outputs, tuple(ctx.files_written), ctx.ui)
-        self._record(node_id, entry, None, put=True, seconds=took)
+        self._record(node_id, entry, None, put=True, seconds=took, phases=ctx.phases)
         self._resolved(node_id, entry)
         self._serve_twins(node_id, entry)
 
@@ -431,7 +432,8 @@ class _JobRun:
                 self._fail(node_id, type(exc).__name__, f"node {node_id!r} ({cls.node_type}): its outputs "
                                                         f"could not be fetched from Ray: {_first_line(exc)}")
                 return
-        self._record(node_id, entry, meta["ray_node"], put=self.job.cache.enabled, seconds=meta["seconds"])
+        self._record(node_id, entry, meta["ray_node"], put=self.job.cache.enabled, seconds=meta["seconds"],
+                     phases=meta.get("phases") or {})
         if running:
             self._serve_twins(node_id, entry)
 
@@ -449,9 +451,10 @@ class _JobRun:
                    f"node {flight.node_id!r} ({gnode.cls.node_type}): the Ray worker running it died{again}: "
                    f"{_first_line(exc)}")
 
-    def _record(self, node_id: str, entry: CacheEntry, ray_node: str | None, put: bool, seconds: float) -> None:
-        """An ``executed`` node: into the cache, its event (with the seconds its run() took, as
-        in-process), and the job's outputs."""
+    def _record(self, node_id: str, entry: CacheEntry, ray_node: str | None, put: bool, seconds: float,
+                phases: dict[str, float]) -> None:
+        """An ``executed`` node: into the cache, its event (with the seconds its run() took and
+        their phases, as in-process), and the job's outputs."""
         cls = self.job.graph.nodes[node_id].cls
         if put:
             persist = self.persistable.get(cls)
@@ -459,7 +462,8 @@ class _JobRun:
                 persist = self.persistable[cls] = _persistable(cls, self.job.types)
             self.job.cache.put(self.keys[node_id], entry, persist)
         self.result.executed.append(node_id)
-        event = {**_finished("executed", node_id, self.job.id, entry), "seconds": round(seconds, 6)}
+        event = {**_finished("executed", node_id, self.job.id, entry), "seconds": round(seconds, 6),
+                 **phase_fields(phases)}
         if ray_node is not None:
             event["ray_node"] = ray_node  # where it ran
         self.emit(event)

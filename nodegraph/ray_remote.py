@@ -199,7 +199,8 @@ def run_call(call: NodeCall, env: Environment, upstream: tuple) -> tuple[dict[st
     ctx = RunContext(call.node_id, cls.node_type, env, token, emit, None, job_id, call.key)
     started = time.perf_counter()
     try:
-        outputs = instantiate(cls, inputs).run(ctx) or {}
+        with ctx.recording():
+            outputs = instantiate(cls, inputs).run(ctx) or {}
         _check_outputs(cls, outputs, _MEMO.type_registry(*call.types))
         took = time.perf_counter() - started  # run() only, measured where it ran
     except Interrupted:
@@ -208,7 +209,7 @@ def run_call(call: NodeCall, env: Environment, upstream: tuple) -> tuple[dict[st
         return {"status": "failed", "events": sent, "error": _error_event(call.node_id, cls.node_type, exc,
                                                                            {"job": job_id}), **where}, None
     return {"status": "ok", "events": sent, "files": tuple(ctx.files_written), "ui": ctx.ui, "seconds": took,
-            **where}, outputs
+            "phases": ctx.phases, **where}, outputs
 
 
 @ray.remote(num_returns=2, max_retries=0)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from nodegraph import NodeError
+from nodegraph import NodeError, phase
 from nodegraph.model_cache import WarmModelManager
 
 SERVICE_NAME = "sdxl_models"
@@ -191,6 +191,9 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         super().close()
 
     # --- base pipelines ----------------------------------------------------------------------
+    def _import_libraries(self) -> None:
+        placed_pipeline_class()  # diffusers' SDXL pipeline, and transformers with it
+
     def _load(self, source: ModelSource) -> _Loaded:
         prefetched = self._claim_prefetch(source)
         pipe = load_pipeline(source, prefetched=prefetched)
@@ -259,6 +262,11 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         fuse = handle.fuse and bool(wanted)
         if wanted == entry.active and fuse == entry.fused:
             return
+        with phase("LoRAs"):  # reported apart in the node's executed event
+            self._switch(entry, handle, wanted, fuse)
+
+    def _switch(self, entry: _Loaded, handle: ModelHandle, wanted: PatchSet, fuse: bool) -> None:
+        """From the entry's current LoRA state to ``wanted`` (fused or not)."""
         self._reset(entry)
         if not wanted:
             # Base weights are exact again; disabled peft wrappers would still run their own

@@ -73,6 +73,10 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
             yield entry.pipe
 
     # --- base pipelines ------------------------------------------------------------------------
+    def _import_libraries(self) -> None:
+        with quiet_loaders():  # the first import of the image processor is chatty
+            from diffusers import StableVideoDiffusionPipeline  # noqa: F401
+
     def _load(self, source: ModelSource) -> _Loaded:
         pipe = load_pipeline(source)
         return _Loaded(pipe, _pipeline_bytes(pipe))

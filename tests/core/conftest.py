@@ -16,7 +16,7 @@ TEST_PLUGIN = textwrap.dedent('''
     """Test-only nodes: counted, slow, failing and lying nodes."""
     import time
     from typing import Any
-    from nodegraph import ANY, Node, NodeError, Socket, Widget, node
+    from nodegraph import ANY, Node, NodeError, Socket, Widget, node, phase
 
     @node("Counter", category="test", outputs={"value": "INT"})
     class Counter(Node):
@@ -34,6 +34,18 @@ TEST_PLUGIN = textwrap.dedent('''
                 time.sleep(self.delay)
                 ctx.progress(i + 1, self.steps)
             return {"value": self.value or 0}
+
+    @node("Phased", category="test", outputs={"value": "INT"})
+    class Phased(Node):
+        """``loads`` waits of ``load`` seconds reported as its "load" phase, then a little work."""
+        load: float = Widget(0.0)
+        loads: int = Widget(1)
+        def run(self, ctx):
+            for _ in range(self.loads):
+                with phase("load"):
+                    time.sleep(self.load)
+            time.sleep(0.02)
+            return {"value": self.loads}
 
     @node("Fail", category="test", outputs={"value": "INT"})
     class Fail(Node):

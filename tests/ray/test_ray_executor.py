@@ -60,6 +60,9 @@ def test_executed_events_carry_the_seconds_each_node_ran(make_session, tmp_path)
     seconds = {e["node"]: e["seconds"] for e in sink.of("executed")}
     assert set(seconds) == {"slow", "quick", "ks", "kq"}
     assert seconds["slow"] >= 0.6 > seconds["quick"]  # its three 0.2 s steps, measured where it ran
+    phases = {e["node"]: e.get("phases") for e in sink.of("executed")}
+    assert 0.6 <= phases["slow"]["waiting"] <= seconds["slow"]  # its phase blocks, recorded remotely too
+    assert phases["quick"] is None and phases["ks"] is None
     assert set(placed(sink)) == {"slow", "quick"}  # the keepers ran on the driver and still say
     again, sink = run(session, graph)
     assert again.executed == [] and all("seconds" not in e for e in sink.of("cached"))

@@ -197,3 +197,20 @@ def test_load_sdxl_warms_the_device_it_will_load_on(make_session, monkeypatch, d
     assert result.ok, result.error
     assert result.values["handle"]["value"].source.device == device
     assert warmed == [device]
+
+
+def test_executed_events_say_when_weights_load_and_loras_switch(make_session):
+    """The model manager's work shows as phases of the node that caused it: importing the
+    libraries and loading weights in the first node that needs them, switching LoRAs in the
+    sampler; a warm re-run has none, a new LoRA strength only the switch."""
+    from nodegraph_nodes.sdxl.model_manager import ModelManager
+    session = make_session(own_manager=ModelManager())
+
+    def phases(wf) -> dict:
+        result, sink = run(session, wf)
+        assert result.ok, result.error
+        return {e["node"]: set(e["phases"]) for e in sink.of("executed") if "phases" in e}
+
+    assert phases(workflow()) == {"prompt": {"imports", "load"}, "sampler": {"LoRAs"}}
+    assert phases(workflow()) == {}
+    assert phases(workflow(merge__style_strength=0.3)) == {"sampler": {"LoRAs"}}

@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nodegraph import ANY, Node, Resources, Socket, Widget, node
+from nodegraph import ANY, Node, Resources, Socket, Widget, node, phase
 
 
 @node("RayWork", category="test", outputs={"value": "INT"})
@@ -27,7 +27,8 @@ class RaySteps(Node):
 
     def run(self, ctx):
         for i in range(self.steps):
-            time.sleep(self.delay)
+            with phase("waiting"):
+                time.sleep(self.delay)
             ctx.progress(i + 1, self.steps)
         return {"value": (self.value or 0) + self.steps}
 
