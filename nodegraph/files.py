@@ -234,7 +234,6 @@ def atomic_write(path: Path, data: bytes | str | Callable[[Path], None]) -> int:
     return size
 
 
-
 def kept_answer(folder: Path, family: str, key: str, compute: Callable[[], object],
                 encode: Callable[[object], object] = lambda v: v,
                 decode: Callable[[object], object] = lambda v: v) -> object:
@@ -256,6 +255,7 @@ def kept_answer(folder: Path, family: str, key: str, compute: Callable[[], objec
     except (OSError, ValueError, TypeError):  # a read-only folder, or an answer JSON cannot hold
         pass
     return value
+
 
 def canonicalise_safetensors_header(path: Path) -> None:
     """Rewrite a .safetensors file's header in place with its ``__metadata__`` keys sorted.
