@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from nodegraph import NodeError
+from nodegraph import NodeError, phase
 from nodegraph.model_cache import WarmModelManager
 from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle, ModelSource, default_dtype, quiet_loaders
 
@@ -87,6 +87,10 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
         name = entry.adapters.get(key)
         if name is not None:
             return name
+        with phase("LoRAs"):  # reported apart in the node's executed event
+            return self._load_adapter(entry, patch, key)
+
+    def _load_adapter(self, entry: _Loaded, patch: LoraPatch, key: tuple[str, str]) -> str:
         self._reset(entry)  # inject into unmerged, unwrapped layers only
         for stale in [k for k in entry.adapters if k[0] == patch.path]:  # the file changed on disk
             _delete_adapter(entry.pipe.unet, entry.adapters.pop(stale))
@@ -118,6 +122,11 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
         plain = (fuse or not wanted) and bool(entry.adapters)
         if wanted == entry.active and fuse == entry.fused and plain == bool(entry.stripped):
             return
+        with phase("LoRAs"):
+            self._switch(entry, wanted, fuse, plain)
+
+    def _switch(self, entry: _Loaded, wanted: tuple[tuple[str, float], ...], fuse: bool, plain: bool) -> None:
+        """From the entry's current adapter state to ``wanted`` (fused, or plain layers)."""
         self._reset(entry)
         layers = _lora_layers(entry.pipe.unet)
         if wanted:

@@ -118,3 +118,17 @@ def test_a_temporal_lora_that_does_not_fit_fails_naming_file_and_node(make_sessi
     assert "'camera'" in result.error["message"]
     ok, _ = run(make_session(), workflow())  # the shared pipeline is still fine
     assert ok.ok, ok.error
+
+
+def test_executed_events_say_when_weights_load_and_camera_loras_switch(make_session):
+    from nodegraph_nodes.video.model_manager import VideoModelManager
+    session = make_session(own_manager=VideoModelManager())
+
+    def phases(wf) -> dict:
+        result, sink = run(session, wf)
+        assert result.ok, result.error
+        return {e["node"]: set(e["phases"]) for e in sink.of("executed") if "phases" in e}
+
+    assert phases(workflow(camera__strength=1.0)) == {"svd": {"imports", "load", "LoRAs"}}  # the first to need weights
+    assert phases(workflow(camera__strength=1.0)) == {}
+    assert phases(workflow(camera__strength=0.5)) == {"svd": {"LoRAs"}}
