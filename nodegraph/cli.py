@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                      help="where models run: cuda when torch sees a GPU under auto (the default); cuda "
                           "without one is an error before anything runs")
-    run.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     run.add_argument("--profile", action="store_true", help="a per-node time table after the summary")
     run.add_argument("--compile", action="store_true",
                      help="fast mode: torch.compile the models (slow first run, faster steps; best in a server)")

@@ -96,8 +96,9 @@ def test_show_text_is_printed_in_human_mode(tmp_path, plugin_dir):
     assert out.returncode == 0 and "s: 41" in out.stderr.splitlines()
     out = cli("run", str(path), "--no-cache", "--plugins", str(plugin_dir), "--set", "a.value=42")
     assert "s: 42" in out.stderr.splitlines() and "[2/2] s done" in out.stderr
-    out = cli("run", str(path), "--no-cache", "--plugins", str(plugin_dir), "--quiet")
-    assert out.stderr == ""
+    for quiet in ("--quiet", "-q"):
+        out = cli("run", str(path), "--no-cache", "--plugins", str(plugin_dir), quiet)
+        assert out.returncode == 0 and out.stderr == ""
 
 
 def test_every_option_of_every_command_has_help_text():
