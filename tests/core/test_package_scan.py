@@ -60,3 +60,35 @@ def test_an_unwritable_store_still_answers(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert stored_scan(blocker / "store", lambda: {"x": ["y"]})() == {"x": ["y"]}
+
+
+def test_a_stored_copy_that_is_not_a_mapping_is_rescanned(tmp_path):
+    calls = []
+
+    def scan():
+        calls.append(1)
+        return {"pkg": ["dist"]}
+
+    assert stored_scan(tmp_path, scan)() == {"pkg": ["dist"]}
+    for stored in tmp_path.glob("packages-*.json"):
+        stored.write_text("[1, 2]")  # valid JSON, not what a scan gives
+    assert stored_scan(tmp_path, scan)() == {"pkg": ["dist"]} and len(calls) == 2
+
+
+def test_the_environment_key_sees_every_folder_on_the_path_and_rewritten_distributions(tmp_path, monkeypatch):
+    import os
+
+    from nodegraph.package_scan import environment_key
+    archive = tmp_path / "libs.zip"  # a sys.path entry that is not a folder: its own mtime stands in
+    archive.write_bytes(b"PK")
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.syspath_prepend(str(archive))
+    before = environment_key()
+    _install_fake_distribution(site, "ng-fake", "1.0", "ng_fake_pkg")  # after the archive on the path
+    installed = environment_key()
+    assert installed != before
+    info = site / "ng-fake-1.0.dist-info"  # reinstalled in place: same name, new mtime
+    os.utime(info, ns=(info.stat().st_atime_ns, info.stat().st_mtime_ns + 10**9))
+    assert environment_key() not in (before, installed)

@@ -40,6 +40,8 @@ def test_the_stored_structure_equals_the_scan_and_a_new_process_reads_it_back(tm
     assert again(clip, prefix="models.clip") == first and len(calls) == 1
     # the same folder named by its __init__.py (as transformers.models does), another prefix: its own copy
     assert again(os.path.join(clip, "__init__.py")) == scan(clip) and len(calls) == 2
+    third = stored_define(tmp_path, counting(calls), "k")
+    assert third(os.path.join(clip, "__init__.py")) == scan(clip) and len(calls) == 2  # read back too
 
 
 def test_a_file_changed_added_or_touched_under_the_folder_is_rescanned(tmp_path):
@@ -122,3 +124,55 @@ def test_a_new_process_imports_transformers_without_scanning(tmp_path):
     assert runs[0]["scanned"] > 500 and runs[1]["scanned"] == 0  # transformers/models has ~560 folders
     for run in runs:
         assert run == {**run, "original_inside": False, "original_after": True, "config": "CLIPTextConfig"}
+
+
+def test_bytecode_written_beside_the_files_is_not_a_change(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    write_module(package, "configuration_a", ["AConfig"])
+    calls = []
+    stored_define(tmp_path / "store", counting(calls), "k")(str(package))
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "configuration_a.cpython-311.pyc").write_bytes(b"bytecode")
+    stored_define(tmp_path / "store", counting(calls), "k")(str(package))
+    assert len(calls) == 1
+
+
+def test_a_folder_that_cannot_be_listed_is_left_to_the_scanner_as_asked(tmp_path):
+    asked = []
+
+    def define(module_path, prefix=None):
+        asked.append((module_path, prefix))
+        return {}
+
+    missing = tmp_path / "missing"
+    assert stored_define(tmp_path / "store", define, "k")(missing, prefix="models") == {}
+    assert asked == [(missing, "models")] and not (tmp_path / "store").exists()
+
+
+def test_the_import_hook_runs_its_callback_once_the_module_has_run(tmp_path, monkeypatch):
+    from nodegraph.transformers_scan import _AfterImport
+    package = tmp_path / "ng_hook_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "target.py").write_text("VALUE = 41\n")
+    (package / "other.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = []
+
+    def then(module):
+        seen.append((module.__name__, module.VALUE))  # the module's own code has run
+        module.VALUE += 1  # and what the callback changes is what importers get
+
+    hook = _AfterImport("ng_hook_probe.target", then)
+    monkeypatch.setattr(sys, "meta_path", [hook, *sys.meta_path])
+    for name in ("ng_hook_probe.target", "ng_hook_probe.other", "ng_hook_probe"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import ng_hook_probe.other
+    import ng_hook_probe.target
+    assert seen == [("ng_hook_probe.target", 41)] and ng_hook_probe.target.VALUE == 42
+    assert ng_hook_probe.other.VALUE == 1
+    assert ng_hook_probe.target.__file__ == str(package / "target.py")
+    absent = _AfterImport("ng_hook_probe.absent", then)
+    assert absent.find_spec("ng_hook_probe.absent", [str(package)]) is None  # no such module: none made up
+    assert seen == [("ng_hook_probe.target", 41)]
