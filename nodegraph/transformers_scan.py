@@ -106,7 +106,7 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         else:
             return None
         loader = spec.loader
-        if loader is None or not hasattr(loader, "exec_module"):
+        if loader is None:  # a namespace package: no code of its own to run
             return spec
         run = loader.exec_module
 
