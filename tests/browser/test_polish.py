@@ -62,3 +62,10 @@ def test_each_node_shows_its_run_time_after_a_run(canvas, page):
     expect(status).to_have_text("done · 2 m 05 s")
     page.evaluate(fire, {"event": "executed", "node": b})  # a server that does not time its nodes
     expect(status).to_have_text("done")
+    expect(status).to_have_attribute("title", "")
+    page.evaluate(fire, {"event": "executing", "node": b})
+    page.evaluate(fire, {"event": "executed", "node": b, "seconds": 2.9, "phases": {"imports": 2.64, "load": 0.14}})
+    expect(status).to_have_text("done · 2.9 s")
+    expect(status).to_have_attribute("title", "imports 2.6 s · load 0.14 s")  # where the time went, on hover
+    page.evaluate(fire, {"event": "executing", "node": b})
+    expect(status).to_have_attribute("title", "")

@@ -246,16 +246,17 @@ function onEvent(ev) {
       setRunning(true);
       break;
     case "cached":
-      canvas.setRunState(id, { status: "cached", value: 0, max: 0, seconds: null, ...uiPatch(ev) });
+      canvas.setRunState(id, { status: "cached", value: 0, max: 0, seconds: null, phases: null, ...uiPatch(ev) });
       break;
     case "executing":
-      canvas.setRunState(id, { status: "running", value: 0, max: 0, seconds: null });
+      canvas.setRunState(id, { status: "running", value: 0, max: 0, seconds: null, phases: null });
       break;
     case "progress":
       canvas.setRunState(id, { status: "running", value: ev.value, max: ev.max });
       break;
-    case "executed": // seconds: the node's own run time, shown on the node
-      canvas.setRunState(id, { status: "done", seconds: typeof ev.seconds === "number" ? ev.seconds : null, ...uiPatch(ev) });
+    case "executed": // seconds: the node's own run time, shown on the node; phases: parts of it, on hover
+      canvas.setRunState(id, { status: "done", seconds: typeof ev.seconds === "number" ? ev.seconds : null,
+                               phases: ev.phases || null, ...uiPatch(ev) });
       break;
     case "error":
       canvas.setRunState(id, { status: "error", error: ev.message || "failed", errorInputs: ev.input ? [ev.input] : null });

@@ -80,7 +80,9 @@ function socket(dir, name, type, color) {
  */
 export function applyRunState(box, s, onResize) {
   box.dataset.status = s.status || "";
-  box.querySelector(".node-status").textContent = s.status ? statusLabel(s) : "";
+  const status = box.querySelector(".node-status");
+  status.textContent = s.status ? statusLabel(s) : "";
+  status.title = s.status === "done" ? phasesLabel(s.phases) : "";
   const bar = box.querySelector(".node-progress");
   const frac = s.max ? Math.max(0, Math.min(1, s.value / s.max)) : 0;
   bar.classList.toggle("active", s.status === "running" && !!s.max);
@@ -114,6 +116,11 @@ function statusLabel(s) {
   if (s.status === "running") return s.max ? `${Math.round((100 * s.value) / s.max)}%` : "running";
   if (s.status === "done" && typeof s.seconds === "number") return `done · ${formatSeconds(s.seconds)}`;
   return s.status;
+}
+
+/** Where a node's time went, as its executed event reported it: "imports 2.6 s · load 0.14 s". */
+function phasesLabel(phases) {
+  return Object.entries(phases || {}).map(([name, seconds]) => `${name} ${formatSeconds(seconds)}`).join(" · ");
 }
 
 /** A node's run time, as precise as it is worth reading: 12 ms, 0.42 s, 3.1 s, 2 m 05 s. */
