@@ -1,6 +1,7 @@
 """What a running node sees: its job's interrupt token, progress, settings and services."""
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
@@ -22,8 +23,7 @@ def resolve_device(device: str) -> str:
     """"auto" becomes "cuda" when torch sees a GPU, else "cpu"; anything else is kept."""
     if device != "auto":
         return device
-    with phase("imports"):
-        import torch  # only when a node asks: the core never imports torch at import time
+    torch = imported("torch")  # only when a node asks: the core never imports torch at import time
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -151,9 +151,21 @@ def phase(name: str) -> Iterator[None]:
         phases[name] = phases.get(name, 0.0) + time.perf_counter() - started
 
 
+def imported(name: str) -> Any:
+    """Module ``name``, imported as a node's run needs it and timed as its "imports" phase: the
+    first import of torch in a process is a second or more, later ones cost nothing."""
+    with phase("imports"):
+        return importlib.import_module(name)
+
+
+PHASE_FLOOR = 0.001  # seconds: a phase that took less (an import already done) is not reported
+
+
 def phase_fields(phases: dict[str, float]) -> dict[str, Any]:
-    """The ``phases`` field of an ``executed`` event: rounded, absent when the node had none."""
-    return {"phases": {name: round(seconds, 6) for name, seconds in phases.items()}} if phases else {}
+    """The ``phases`` field of an ``executed`` event: those of a millisecond or more, rounded;
+    absent when there are none."""
+    kept = {name: round(seconds, 6) for name, seconds in phases.items() if seconds >= PHASE_FLOOR}
+    return {"phases": kept} if kept else {}
 
 
 class RunContext:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph import FileInput, Node, NodeError, Socket, Widget, imported, node
 from . import demo, fast
 from nodegraph.context import device_key, resolve_device
 from nodegraph.demo_build import demo_fingerprint
@@ -157,7 +157,7 @@ class EncodePrompt(Node):
     negative_prompt: str = Widget("", multiline=True)
 
     def run(self, ctx):
-        import torch
+        torch = imported("torch")  # the first node to need it in a cold process pays its import
         with torch.inference_mode(), model_manager(ctx).use(self.model, parts="text") as pipe:
             embeds = pipe.encode_prompt(self.prompt, device=placement(pipe.text_encoder_2)[0], num_images_per_prompt=1,
                                         do_classifier_free_guidance=True,
@@ -177,7 +177,7 @@ def placement(module):
 def sample(ctx, handle: ModelHandle, cond: dict, make_scheduler, steps: int, guidance: float, seed: int,
            width: int, height: int, batch_size: int):
     """Shared sampling loop: the diffusers SDXL pipeline with per-step progress and interrupt."""
-    import torch
+    torch = imported("torch")
     manager = model_manager(ctx)
     scheduler = make_scheduler(manager.scheduler_config(handle))
     ctx.progress(0, steps)
@@ -296,7 +296,7 @@ class DecodeLatent(Node):
     latent: Any = Socket("LATENT")
 
     def run(self, ctx):
-        import torch
+        torch = imported("torch")
         with torch.inference_mode(), model_manager(ctx).use(self.model, parts="vae", compiled=ctx.env.compile) as pipe:
             vae = pipe.vae
             latents = self.latent.to(*placement(vae))

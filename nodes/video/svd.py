@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
+from nodegraph import FileInput, Node, NodeError, Socket, Widget, imported, node
 from nodegraph.context import resolve_device
 from nodegraph.devices import warm_up
 from nodegraph.files import fingerprint_path
@@ -169,7 +169,7 @@ class SVDImageToVideo(Node):
         return _size_problems(literals)
 
     def run(self, ctx):
-        import torch
+        torch = imported("torch")  # the first node to need it in a cold process pays its import
         from nodegraph_nodes.basic.image import tensor_to_pil
         start = tensor_to_pil(self.image[:1])[0]
         manager = model_manager(ctx)
@@ -202,7 +202,7 @@ class DecodeVideo(Node):
     decode_chunk_size: int = Widget(8, ge=1, le=128)
 
     def run(self, ctx):
-        import torch
+        torch = imported("torch")  # the first node to need it in a cold process pays its import
         with torch.inference_mode(), model_manager(ctx).use(self.model, patched=False) as pipe:
             frames = decode(pipe, self.latent["latents"], self.decode_chunk_size)
         return {"video": make_video(frames, self.latent["fps"])}

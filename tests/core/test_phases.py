@@ -20,13 +20,14 @@ def executed(session, workflow) -> dict:
 
 def test_a_nodes_phases_add_up_inside_its_seconds_and_follow_its_work(session):
     events = executed(session, wf(two=("Phased", {"load": 0.1, "loads": 2}), one=("Phased", {"load": 0.1}),
-                                  plain=("Slow", {"steps": 1, "delay": 0.05}),
+                                  none=("Phased", {"load": 0.0}), plain=("Slow", {"steps": 1, "delay": 0.05}),
                                   s=("Show", {"value": link("two")}), s1=("Show", {"value": link("one")}),
-                                  s2=("Show", {"value": link("plain")})))
+                                  s2=("Show", {"value": link("plain")}), s3=("Show", {"value": link("none")})))
     two, one = events["two"], events["one"]
     assert set(two["phases"]) == {"load"} and 0.2 <= two["phases"]["load"] <= two["seconds"] - 0.02
     assert 0.1 <= one["phases"]["load"] < 0.2 <= two["phases"]["load"]  # twice the waits, twice the phase
     assert "phases" not in events["plain"] and "phases" not in events["s"]  # nothing reported: no field
+    assert "phases" not in events["none"]  # under a millisecond (an import already done): not worth a line
 
 
 def test_a_phase_outside_any_node_just_runs_its_block():

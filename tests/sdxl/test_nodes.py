@@ -211,6 +211,8 @@ def test_executed_events_say_when_weights_load_and_loras_switch(make_session):
         assert result.ok, result.error
         return {e["node"]: set(e["phases"]) for e in sink.of("executed") if "phases" in e}
 
-    assert phases(workflow()) == {"prompt": {"imports", "load"}, "sampler": {"LoRAs"}}
+    first = phases(workflow())  # imports only where this test process had not imported diffusers yet
+    assert set(first) == {"prompt", "sampler"} and first["prompt"] - {"imports"} == {"load"}
+    assert first["sampler"] == {"LoRAs"}
     assert phases(workflow()) == {}
     assert phases(workflow(merge__style_strength=0.3)) == {"sampler": {"LoRAs"}}
