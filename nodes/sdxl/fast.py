@@ -14,14 +14,30 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
+
+from nodegraph import phase
 
 
 @dataclass
 class Compiled:
     unet: Any  # torch.compile'd pipe.unet
     decode: Any  # torch.compile'd pipe.vae.decode
+    seen: set = field(default_factory=set)  # the calls (part, shape) already compiled for
+
+
+@contextmanager
+def first_call(compiled: Compiled, call: tuple) -> Iterator[None]:
+    """A call the compiled modules have not seen (another part or image size): torch compiles
+    before it runs, a minute or more at SDXL size, so the block is the node's "compile" phase
+    (compiling, then that one call)."""
+    if call in compiled.seen:
+        yield
+        return
+    with phase("compile"):
+        yield
+    compiled.seen.add(call)
 
 
 def backend() -> str:

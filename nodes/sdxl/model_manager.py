@@ -133,13 +133,14 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
 
     # --- public ----------------------------------------------------------------------------
     @contextmanager
-    def use(self, handle: ModelHandle, parts: str = "all", compiled: bool = False) -> Iterator[Any]:
+    def use(self, handle: ModelHandle, parts: str = "all", compiled: bool = False, call: tuple = ()) -> Iterator[Any]:
         """The pipeline of ``handle`` with its patches applied, locked for the caller.
 
         ``parts`` says which components the caller needs: "all", "text" (text encoders: only
         patches touching them matter) or "vae" (LoRAs never touch the VAE). ``compiled``
         (fast mode) swaps in the pipeline's compiled UNet and VAE decoder, made once per
-        pipeline (``fast.py``).
+        pipeline (``fast.py``); ``call`` names the shapes the caller runs them at, so the first
+        call at new ones is reported as the node's "compile" phase.
         """
         with self._lock:
             with _weights_mode():
@@ -156,7 +157,7 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
             if entry.compiled is None:
                 entry.compiled = fast.compile_pipeline(entry.pipe)
                 self.stats["compiles"] += 1
-            with fast.swapped_in(entry.pipe, entry.compiled):
+            with fast.swapped_in(entry.pipe, entry.compiled), fast.first_call(entry.compiled, (parts, *call)):
                 yield entry.pipe
 
     def prefetch(self, source: ModelSource) -> bool:

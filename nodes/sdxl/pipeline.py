@@ -188,7 +188,8 @@ def sample(ctx, handle: ModelHandle, cond: dict, make_scheduler, steps: int, gui
             fast.mark_step()
         return tensors
 
-    with torch.inference_mode(), manager.use(handle, compiled=ctx.env.compile) as pipe:
+    shapes = (width, height, batch_size, guidance > 1.0)  # what a compiled UNet is specialised to
+    with torch.inference_mode(), manager.use(handle, compiled=ctx.env.compile, call=shapes) as pipe:
         pipe.scheduler = scheduler  # a fresh scheduler per call: schedulers keep per-run state
         device, dtype = placement(pipe.unet)
         kwargs = {k: cond[k].to(device, dtype) for k in ("prompt_embeds", "pooled_prompt_embeds")}
@@ -297,7 +298,8 @@ class DecodeLatent(Node):
 
     def run(self, ctx):
         torch = imported("torch")
-        with torch.inference_mode(), model_manager(ctx).use(self.model, parts="vae", compiled=ctx.env.compile) as pipe:
+        with torch.inference_mode(), model_manager(ctx).use(self.model, parts="vae", compiled=ctx.env.compile,
+                                                            call=tuple(self.latent.shape)) as pipe:
             vae = pipe.vae
             latents = self.latent.to(*placement(vae))
             mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)

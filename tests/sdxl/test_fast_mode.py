@@ -24,10 +24,17 @@ def test_compiled_main_job_matches_eager_and_compiles_once(make_session, monkeyp
         assert eager.ok and fast.ok, (eager.error, fast.error)
         for name in ("latent", "image"):
             assert torch.allclose(fast.values[name]["value"], eager.values[name]["value"], atol=1e-4), name
+        compiling = {e["node"] for e in sink.of("executed") if "compile" in e.get("phases", {})}
         if style_strength == 0.8:
             first = fast.values["image"]["value"]
+            assert compiling == {"sampler", "decode"}  # the first calls say why they took long
+        else:
+            assert compiling == set()  # same shapes: compiled already
     assert not torch.allclose(first, fast.values["image"]["value"], atol=1e-2)  # the patch change took effect
     assert fast_manager.stats["compiles"] == 1 and fast_manager.stats["direct_merge"] == 2
     (source,) = fast_manager.loaded()
     with fast_manager.use(ModelHandle(source)) as pipe:  # outside fast mode the modules are eager
         assert not hasattr(pipe.unet, "_orig_mod") and "decode" not in vars(pipe.vae)
+    other_size, sink = run(fast_session, workflow(size=72))  # torch specialises per shape: compiles again
+    assert other_size.ok, other_size.error
+    assert {e["node"] for e in sink.of("executed") if "compile" in e.get("phases", {})} == {"sampler", "decode"}
