@@ -155,7 +155,8 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
                 return
             from . import fast
             if entry.compiled is None:
-                entry.compiled = fast.compile_pipeline(entry.pipe)
+                with phase("compile"):  # torch.compile's own imports and setup, before any call
+                    entry.compiled = fast.compile_pipeline(entry.pipe)
                 self.stats["compiles"] += 1
             with fast.swapped_in(entry.pipe, entry.compiled), fast.first_call(entry.compiled, (parts, *call)):
                 yield entry.pipe
