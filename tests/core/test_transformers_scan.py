@@ -29,6 +29,15 @@ def write_module(folder, name, exported):
     (folder / f"{name}.py").write_text(f"__all__ = {exported!r}\n" + "".join(f"{e} = 1\n" for e in exported))
 
 
+@pytest.fixture
+def package(tmp_path):
+    """A folder the scanner reads: one module exporting AConfig."""
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    write_module(folder, "configuration_a", ["AConfig"])
+    return folder
+
+
 def test_the_stored_structure_equals_the_scan_and_a_new_process_reads_it_back(tmp_path):
     clip = os.path.join(os.path.dirname(iu.__file__), "..", "models", "clip")
     clip = os.path.normpath(clip)
@@ -44,10 +53,7 @@ def test_the_stored_structure_equals_the_scan_and_a_new_process_reads_it_back(tm
     assert third(os.path.join(clip, "__init__.py")) == scan(clip) and len(calls) == 2  # read back too
 
 
-def test_a_file_changed_added_or_touched_under_the_folder_is_rescanned(tmp_path):
-    package = tmp_path / "pkg"
-    package.mkdir()
-    write_module(package, "configuration_a", ["AConfig"])
+def test_a_file_changed_added_or_touched_under_the_folder_is_rescanned(tmp_path, package):
     store = tmp_path / "store"
     calls = []
 
@@ -69,10 +75,7 @@ def test_a_file_changed_added_or_touched_under_the_folder_is_rescanned(tmp_path)
     assert len(list(store.glob("*.json"))) == 1  # only the folder's latest copy is kept
 
 
-def test_a_corrupt_or_unwritable_store_still_answers(tmp_path):
-    package = tmp_path / "pkg"
-    package.mkdir()
-    write_module(package, "configuration_a", ["AConfig"])
+def test_a_corrupt_or_unwritable_store_still_answers(tmp_path, package):
     calls = []
     stored_define(tmp_path / "store", counting(calls), "k")(str(package))
     for n, damage in enumerate(("{not json", '{"a": 1}', "[[1, 2]]"), start=2):
@@ -85,13 +88,10 @@ def test_a_corrupt_or_unwritable_store_still_answers(tmp_path):
     assert stored_define(blocker / "store", counting(calls), "k")(str(package)) == scan(str(package))
 
 
-def test_the_scanner_is_replaced_only_inside_the_block(tmp_path, monkeypatch):
+def test_the_scanner_is_replaced_only_inside_the_block(tmp_path, package, monkeypatch):
     original = iu.define_import_structure
     with import_structure_cached(tmp_path / "store"):
         assert iu.define_import_structure is not original
-        package = tmp_path / "pkg"
-        package.mkdir()
-        write_module(package, "configuration_a", ["AConfig"])
         assert iu.define_import_structure(str(package)) == scan(str(package))
     assert iu.define_import_structure is original
     assert list((tmp_path / "store").glob("*.json"))
@@ -126,10 +126,7 @@ def test_a_new_process_imports_transformers_without_scanning(tmp_path):
         assert run == {**run, "original_inside": False, "original_after": True, "config": "CLIPTextConfig"}
 
 
-def test_bytecode_written_beside_the_files_is_not_a_change(tmp_path):
-    package = tmp_path / "pkg"
-    package.mkdir()
-    write_module(package, "configuration_a", ["AConfig"])
+def test_bytecode_written_beside_the_files_is_not_a_change(tmp_path, package):
     calls = []
     stored_define(tmp_path / "store", counting(calls), "k")(str(package))
     (package / "__pycache__").mkdir()
