@@ -99,8 +99,8 @@ class HumanProgress:
         """Nodes by time spent, slowest first, each followed by the phases it reported (importing
         libraries, loading weights...); cached nodes cost ~0 and are listed last."""
         rows = sorted(self._times.items(), key=lambda item: -(item[1][1] or 0.0))
-        width = max([len(node) for node in self._times] + [len(f"  {name}") for _, _, phases in
-                                                              self._times.values() for name in phases] + [4])
+        labels = [*self._times, *(f"  {name}" for _, _, phases in self._times.values() for name in phases)]
+        width = max([4, *map(len, labels)])
         self._write("time per node:")
         self._write(f"  {'node':<{width}}  {'seconds':>9}  share")
         for node, (kind, seconds, phases) in rows:
