@@ -59,6 +59,9 @@ step "$("$NG" --version)"
 "$NG" run "$REPO/workflows/lcm_lora_sdxl.json" --out out --quiet
 ls out/*.png >/dev/null || { echo "[package] FAIL: the main job wrote no PNG"; exit 1; }
 step "main job: $(cd out && ls *.png | tr '\n' ' ')"
+ls cache/packages/transformers/*.json >/dev/null 2>&1 \
+  || { echo "[package] FAIL: the run kept no transformers scan in its cache folder"; exit 1; }
+step "import scans kept: $(ls cache/packages/transformers | wc -l) transformers tables, $(ls cache/packages/*.json | wc -l) package list"
 
 "$NG" run "$REPO/workflows/orca2_explanation_tuning.json" --out out --quiet
 ls out/*.jsonl >/dev/null || { echo "[package] FAIL: the Orca demo wrote no dataset"; exit 1; }
