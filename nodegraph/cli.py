@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .deferred_dynamo import dynamo_deferred
 from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
 from .executor import executor_named
@@ -237,7 +238,7 @@ def cmd_run(args) -> int:
 
     previous = signal.signal(signal.SIGINT, _on_sigint(token))
     try:
-        with stored_scans(cache_dir):
+        with stored_scans(cache_dir), dynamo_deferred(not session.env.compile):
             result = session.execute(job)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -365,7 +366,8 @@ def cmd_serve(args) -> int:
     keep_compiled_in(cache_dir / "torch-compile")
     args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
     print(line, file=sys.stderr, flush=True)
-    with stored_scans(cache_dir):
+    compiling = args.compile or os.environ.get("NODEGRAPH_COMPILE", "") == "1"
+    with stored_scans(cache_dir), dynamo_deferred(not compiling):
         return serve_forever(args)
 
 
