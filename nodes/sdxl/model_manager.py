@@ -511,7 +511,8 @@ def placed_pipeline_class():
     placement is the answer. The subclass keeps diffusers' class name, so any config it writes
     still names a class diffusers can load.
     """
-    from diffusers import StableDiffusionXLPipeline
+    with quiet_loaders():  # transformers warns that its image processors fall back to PIL
+        from diffusers import StableDiffusionXLPipeline
 
     class Pipeline(StableDiffusionXLPipeline):
         @property
