@@ -180,8 +180,8 @@ class _StandIn(types.ModuleType):
         deferral = self._deferral
         if deferral.released or not (fn is None or isinstance(fn, types.FunctionType)):
             return deferral.release().disable(fn, recursive, **options)
-        if fn is None:
-            return _DisableDecorator(deferral, recursive, options)
+        if fn is None:  # used as @disable(recursive=...)
+            return functools.partial(self.disable, recursive=recursive, **options)
         return _disabled(deferral, fn, recursive, options)
 
 
@@ -198,24 +198,6 @@ def _disabled(deferral: _Deferral, fn: Callable, recursive: bool, options: dict)
         return real_disabled(*args, **kwargs)
 
     return call
-
-
-class _DisableDecorator:
-    """``disable()`` without a function: a decorator, or (rarely) a context manager."""
-
-    def __init__(self, deferral: _Deferral, recursive: bool, options: dict) -> None:
-        self.deferral, self.recursive, self.options = deferral, recursive, options
-        self.context = None
-
-    def __call__(self, fn):
-        return self.deferral.stand_in.disable(fn, self.recursive, **self.options)
-
-    def __enter__(self):
-        self.context = self.deferral.release().disable(None, self.recursive, **self.options)
-        return self.context.__enter__()
-
-    def __exit__(self, *exc):
-        return self.context.__exit__(*exc)
 
 
 class _CompiledCheck(type):
