@@ -84,20 +84,21 @@ class EnvSpec:
     demo_dir: Path
     cache_dir: Path | None
     demos: tuple = ()  # the catalogue's DemoAssets (their recipes travel by reference)
+    compile: bool = False  # fast mode (--compile): the driver's choice, not the worker's environment
 
     @classmethod
     def of(cls, env: Environment) -> "EnvSpec":
-        return cls(env.files, env.device, env.demo_dir, env.cache_dir, tuple(env.demos.values()))
+        return cls(env.files, env.device, env.demo_dir, env.cache_dir, tuple(env.demos.values()), env.compile)
 
     def build(self) -> Environment:
         return Environment(files=self.files, device=self.device, demo_dir=self.demo_dir, cache_dir=self.cache_dir,
-                           demos={d.name: d for d in self.demos})
+                           demos={d.name: d for d in self.demos}, compile=self.compile)
 
     def token(self) -> str:
         """Identifies the settings, so a model worker keeps one Environment (and its services) per
         distinct settings across jobs."""
         return repr((self.files, self.device, self.demo_dir, self.cache_dir,
-                     tuple((d.name, d.kind, d.version) for d in self.demos)))
+                     tuple((d.name, d.kind, d.version) for d in self.demos), self.compile))
 
 
 @dataclass(frozen=True)

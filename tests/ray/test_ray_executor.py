@@ -67,6 +67,17 @@ def test_executed_events_carry_the_seconds_each_node_ran(make_session, tmp_path)
     again, sink = run(session, graph)
     assert again.executed == [] and all("seconds" not in e for e in sink.of("cached"))
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_fast_mode_reaches_the_workers(make_session, fast):
+    """``run --compile --executor ray``: nodes on workers see the driver's fast mode (a worker's own
+    NODEGRAPH_COMPILE does not decide it)."""
+    session = make_session()
+    session.env.compile = fast
+    result, sink = run(session, wf(f=("RayEnvFacts", {}), k=("RayKeep", {"value": "@f.compile"})))
+    assert result.status == "success", result.error
+    assert result.values["k"]["value"] == int(fast) and "f" in placed(sink)
+
+
 def test_node_error_names_node_and_input_as_locally(make_session):
     graph = wf(a=("Int", {"value": 7}), d=("MathInt", {"a": "@a.value", "b": 0, "op": "floordiv"}),
                k=("RayKeep", {"value": "@d.value"}))

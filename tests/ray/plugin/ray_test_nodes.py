@@ -69,6 +69,14 @@ class RayCrash(Node):
         os._exit(1)
 
 
+@node("RayEnvFacts", category="test", outputs={"compile": "INT"})
+class RayEnvFacts(Node):
+    """What the Environment it ran in says (1 if fast mode is on)."""
+
+    def run(self, ctx):
+        return {"compile": int(ctx.env.compile)}
+
+
 @node("RayKeep", category="test", output_node=True, outputs={"value": ANY})
 class RayKeep(Node):
     """Hands a value back in RunResult.values."""
