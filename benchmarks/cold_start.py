@@ -122,10 +122,10 @@ def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None
     """A process that only imports torch and the SDXL pipeline class and makes the CUDA context
     (with ``scan_store``: diffusers' distribution scan and transformers' source scan served from
     there, and torch._dynamo deferred, as ``nodegraph run`` does)."""
-    trimmed = f"stored_scans(Path({str(scan_store)!r})), dynamo_deferred()"
+    trimmed = f"trimmed_imports(Path({str(scan_store)!r}))"
     code = ("import torch, contextlib\n"
             "from pathlib import Path\n"
-            "from nodegraph.cli import dynamo_deferred, stored_scans\n"
+            "from nodegraph.trimmed_imports import trimmed_imports\n"
             f"with {trimmed if scan_store else 'contextlib.nullcontext()'}:\n"
             "    from diffusers import StableDiffusionXLPipeline\n"
             f"torch.zeros(1, device={device!r})\n"

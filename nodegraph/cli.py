@@ -9,17 +9,15 @@ import json
 import os
 import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from .deferred_dynamo import dynamo_deferred
 from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
 from .executor import executor_named
 from .gctune import collections_skipped
 from .model_cache import parse_bytes
 from .paths import default_cache_dir, keep_compiled_in
+from .trimmed_imports import trimmed_imports
 
 EXIT_OK, EXIT_NODE_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -238,7 +236,7 @@ def cmd_run(args) -> int:
 
     previous = signal.signal(signal.SIGINT, _on_sigint(token))
     try:
-        with stored_scans(cache_dir), dynamo_deferred(not session.env.compile):
+        with trimmed_imports(cache_dir, session.env.compile):
             result = session.execute(job)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -367,19 +365,8 @@ def cmd_serve(args) -> int:
     args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
     print(line, file=sys.stderr, flush=True)
     compiling = args.compile or os.environ.get("NODEGRAPH_COMPILE", "") == "1"
-    with stored_scans(cache_dir), dynamo_deferred(not compiling):
+    with trimmed_imports(cache_dir, compiling):
         return serve_forever(args)
-
-
-@contextmanager
-def stored_scans(cache_dir: Path) -> Iterator[None]:
-    """What importing diffusers and transformers recomputes in every process, served from the
-    cache folder: the installed distributions (package_scan.py) and transformers' scan of its own
-    source files (transformers_scan.py)."""
-    from .package_scan import package_scan_cached
-    from .transformers_scan import import_structure_cached
-    with package_scan_cached(cache_dir / "packages"), import_structure_cached(cache_dir / "packages" / "transformers"):
-        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

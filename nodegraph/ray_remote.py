@@ -25,6 +25,8 @@ from .errors import Interrupted
 from .executor import _check_outputs, _error_event
 from .files import FileRoots
 from .node import instantiate
+from .paths import default_cache_dir
+from .trimmed_imports import trimmed_imports
 
 RELAY_TIMEOUT_S = 30.0  # a relay answer is a dict lookup; 30 s means the relay is gone
 
@@ -200,7 +202,9 @@ def run_call(call: NodeCall, env: Environment, upstream: tuple) -> tuple[dict[st
     ctx = RunContext(call.node_id, cls.node_type, env, token, emit, None, job_id, call.key)
     started = time.perf_counter()
     try:
-        with ctx.recording():
+        # As `nodegraph run` does: stored import scans (this machine's cache folder: the driver's
+        # may not exist here), torch._dynamo deferred unless the job compiles.
+        with ctx.recording(), trimmed_imports(default_cache_dir(), env.compile):
             outputs = instantiate(cls, inputs).run(ctx) or {}
         _check_outputs(cls, outputs, _MEMO.type_registry(*call.types))
         took = time.perf_counter() - started  # run() only, measured where it ran

@@ -78,6 +78,14 @@ def test_fast_mode_reaches_the_workers(make_session, fast):
     assert result.values["k"]["value"] == int(fast) and "f" in placed(sink)
 
 
+def test_a_model_worker_imports_diffusers_without_the_compiler(make_session):
+    """Workers trim their imports as `nodegraph run` does (trimmed_imports.py)."""
+    graph = wf(d=("RayImportsDiffusers", {}), k=("RayKeep", {"value": "@d.compiler"}))
+    result, sink = run(make_session(), graph)
+    assert result.status == "success", result.error
+    assert result.values["k"]["value"] == 0 and "d" in placed(sink)
+
+
 def test_node_error_names_node_and_input_as_locally(make_session):
     graph = wf(a=("Int", {"value": 7}), d=("MathInt", {"a": "@a.value", "b": 0, "op": "floordiv"}),
                k=("RayKeep", {"value": "@d.value"}))

@@ -84,3 +84,18 @@ class RayKeep(Node):
 
     def run(self, ctx):
         return {"value": self.value}
+
+
+@node("RayImportsDiffusers", category="test", outputs={"compiler": "INT"})
+class RayImportsDiffusers(Node):
+    """Imports diffusers' SDXL pipeline in a model worker, as the SDXL nodes do; 1 if that
+    imported torch.compile's front end (torch._dynamo) for real."""
+
+    @classmethod
+    def requirements(cls, literals):
+        return Resources(models=True)
+
+    def run(self, ctx):
+        import sys
+        from diffusers import StableDiffusionXLPipeline  # noqa: F401
+        return {"compiler": int("torch._dynamo.eval_frame" in sys.modules)}
