@@ -1,9 +1,9 @@
 """Import ``torch._dynamo`` only once something compiles.
 
 ``import diffusers`` imports ``torch._dynamo`` (torch.compile's front end) for one decorator, and
-diffusers' and transformers' modules call three of its functions while they import: 0.6-0.9 s
-of every cold run on this project's 2-core CPU machine, which a run without ``--compile`` never
-uses. torch has no switch for it (inside torch, ``torch._disable_dynamo`` defers the import for
+diffusers' and transformers' modules call three of its functions while they import: 0.4-0.5 s
+of a 3-4.5 s cold run of the demo main job on this project's 2-core CPU machine, for a module a
+run without ``--compile`` never uses. torch has no switch for it (inside torch, ``torch._disable_dynamo`` defers the import for
 the same reason), so this is written by hand.
 
 Inside ``dynamo_deferred()``, the first ``import torch._dynamo`` gives a stand-in module that
@@ -16,8 +16,9 @@ answers what those imports call without importing the compiler:
 - ``eval_frame.OptimizedModule``, which ``is_compiled_module`` checks, matches nothing while no
   module can have been compiled, and what the real class matches afterwards.
 
-Anything else (``torch.compile``, a config, a submodule) imports the real torch._dynamo there and
-then, and it replaces the stand-in: deferring can move the import later, never change an answer.
+Anything else (``torch.compile``, a config, a submodule other than the one listed in ``LEAVES``)
+imports the real torch._dynamo there and then, and it replaces the stand-in: deferring can move
+the import later, never change an answer.
 ``NODEGRAPH_DEFER_DYNAMO=0`` turns it off; the CLI does not defer for ``--compile``.
 """
 from __future__ import annotations
