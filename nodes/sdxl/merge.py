@@ -132,33 +132,31 @@ def _base_weight(model, name: str):
 def merge(pipe, patches: Iterable[tuple[Factors, float]]) -> list[tuple[Any, Any]]:
     """Add Σ λ·scale·B·A into the weights in place; returns (weight, original) pairs for ``restore``.
 
+    One module at a time, so what is held in float32 at once is one module's delta, not every
+    module's (all of SDXL's UNet in float32 is ~10 GB, on top of the model and its saved base).
     On any failure the weights touched so far are restored before the exception propagates.
     """
     import torch
-    totals: dict[tuple[str, str], Any] = {}
-    targets: dict[tuple[str, str], Any] = {}
+    terms: dict[tuple[str, str], list[tuple[Any, Any, float]]] = {}  # module -> its (A, B, λ·scale)
+    for factors, strength in patches:
+        for component, modules in factors.modules.items():
+            for name, (a, b, scale) in modules.items():
+                terms.setdefault((component, name), []).append((a, b, float(strength) * scale))
     saved: list[tuple[Any, Any]] = []
     try:
         with torch.no_grad():
-            for factors, strength in patches:
-                for component, modules in factors.modules.items():
-                    model = getattr(pipe, component)
-                    for name, (a, b, scale) in modules.items():
-                        weight = _base_weight(model, name)
-                        if weight is None:
-                            raise Misfit(f"{component} has no layer {name!r}")
-                        a = a.to(weight.device, torch.float32)
-                        b = b.to(weight.device, torch.float32)
-                        delta = _delta(a, b, weight)
-                        if delta.shape != weight.shape:
-                            raise Misfit(f"{component}.{name}: LoRA gives {tuple(delta.shape)}, "
-                                         f"the layer is {tuple(weight.shape)}")
-                        key = (component, name)
-                        term = delta * (float(strength) * scale)
-                        totals[key] = term if key not in totals else totals[key] + term
-                        targets[key] = weight
-            for key, total in totals.items():
-                weight = targets[key]
+            for (component, name), module_terms in terms.items():
+                weight = _base_weight(getattr(pipe, component), name)
+                if weight is None:
+                    raise Misfit(f"{component} has no layer {name!r}")
+                total = None
+                for a, b, factor in module_terms:
+                    delta = _delta(a.to(weight.device, torch.float32), b.to(weight.device, torch.float32), weight)
+                    if delta.shape != weight.shape:
+                        raise Misfit(f"{component}.{name}: LoRA gives {tuple(delta.shape)}, "
+                                     f"the layer is {tuple(weight.shape)}")
+                    term = delta * factor
+                    total = term if total is None else total + term
                 saved.append((weight, weight.detach().clone()))
                 weight.copy_((weight.float() + total).to(weight.dtype))
     except BaseException:

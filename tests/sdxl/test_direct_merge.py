@@ -2,9 +2,13 @@
 fuse, no adapter layers, and the exact base back when the patch set changes."""
 from __future__ import annotations
 
+import weakref
+
 import pytest
 import torch
 from safetensors.torch import save_file
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 from nodegraph import NodeError
 from nodegraph_nodes.sdxl import demo
@@ -186,3 +190,47 @@ def test_the_base_after_an_unfused_lora_runs_without_adapter_layers(demo_paths):
         assert_close(weights(pipe), base, atol=0.0 + 1e-12)
     with manager.use(ModelHandle(src).with_patches((style,), fuse=False)) as pipe:
         assert wrapped(pipe) > 0 and pipe.unet.conv_in.weight.sum().item() == unfused_out
+
+
+class Float32Live(TorchDispatchMode):
+    """Bytes of float32 storage that ops made and that are still alive: now and at the peak."""
+
+    def __init__(self):
+        super().__init__()
+        self.live = self.peak = 0
+        self.seen: set[int] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if not isinstance(t, torch.Tensor) or t.dtype != torch.float32:
+                continue
+            ptr, size = t.untyped_storage().data_ptr(), t.untyped_storage().nbytes()
+            if ptr in self.seen:  # a view, or an in-place op's result
+                continue
+            self.seen.add(ptr)
+            self.live += size
+            self.peak = max(self.peak, self.live)
+            weakref.finalize(t, self._freed, ptr, size)
+        return out
+
+    def _freed(self, ptr: int, size: int) -> None:
+        self.seen.discard(ptr)
+        self.live -= size
+
+
+def test_the_merge_holds_one_module_in_float32_at_a_time(demo_paths):
+    """At SDXL size every module's float32 delta at once is ~10 GB on top of the model."""
+    from nodegraph_nodes.sdxl.merge import merge, read_factors
+    pipe = direct_pipeline(demo_paths).to(torch.float16)
+    before = weights(pipe)
+    patches = [(read_factors(pipe, str(demo_paths["tiny-sdxl-lcm-lora"])), 1.0),
+               (read_factors(pipe, str(demo_paths["tiny-sdxl-style-lora"])), 0.8)]
+    targets = {(c, name) for factors, _ in patches for c, modules in factors.modules.items() for name in modules}
+    sizes = [getattr(pipe, c).get_submodule(name).weight.numel() * 4 for c, name in targets]  # float32 bytes
+    with Float32Live() as live:
+        saved = merge(pipe, patches)
+    assert sum(sizes) > 20 * max(sizes)  # every delta at once would be far above the bound below
+    assert live.peak <= 4 * max(sizes), (live.peak, max(sizes), sum(sizes))
+    assert len(saved) == len(targets)
+    assert any(not torch.equal(v, before[k]) for k, v in weights(pipe).items())
