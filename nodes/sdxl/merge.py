@@ -155,10 +155,10 @@ def merge(pipe, patches: Iterable[tuple[Factors, float]]) -> list[tuple[Any, Any
                     if delta.shape != weight.shape:
                         raise Misfit(f"{component}.{name}: LoRA gives {tuple(delta.shape)}, "
                                      f"the layer is {tuple(weight.shape)}")
-                    term = delta * factor
-                    total = term if total is None else total + term
+                    delta.mul_(factor)  # in place: delta is this loop's own tensor
+                    total = delta if total is None else total.add_(delta)
                 saved.append((weight, weight.detach().clone()))
-                weight.copy_((weight.float() + total).to(weight.dtype))
+                weight.copy_(total.add_(weight))  # W + Σ in float32, rounded once into W's dtype
     except BaseException:
         restore(saved)
         raise
