@@ -91,7 +91,8 @@ def run_cli(workflow: Path, work: Path, device: str, extra_env: dict, cache_dir:
             profile: Path | None = None, python: str = sys.executable) -> tuple[float, dict, dict]:
     """(wall seconds, per-node seconds, the ``done`` event with ``_startup_s`` and ``_exit_s``
     added: process start to the ``start`` event, and the ``done`` event to the process's end)."""
-    env = child_env(extra_env)
+    # Under cProfile the process must end through Python's exit, which writes the profile.
+    env = child_env({**extra_env, "NODEGRAPH_FAST_EXIT": "0"} if profile else extra_env)
     # --cache-dir only decides where digests, the import scans and (for a read-only install)
     # bytecode are kept: --no-cache keeps every node running.
     cmd = [python] + (["-m", "cProfile", "-o", str(profile)] if profile else []) + [
