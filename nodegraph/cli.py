@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .context import fast_mode_from_env
 from .devices import check_device, chosen_auto_device
 from .errors import UsageError, WorkflowInvalid
 from .executor import executor_named
@@ -364,8 +365,7 @@ def cmd_serve(args) -> int:
     keep_compiled_in(cache_dir / "torch-compile")
     args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
     print(line, file=sys.stderr, flush=True)
-    compiling = args.compile or os.environ.get("NODEGRAPH_COMPILE", "") == "1"
-    with trimmed_imports(cache_dir, compiling):
+    with trimmed_imports(cache_dir, args.compile or fast_mode_from_env()):
         return serve_forever(args)
 
 

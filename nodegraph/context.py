@@ -68,6 +68,11 @@ class InterruptToken:
             raise Interrupted("interrupted")
 
 
+def fast_mode_from_env() -> bool:
+    """``NODEGRAPH_COMPILE=1``: fast mode without ``--compile`` (run, serve, embedders)."""
+    return os.environ.get("NODEGRAPH_COMPILE", "") == "1"
+
+
 @dataclass
 class Environment:
     """Settings and long-lived services shared by the jobs of one session (CLI run or server).
@@ -90,7 +95,7 @@ class Environment:
     # kept even with --no-cache: a digest is a fact about a file, keyed by its inode and mtime.
     digest_dir: Path | None = None
     # Fast mode (--compile): packs may compile their models (torch.compile) and keep them warm.
-    compile: bool = field(default_factory=lambda: os.environ.get("NODEGRAPH_COMPILE", "") == "1")
+    compile: bool = field(default_factory=fast_mode_from_env)
     # Output files written behind the job (a server computing on a GPU): nodes return before
     # their files are on disk and the job's ``done`` waits for them (``RunContext.write_files``).
     write_behind: bool = False
