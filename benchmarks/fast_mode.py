@@ -9,6 +9,10 @@ alone), from the executor's per-node ``seconds``; and how far compiled pixels ar
     python benchmarks/fast_mode.py --full --device cuda --workdir /tmp/sdxl-bench
                                                       # real SDXL-size architecture, random weights
 
+--regions-ablate adds a third session compiled with the other NODEGRAPH_COMPILE_REGIONS choice than
+this device's default (transformer blocks as nested regions, or inline): what the regions cost or
+save per image once compiled (benchmarks/compile_time.py measures their compile time).
+
 --full loads a variant of lcm_overhead.py's random SDXL folder whose VAE config allows fp16
 (force_upcast false, as an fp16-safe VAE such as sdxl-vae-fp16-fix ships), so "fp16 VAE where
 the checkpoint allows it" is part of what is measured; --fp32-vae keeps the upcast VAE.
@@ -62,6 +66,8 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--fp32-vae", action="store_true", help="--full: keep the upcast (fp32) VAE")
     parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
+    parser.add_argument("--regions-ablate", action="store_true",
+                        help="also a session compiled with the other NODEGRAPH_COMPILE_REGIONS choice")
     args = parser.parse_args(argv)
 
     from nodegraph.cache import Cache
@@ -84,10 +90,14 @@ def main(argv=None) -> None:
         base, lcm, style = "demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"
     workflow = main_job(base, lcm, style, size)
 
+    # "compiled" takes this device's default; the ablation, the other choice ("regions" or "inline")
+    default_regions = fast.regions(device)
+    other = ("inline" if default_regions else "regions") if args.regions_ablate else None
+    modes = ("eager", "compiled") + ((other,) if other else ())
     sessions = {}
-    for mode in ("eager", "compiled"):
+    for mode in modes:
         env = Environment(files=FileRoots(output_dir=work / f"out-{mode}"), device=device, demo_dir=demo_dir)
-        env.compile = mode == "compiled"
+        env.compile = mode != "eager"
         env.services["sdxl_models"] = ModelManager()
         sessions[mode] = Session(env=env, cache=Cache(enabled=False))
     print(f"device {device}, {model_label(args.full)}, {size}x{size}, "
@@ -108,31 +118,44 @@ def main(argv=None) -> None:
     first_eager = once("eager")  # loads the model; first-call costs
     first = once("compiled")  # loads + compiles (UNet, VAE decoder) + first CUDA-graph recording
     second = once("compiled")  # CUDA-graph trees record on the second call of a shape
+    if other:  # compiled on its first call, so the setting is read then
+        setting = os.environ.get("NODEGRAPH_COMPILE_REGIONS")
+        os.environ["NODEGRAPH_COMPILE_REGIONS"] = "0" if default_regions else "1"
+        first_other = once(other)
+        if setting is None:
+            del os.environ["NODEGRAPH_COMPILE_REGIONS"]
+        else:
+            os.environ["NODEGRAPH_COMPILE_REGIONS"] = setting
+        once(other)
+        print(f"first call   compiled, blocks {other} {first_other['wall']:7.2f} s "
+              f"(default here: {'regions' if default_regions else 'inline'})", flush=True)
     manager = sessions["eager"].env.services["sdxl_models"]
     with manager.use(_handle(manager), parts="vae") as pipe:
         vae_dtype = str(next(pipe.vae.parameters()).dtype).replace("torch.", "")
     print(f"first call   eager {first_eager['wall']:7.2f} s   compiled {first['wall']:7.2f} s "
           f"(compilation ~{first['wall'] - first_eager['wall']:.1f} s)   second compiled {second['wall']:.2f} s   "
           f"VAE {vae_dtype}", flush=True)
-    times = {"eager": [], "compiled": []}
+    times = {mode: [] for mode in modes}
     for i in range(args.rounds):
-        order = ["eager", "compiled"] if i % 2 == 0 else ["compiled", "eager"]
-        for mode in order:
+        for mode in (modes if i % 2 == 0 else modes[::-1]):
             times[mode].append(once(mode))
     med = {mode: {k: statistics.median(r[k] for r in runs) for k in ("wall", "image", "write")}
            for mode, runs in times.items()}
-    for mode in ("eager", "compiled"):
+    for mode in modes:
         m = med[mode]
         print(f"{mode:9s} per image {m['wall'] * 1000:8.1f} ms   time-to-image {m['image'] * 1000:8.1f} ms   "
               f"PNG write {m['write'] * 1000:7.1f} ms", flush=True)
     nodes = {mode: {node: statistics.median(r["nodes"][node] for r in runs) for node in runs[0]["nodes"]}
              for mode, runs in times.items()}
-    for mode in ("eager", "compiled"):  # where time-to-image goes: prompt, sampler (4 steps), decode
+    for mode in modes:  # where time-to-image goes: prompt, sampler (4 steps), decode
         print(f"{mode:9s} per node  " + "   ".join(f"{k} {v * 1000:.1f} ms" for k, v in nodes[mode].items()
                                                   if k != "save"), flush=True)
     ratio = med["compiled"]["image"] / med["eager"]["image"]
     diff = _pixel_diff(times["eager"][-1]["png"], times["compiled"][-1]["png"])
     print(f"compiled/eager time-to-image {ratio:.3f}   max pixel difference {diff} / 255", flush=True)
+    if other:
+        print(f"compiled ({'regions' if default_regions else 'inline'}) / {other}, time-to-image "
+              f"{med['compiled']['image'] / med[other]['image']:.3f}", flush=True)
     print(json.dumps({"device": device, "full": args.full, "size": size, "vae": vae_dtype,
                       "first_call_s": {"eager": round(first_eager["wall"], 3), "compiled": round(first["wall"], 3),
                                        "second_compiled": round(second["wall"], 3)},

@@ -8,7 +8,7 @@
 #   bash benchmarks/gpu_speed.sh               # on a CUDA machine
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
 #   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,lean,fast,behind,overhead,
-#                                              #   ablate,lean-ablate,loads
+#                                              #   ablate,lean-ablate,loads,compile
 #   COLD_PROFILE=FILE                          # where the cProfile of one cold process goes
 #   COLD_NO_PYC=1                              # also the cold rows without a bytecode cache
 #
@@ -27,7 +27,8 @@ PY=${PYTHON:-$(command -v python3 || command -v python)}
 WORK=${WORK:-/tmp/nodegraph-gpu-speed}
 SITE=${SITE:-/tmp/nodegraph-site}
 # Not by default: lean (the cold rows in a lean environment, ~3 minutes), behind (a server queue
-# with PNGs written behind the jobs, ~1 minute).
+# with PNGs written behind the jobs, ~1 minute), compile (fast mode's compile wait in fresh
+# processes, with and without nested regions: two empty-cache compiles, ~4-5 minutes).
 PARTS=${PARTS:-warm,cold,fast,overhead}
 DEVICE=cuda
 ROUNDS=3
@@ -111,8 +112,12 @@ if [[ ",$PARTS," == *",loads,"* ]]; then
     "$PY" benchmarks/load_parts.py --full --device "$DEVICE" --rounds "${ABLATE_ROUNDS:-2}" --workdir "$WORK"
 fi
 if [[ ",$PARTS," == *",fast,"* ]]; then
-    echo "== fast mode: --compile vs eager (time-to-image and PNG writing apart) =="
-    "$PY" benchmarks/fast_mode.py --full --device "$DEVICE" --rounds "$ROUNDS" --workdir "$WORK" "${EXTRA[@]}"
+    echo "== fast mode: --compile vs eager, and the other nested-region choice (time-to-image and PNG apart) =="
+    "$PY" benchmarks/fast_mode.py --full --device "$DEVICE" --rounds "$ROUNDS" --workdir "$WORK" --regions-ablate "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",compile,"* ]]; then
+    echo "== fast mode's compile wait: fresh --compile processes, nested regions vs blocks inline =="
+    "$PY" benchmarks/compile_time.py --full --device "$DEVICE" --rounds 1 --workdir "$WORK" "${EXTRA[@]}"
 fi
 if [[ ",$PARTS," == *",behind,"* ]]; then
     echo "== server queue: PNGs written behind the jobs vs inside them =="

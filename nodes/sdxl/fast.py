@@ -8,13 +8,16 @@ image size, not per job. The compiled modules are the pipeline's own modules: Lo
 merged in place change what they compute without a recompile.
 
 Set NODEGRAPH_COMPILE_BACKEND to another torch.compile backend (tests use "aot_eager": the
-same graph capture without the minutes of C++ code generation on a CPU).
+same graph capture without the minutes of C++ code generation on a CPU), and
+NODEGRAPH_COMPILE_REGIONS=1 or 0 to compile the UNet's repeated blocks as nested regions or
+inline (see regions and mark_repeated_blocks).
 """
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any, Iterator
 
 from nodegraph import phase
@@ -44,12 +47,56 @@ def backend() -> str:
     return os.environ.get("NODEGRAPH_COMPILE_BACKEND", "inductor")
 
 
+def cuda_graphs(device_type: str) -> bool:
+    """Whether fast mode records CUDA graphs (inductor on a GPU)."""
+    return device_type == "cuda" and backend() == "inductor"
+
+
+def regions(device_type: str) -> bool:
+    """Whether the UNet's repeated blocks are compiled as nested regions (mark_repeated_blocks):
+    NODEGRAPH_COMPILE_REGIONS=1 or 0, else wherever no CUDA graphs are recorded. Under CUDA
+    graphs, whether a region's kernels are captured with the rest depends on the torch release
+    (inductor's graph partitioning learned to look inside regions only in 2026), and the cost
+    per image there is not yet measured (benchmarks/fast_mode.py --regions-ablate), so a GPU
+    compiles the blocks inline until it is."""
+    choice = os.environ.get("NODEGRAPH_COMPILE_REGIONS", "auto")
+    if choice in ("0", "1"):
+        return choice == "1"
+    return not cuda_graphs(device_type)
+
+
+def mark_repeated_blocks(model) -> int:
+    """Make each block of the classes ``model`` names in ``_repeated_blocks`` (diffusers lists
+    its transformer blocks: 70 in SDXL's UNet, of a few distinct shapes) a nested compile region,
+    and return how many were marked. torch.compile then traces and generates code for one block
+    per distinct input signature and calls it for the others, where it would otherwise inline
+    and compile all 70: at SDXL size (bf16, on a 2-core CPU) the sampler's compile phase took
+    54.9 s instead of 99.7 s with an empty compile cache (benchmarks/compile_time.py). What a
+    block computes is unchanged, and called eagerly the marked forward is the block's own.
+
+    The mark goes on the instances (their ``forward``), not the diffusers classes, so other
+    models in the process are left as they are.
+    """
+    import torch
+    names = set(getattr(model, "_repeated_blocks", None) or ())
+    marked_forward: dict[type, Any] = {}  # one region per class: blocks of a class share its code
+    count = 0
+    for module in model.modules():
+        cls = type(module)
+        if cls.__name__ in names and "forward" not in vars(module):
+            if cls not in marked_forward:
+                marked_forward[cls] = torch.compiler.nested_compile_region(cls.forward)
+            module.forward = MethodType(marked_forward[cls], module)
+            count += 1
+    return count
+
+
 def compile_pipeline(pipe) -> Compiled:
     """Compile the UNet and the VAE decoder of ``pipe`` (lazily: the work happens on first call)."""
     import torch
     device = next(pipe.unet.parameters()).device
     options: dict[str, Any] = dict(backend=backend(), dynamic=False)
-    if device.type == "cuda" and options["backend"] == "inductor":
+    if cuda_graphs(device.type):
         # What mode="reduce-overhead" means (CUDA graphs: one launch per UNet call), plus 1x1
         # convolutions (the VAE's, the resnet shortcuts) as matrix products inductor can fuse
         # with their neighbours instead of separate cuDNN calls. Autotuning options
@@ -62,6 +109,8 @@ def compile_pipeline(pipe) -> Compiled:
     # keeps the Parameter objects, so merged LoRA weights and their saved bases stay valid.
     pipe.unet.to(memory_format=torch.channels_last)
     pipe.vae.to(memory_format=torch.channels_last)
+    if regions(device.type):
+        mark_repeated_blocks(pipe.unet)
     return Compiled(torch.compile(pipe.unet, **options), torch.compile(pipe.vae.decode, **options))
 
 
