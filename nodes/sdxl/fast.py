@@ -60,9 +60,9 @@ def regions(device_type: str) -> bool:
     per image there is not yet measured (benchmarks/fast_mode.py --regions-ablate), so a GPU
     compiles the blocks inline until it is."""
     choice = os.environ.get("NODEGRAPH_COMPILE_REGIONS", "auto")
-    if choice in ("0", "1"):
-        return choice == "1"
-    return not cuda_graphs(device_type)
+    if choice not in ("auto", "0", "1"):
+        raise ValueError(f"NODEGRAPH_COMPILE_REGIONS is {choice!r}: use auto, 1 or 0")
+    return choice == "1" if choice != "auto" else not cuda_graphs(device_type)
 
 
 def mark_repeated_blocks(model) -> int:

@@ -92,3 +92,6 @@ def test_where_blocks_become_regions(monkeypatch, setting, device, backend, expe
     monkeypatch.setenv("NODEGRAPH_COMPILE_BACKEND", backend)
     assert fast.regions(device) is expected
     assert fast.cuda_graphs(device) is (device == "cuda" and backend == "inductor")
+    monkeypatch.setenv("NODEGRAPH_COMPILE_REGIONS", "yes")  # not silently taken as a choice
+    with pytest.raises(ValueError, match="NODEGRAPH_COMPILE_REGIONS is 'yes'"):
+        fast.regions(device)
