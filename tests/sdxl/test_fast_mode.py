@@ -41,6 +41,25 @@ def test_compiled_main_job_matches_eager_and_compiles_once(make_session, monkeyp
     assert {e["node"] for e in sink.of("executed") if "compile" in e.get("phases", {})} == {"sampler", "decode"}
 
 
+def test_compiled_unfused_loras_match_eager(make_session, monkeypatch):
+    # Unfused LoRAs run as peft adapter layers inside the transformer blocks that fast mode makes
+    # nested regions (on a CPU): the compiled image is still the eager one, and a changed
+    # strength still changes it.
+    monkeypatch.setenv("NODEGRAPH_COMPILE_BACKEND", "aot_eager")
+    eager_session = make_session(own_manager=ModelManager())
+    fast_session = make_session(own_manager=ModelManager())
+    fast_session.env.compile = True
+    images = []
+    for style_strength in (0.8, -0.5):
+        wf = capture(workflow(merge__fuse=False, merge__style_strength=style_strength), image="decode.image")
+        eager, _ = run(eager_session, wf)
+        fast, _ = run(fast_session, wf)
+        assert eager.ok and fast.ok, (eager.error, fast.error)
+        assert torch.allclose(fast.values["image"]["value"], eager.values["image"]["value"], atol=1e-4)
+        images.append(fast.values["image"]["value"])
+    assert not torch.allclose(images[0], images[1], atol=1e-2)
+
+
 @pytest.mark.parametrize("regions", ["auto", "1", "0"])
 def test_repeated_blocks_are_compiled_once_per_shape(demo_paths, monkeypatch, regions):
     # What torch.compile is handed: with regions on (by default on a CPU), each transformer block
