@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="another Host name the server answers to (repeatable; DNS-rebinding allowlist)")
     serve.add_argument("--compile", action="store_true",
                        help="fast mode: torch.compile the models on first use, kept for every later job")
+    serve.add_argument("--warmup", action="append", default=[], metavar="WORKFLOW",
+                       help="run this workflow once at start-up, its outputs discarded, so the first job "
+                            "finds its models loaded (and with --compile compiled); repeatable")
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
                        help="largest websocket message, uploads included (default 32 MiB)")

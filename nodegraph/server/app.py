@@ -29,6 +29,7 @@ from websockets.asyncio.server import serve
 
 from .. import __version__
 from ..cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
+from ..errors import UsageError, WorkflowInvalid
 from ..executor import Executor, InProcessExecutor, executor_named
 from ..paths import default_cache_dir
 from ..session import Session
@@ -65,6 +66,7 @@ class ServerConfig:
     use_entry_points: bool = True
     executor: Executor | None = None  # None: nodes run in this process (InProcessExecutor)
     compile: bool = False  # fast mode: packs compile their models once, for every job after
+    warmups: tuple[Path, ...] = ()  # workflows run once at start-up, before the first job (warmup.py)
 
 
 class DataDirBusy(RuntimeError):
@@ -91,6 +93,8 @@ class Server:
             on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
         self.session.env.compile = self.session.env.compile or config.compile
         self.session.env.write_behind = write_behind(config)
+        for workflow in config.warmups:  # refused now, with its problems, not after the server is up
+            self.session.prepare(workflow)
         catalogue = self.session.registry.catalogue()
         self._lock_file = _lock_data_dir(Path(config.data_dir))
         self.store = JobStore(Path(config.data_dir) / "jobs.sqlite3")
@@ -105,7 +109,8 @@ class Server:
             instance=uuid.uuid4().hex[:12], server=f"nodegraph {__version__}", token=self.token,
             limits={"max_message": config.max_message, "max_text": config.max_text}, clock=time.time)
         self.hub = Hub(self.services, lambda: self.worker.wake(), self.input_dir, self.output_dir, config.max_text)
-        self.worker = Worker(self.store, self.session, self.output_dir, self.hub.sink_for, self.hub.notify_status)
+        self.worker = Worker(self.store, self.session, self.output_dir, self.hub.sink_for, self.hub.notify_status,
+                             tuple(config.warmups))
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port: int | None = None
         self._stop: asyncio.Event | None = None
@@ -238,7 +243,8 @@ def config_from_args(args) -> ServerConfig:
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),
         max_message=getattr(args, "max_message", None) or MAX_MESSAGE,
         executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)),
-        compile=bool(getattr(args, "compile", False)))
+        compile=bool(getattr(args, "compile", False)),
+        warmups=tuple(Path(p) for p in getattr(args, "warmup", None) or ()))
 
 
 def serve_forever(args) -> int:
@@ -248,8 +254,12 @@ def serve_forever(args) -> int:
     config = config_from_args(args)
     try:
         server = Server(config)
-    except (security.SecurityError, DataDirBusy) as exc:
+    except (security.SecurityError, DataDirBusy, UsageError) as exc:
         print(f"nodegraph serve: {exc}", file=sys.stderr)
+        return 2
+    except WorkflowInvalid as exc:  # a --warmup workflow
+        for problem in exc.problems:
+            print(f"nodegraph serve: --warmup: invalid: {problem}", file=sys.stderr)
         return 2
 
     async def main() -> None:

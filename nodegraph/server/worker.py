@@ -22,14 +22,19 @@ from ..session import Session
 from . import jobs as jobstates
 from . import protocol
 from .jobs import JobRecord, JobStore
+from .warmup import run_warmups
 
 log = logging.getLogger("nodegraph.server")
 
 
 class Worker(threading.Thread):
     def __init__(self, store: JobStore, session: Session, output_dir: Path,
-                 sink_for: Callable[[str], Sink], on_change: Callable[[], None]):
+                 sink_for: Callable[[str], Sink], on_change: Callable[[], None],
+                 warmups: tuple[Path, ...] = ()):
         super().__init__(name="nodegraph-worker", daemon=True)
+        self.warmups = warmups  # run once before the first job (warmup.py)
+        self.warmed: list[dict] = []  # their summaries, once run
+        self._warm_token = InterruptToken()
         self.store = store
         self.session = session
         self.output_dir = Path(output_dir)
@@ -52,6 +57,7 @@ class Worker(threading.Thread):
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
+        self._warm_token.set()
         with self._lock:
             if self.current is not None:
                 self.current[1].set()
@@ -66,6 +72,8 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         try:
+            if self.warmups:  # jobs queued meanwhile wait: they would wait for the same loading
+                self.warmed = run_warmups(self.session, self.warmups, self._warm_token)
             self._loop()
         finally:
             self._finisher.shutdown(wait=True)  # every job's files written and result recorded
