@@ -8,7 +8,7 @@
 #   bash benchmarks/gpu_speed.sh               # on a CUDA machine
 #   bash benchmarks/gpu_speed.sh --cpu-check   # the same code paths at tiny scale on a CPU (~minutes)
 #   PARTS=cold bash benchmarks/gpu_speed.sh    # a subset: any of warm,cold,lean,fast,behind,overhead,
-#                                              #   ablate,lean-ablate,loads,compile
+#                                              #   ablate,lean-ablate,loads,compile,warmup
 #   COLD_PROFILE=FILE                          # where the cProfile of one cold process goes
 #   COLD_NO_PYC=1                              # also the cold rows without a bytecode cache
 #
@@ -28,7 +28,8 @@ WORK=${WORK:-/tmp/nodegraph-gpu-speed}
 SITE=${SITE:-/tmp/nodegraph-site}
 # Not by default: lean (the cold rows in a lean environment, ~3 minutes), behind (a server queue
 # with PNGs written behind the jobs, ~1 minute), compile (fast mode's compile wait in fresh
-# processes, with and without nested regions: two empty-cache compiles, ~4-5 minutes).
+# processes, with and without nested regions: two empty-cache compiles, ~4-5 minutes), warmup
+# (the first job after `nodegraph serve` starts, with and without --warmup, eager and compiled).
 PARTS=${PARTS:-warm,cold,fast,overhead}
 DEVICE=cuda
 ROUNDS=3
@@ -118,6 +119,10 @@ fi
 if [[ ",$PARTS," == *",compile,"* ]]; then
     echo "== fast mode's compile wait: fresh --compile processes, nested regions vs blocks inline =="
     "$PY" benchmarks/compile_time.py --full --device "$DEVICE" --rounds 1 --workdir "$WORK" "${EXTRA[@]}"
+fi
+if [[ ",$PARTS," == *",warmup,"* ]]; then
+    echo "== the first job after nodegraph serve starts, with --warmup and without (fresh processes) =="
+    "$PY" benchmarks/server_warmup.py --full --device "$DEVICE" --workdir "$WORK" "${EXTRA[@]}"
 fi
 if [[ ",$PARTS," == *",behind,"* ]]; then
     echo "== server queue: PNGs written behind the jobs vs inside them =="

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ def first_job(run: Path, job: dict, device: str, compiled: bool, warmups: tuple,
     run.mkdir(parents=True)
     cmd = [sys.executable, "-m", "nodegraph.cli", "serve", "--port", "0", "--device", device,
            "--data-dir", str(run / "data"), "--out", str(run / "out"), "--models-dir", str(models),
-           "--input-dir", str(run / "in"), "--cache-dir", str(models / "cache-dir")] + (["--compile"] if compiled else [])
+           "--input-dir", str(run / "in"), "--cache-dir", str(models.parent / "cache-dir")] + (["--compile"] if compiled else [])
     for path in warmups:
         cmd += ["--warmup", str(path)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
@@ -44,7 +45,11 @@ def first_job(run: Path, job: dict, device: str, compiled: bool, warmups: tuple,
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
-        port = int(re.search(r":(\d+)/", proc.stdout.readline()).group(1))  # "nodegraph: serving http://…:PORT/"
+        serving = re.search(r":(\d+)/", proc.stdout.readline())  # "nodegraph: serving http://…:PORT/"
+        if serving is None:
+            proc.wait(60)
+            sys.exit(f"nodegraph serve did not start:\n{(run / 'server.log').read_text()[-3000:]}")
+        port = int(serving.group(1))
         deadline = time.monotonic() + 1800
         while warmups and "warm-up" not in _finished(run / "server.log"):
             assert proc.poll() is None and time.monotonic() < deadline, (run / "server.log").read_text()[-3000:]
@@ -84,8 +89,19 @@ def main(argv=None) -> None:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="server-warmup-"))
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(work / "torch-compile"))
+    models = work / "server-models"  # a server takes file inputs by name, from its models folder
     if args.full:
-        base, lcm, style = (str(p) for p in build_full(work, device))
+        paths = build_full(work, device)
+        for kind, path in zip(("checkpoint", "lora", "lora"), paths):
+            # Hard links: a server refuses symlinks that lead out of its folders; no bytes copied.
+            (models / kind).mkdir(parents=True, exist_ok=True)
+            link = models / kind / path.name
+            if not link.exists():
+                if path.is_dir():
+                    shutil.copytree(path.resolve(), link, copy_function=os.link)
+                else:
+                    os.link(path.resolve(), link)
+        base, lcm, style = (p.name for p in paths)
     else:
         base, lcm, style = "demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora"
     job = main_job(base, lcm, style, size)
@@ -106,7 +122,7 @@ def main(argv=None) -> None:
             row = json.loads(json.dumps(job))
             row["nodes"]["prompt"]["inputs"]["prompt"] += f", take {time.time_ns()}"
             row["nodes"]["sampler"]["inputs"]["seed"] = 1000 + len(results)
-            first, ready, phases = first_job(work / f"run-{time.time_ns()}", row, device, compiled, warmups, work)
+            first, ready, phases = first_job(work / f"run-{time.time_ns()}", row, device, compiled, warmups, models)
             results[label] = {"first_job_s": round(first, 3), "start_to_ready_s": round(ready, 3), "phases": phases}
             print(f"{label:24s} first job {first:8.2f} s   (server start to ready {ready:.2f} s)"
                   + (f"   phases {phases}" if phases else ""), flush=True)
