@@ -62,13 +62,15 @@ def regions(device_type: str) -> bool:
     choice = os.environ.get("NODEGRAPH_COMPILE_REGIONS", "auto")
     if choice not in ("auto", "0", "1"):
         raise ValueError(f"NODEGRAPH_COMPILE_REGIONS is {choice!r}: use auto, 1 or 0")
-    return choice == "1" if choice != "auto" else not cuda_graphs(device_type)
+    if choice == "auto":
+        return not cuda_graphs(device_type)
+    return choice == "1"
 
 
-def mark_repeated_blocks(model) -> int:
+def mark_repeated_blocks(model) -> None:
     """Make each block of the classes ``model`` names in ``_repeated_blocks`` (diffusers lists
-    its transformer blocks: 70 in SDXL's UNet, of a few distinct shapes) a nested compile region,
-    and return how many were marked. torch.compile then traces and generates code for one block
+    its transformer blocks: 70 in SDXL's UNet, of a few distinct shapes) a nested compile
+    region. torch.compile then traces and generates code for one block
     per distinct input signature and calls it for the others, where it would otherwise inline
     and compile all 70: at SDXL size (bf16, on a 2-core CPU) the sampler's compile phase took
     54.9 s instead of 99.7 s with an empty compile cache (benchmarks/compile_time.py). What a
@@ -83,15 +85,12 @@ def mark_repeated_blocks(model) -> int:
     import torch
     names = set(getattr(model, "_repeated_blocks", None) or ())
     marked_forward: dict[type, Any] = {}  # one region per class: blocks of a class share its code
-    count = 0
     for module in model.modules():
         cls = type(module)
         if cls.__name__ in names and "forward" not in vars(module):
             if cls not in marked_forward:
                 marked_forward[cls] = torch.compiler.nested_compile_region(cls.forward)
             module.forward = MethodType(marked_forward[cls], module)
-            count += 1
-    return count
 
 
 def compile_pipeline(pipe) -> Compiled:
