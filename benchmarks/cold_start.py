@@ -126,7 +126,7 @@ def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None
     trimmed = f"trimmed_imports(Path({str(scan_store)!r}))"
     code = ("import torch, contextlib\n"
             "from pathlib import Path\n"
-            "from nodegraph.trimmed_imports import trimmed_imports\n"
+            "from nodegraph.startup.trimmed_imports import trimmed_imports\n"
             f"with {trimmed if scan_store else 'contextlib.nullcontext()'}:\n"
             "    from diffusers import StableDiffusionXLPipeline\n"
             f"torch.zeros(1, device={device!r})\n"
@@ -162,7 +162,7 @@ def main(argv=None) -> None:
     python = args.python or sys.executable
     run, init = partial(run_cli, python=python), partial(import_and_init, python=python)
     from lcm_overhead import build_full, main_job, model_label
-    from nodegraph.context import resolve_device
+    from nodegraph.run.devices import resolve_device
     from nodegraph_nodes.sdxl import demo
 
     device = resolve_device(args.device)

@@ -51,7 +51,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     from fast_mode import fp16_vae_variant
     from lcm_overhead import build_full, main_job, model_label
-    from nodegraph.context import resolve_device
+    from nodegraph.run.devices import resolve_device
     from nodegraph_nodes.sdxl import demo
 
     device = resolve_device(args.device)

@@ -12,14 +12,14 @@ import argparse
 import gc
 import time
 
-from nodegraph.cache import Cache
-from nodegraph.context import Environment
-from nodegraph.executor import InProcessExecutor, Job
-from nodegraph.gctune import collector_paused
-from nodegraph.plan import make_plan
-from nodegraph.plugins import load_registry
-from nodegraph.validate import build_graph
-from nodegraph.workflow import parse_workflow
+from nodegraph.api.plugins import load_registry
+from nodegraph.graph.plan import make_plan
+from nodegraph.graph.validate import build_graph
+from nodegraph.graph.workflow import parse_workflow
+from nodegraph.run.cache import Cache
+from nodegraph.run.context import Environment
+from nodegraph.run.executor import InProcessExecutor, Job
+from nodegraph.run.gctune import collector_paused
 
 
 def chain(n: int) -> dict:

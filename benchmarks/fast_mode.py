@@ -71,11 +71,12 @@ def main(argv=None) -> None:
                         help="also a session compiled with the other NODEGRAPH_COMPILE_REGIONS choice")
     args = parser.parse_args(argv)
 
-    from nodegraph.cache import Cache
-    from nodegraph.context import Environment, resolve_device
-    from nodegraph.events import CollectingSink
-    from nodegraph.files import FileRoots
-    from nodegraph.session import Session
+    from nodegraph.run.cache import Cache
+    from nodegraph.run.context import Environment
+    from nodegraph.run.devices import resolve_device
+    from nodegraph.run.events import CollectingSink
+    from nodegraph.files.roots import FileRoots
+    from nodegraph.run.session import Session
     from nodegraph_nodes.sdxl import fast
     from nodegraph_nodes.sdxl.model_manager import ModelManager
 

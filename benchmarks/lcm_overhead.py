@@ -152,12 +152,12 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     import torch
-    from nodegraph.cache import Cache
-    from nodegraph.context import Environment
-    from nodegraph.files import FileRoots
-    from nodegraph.session import Session
+    from nodegraph.run.cache import Cache
+    from nodegraph.run.context import Environment
+    from nodegraph.files.roots import FileRoots
+    from nodegraph.run.session import Session
     from nodegraph_nodes.sdxl import demo
-    from nodegraph.context import resolve_device
+    from nodegraph.run.devices import resolve_device
     from nodegraph_nodes.sdxl.model_manager import ModelManager, default_dtype, load_pipeline
 
     torch.manual_seed(0)
@@ -207,7 +207,7 @@ def main(argv=None) -> None:
     from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle
     src = manager.loaded()[-1]
     # The same patches the main job's MergeAcceleration built (same files, same fingerprints).
-    from nodegraph.files import fingerprint_path
+    from nodegraph.files.roots import fingerprint_path
     patches = tuple(LoraPatch(str(Path(f).resolve()), demo.demo_fingerprint(v) if demo.is_demo(v)
                               else fingerprint_path(Path(f)), s, v)
                     for f, v, s in ((lcm_file, lcm, LCM), (style_file, style, STYLE)))

@@ -218,7 +218,7 @@ def main(argv=None) -> None:
     parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
     args = parser.parse_args(argv)
     from lcm_overhead import build_full, model_label
-    from nodegraph.context import resolve_device
+    from nodegraph.run.devices import resolve_device
     from nodegraph_nodes.sdxl import demo
 
     device = resolve_device(args.device)

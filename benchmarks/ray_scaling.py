@@ -67,11 +67,11 @@ def trivial(count: int, chain: bool, salt: int) -> dict:
 
 
 def measure(executor, args, work: Path) -> dict[str, float]:
-    from nodegraph.cache import Cache
-    from nodegraph.context import Environment
-    from nodegraph.files import FileRoots
-    from nodegraph.plugins import load_registry
-    from nodegraph.session import Session
+    from nodegraph.run.cache import Cache
+    from nodegraph.run.context import Environment
+    from nodegraph.files.roots import FileRoots
+    from nodegraph.api.plugins import load_registry
+    from nodegraph.run.session import Session
 
     registry = load_registry([PLUGIN_DIR], use_env=False)
     env = Environment(files=FileRoots(output_dir=work / "out"), device=args.device, demo_dir=work / "demo")
@@ -101,7 +101,7 @@ def on_cluster(nodes: int, args, work: Path) -> dict[str, float]:
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     import ray
     from ray.cluster_utils import Cluster
-    from nodegraph.ray_executor import RayExecutor
+    from nodegraph.ray.executor import RayExecutor
     gpus = {"num_gpus": 1} if args.device == "cuda" else {}
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": args.cpus_per_node, "include_dashboard": False,
                                                             "object_store_memory": 256 << 20, **gpus})
@@ -126,10 +126,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     columns: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="ray-scaling-") as tmp:
-        from nodegraph.executor import InProcessExecutor
+        from nodegraph.run.executor import InProcessExecutor
         columns["local"] = measure(InProcessExecutor(), args, Path(tmp) / "local")
         if args.address:
-            from nodegraph.ray_executor import RayExecutor
+            from nodegraph.ray.executor import RayExecutor
             executor = RayExecutor(args.address)
             columns[f"ray {args.address}"] = measure(executor, args, Path(tmp) / "ray")
             executor.close()

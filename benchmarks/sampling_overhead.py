@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def stubbed_job(size: int, rounds: int) -> None:
     import torch
     from lcm_overhead import main_job
-    from nodegraph.cache import Cache
-    from nodegraph.context import Environment
-    from nodegraph.events import CollectingSink
-    from nodegraph.files import FileRoots
-    from nodegraph.session import Session
+    from nodegraph.run.cache import Cache
+    from nodegraph.run.context import Environment
+    from nodegraph.run.events import CollectingSink
+    from nodegraph.files.roots import FileRoots
+    from nodegraph.run.session import Session
     from nodegraph_nodes.sdxl.model_manager import ModelHandle
 
     workflow = main_job("demo:tiny-sdxl", "demo:tiny-sdxl-lcm-lora", "demo:tiny-sdxl-style-lora", size)

@@ -82,7 +82,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-compile", action="store_true", help="only the eager rows")
     args = parser.parse_args(argv)
     from lcm_overhead import build_full, main_job, model_label
-    from nodegraph.context import resolve_device
+    from nodegraph.run.devices import resolve_device
 
     device = resolve_device(args.device)
     size = args.size or (1024 if args.full else 256)

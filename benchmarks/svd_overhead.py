@@ -141,11 +141,12 @@ def main(argv=None) -> None:
     import torch
     from PIL import Image
     from nodegraph import ANY, Node, Socket, node
-    from nodegraph.cache import Cache
-    from nodegraph.context import Environment, resolve_device
-    from nodegraph.files import FileRoots
-    from nodegraph.plugins import load_registry
-    from nodegraph.session import Session
+    from nodegraph.run.cache import Cache
+    from nodegraph.run.context import Environment
+    from nodegraph.run.devices import resolve_device
+    from nodegraph.files.roots import FileRoots
+    from nodegraph.api.plugins import load_registry
+    from nodegraph.run.session import Session
     from nodegraph_nodes.video import demo
     from nodegraph_nodes.video.model_manager import (LoraPatch, ModelSource, VideoModelHandle, VideoModelManager,
                                                      default_dtype, load_pipeline)

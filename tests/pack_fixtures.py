@@ -16,11 +16,11 @@ from typing import Any, Callable
 import pytest
 
 from nodegraph import ANY, Node, Socket, node
-from nodegraph.context import Environment
-from nodegraph.events import CollectingSink
-from nodegraph.files import FileRoots
-from nodegraph.session import Session
-from nodegraph.workflow import Workflow, parse_workflow
+from nodegraph.files.roots import FileRoots
+from nodegraph.graph.workflow import Workflow, parse_workflow
+from nodegraph.run.context import Environment
+from nodegraph.run.events import CollectingSink
+from nodegraph.run.session import Session
 
 
 @node("TestCapture", category="tests", outputs={"value": ANY}, output_node=True, deterministic=False)
@@ -44,7 +44,7 @@ class PackUnderTest:
 @pytest.fixture(scope="session")
 def registry(pack: PackUnderTest):
     """The installed catalogue plus TestCapture."""
-    from nodegraph.plugins import load_registry
+    from nodegraph.api.plugins import load_registry
     reg = load_registry(())
     reg.add_node(Capture, f"tests.{pack.name}")
     return reg
@@ -75,7 +75,7 @@ def make_session(pack: PackUnderTest, demo_dir, manager, registry, tmp_path) -> 
     """``make(cache=None, models_dir=None, own_manager=None)``: a CPU Session on the shared demo
     folder and warm manager (or ``own_manager``), files under tmp_path, cache off unless given."""
     def make(cache=None, models_dir: Path | None = None, own_manager=None) -> Session:
-        from nodegraph.cache import Cache
+        from nodegraph.run.cache import Cache
         env = Environment(files=FileRoots(input_dir=tmp_path / "input", models_dir=models_dir or tmp_path / "models",
                                           output_dir=tmp_path / "output"),
                           device="cpu", demo_dir=demo_dir)

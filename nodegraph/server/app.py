@@ -27,12 +27,13 @@ from pathlib import Path
 
 from websockets.asyncio.server import serve
 
-from .. import __version__
-from ..cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
-from ..errors import UsageError, WorkflowInvalid
-from ..executor import Executor, InProcessExecutor, executor_named
-from ..paths import default_cache_dir
-from ..session import Session
+from ..api.errors import UsageError, WorkflowInvalid
+from ..run.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
+from ..run.executor import Executor, InProcessExecutor
+from ..run.executors import executor_named
+from ..run.session import Session
+from ..startup.paths import default_cache_dir
+from ..version import __version__
 from . import handlers, protocol, security, static
 from .jobs import JobStore
 from .web import HttpGate

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from ..errors import WorkflowInvalid
+from ..api.errors import WorkflowInvalid
 from . import protocol
 from .jobs import JobRecord
 from .protocol import ProtocolError

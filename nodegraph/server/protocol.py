@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Collection
 from urllib.parse import quote
 
-from ..mp4meta import is_mp4
+from ..files.sniff import is_iso_media
 
 VERSION = 1
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
@@ -187,7 +187,7 @@ def check_upload_bytes(name: str, data: bytes) -> None:
     magics = _MAGIC.get(suffix, ())
     if magics and not any(data.startswith(m) for m in magics):
         raise ProtocolError("bad_upload", f"the bytes are not a {suffix[1:].upper()} file")
-    if suffix in _ISO_MEDIA and not is_mp4(data[:8]):
+    if suffix in _ISO_MEDIA and not is_iso_media(data[:8]):
         raise ProtocolError("bad_upload", f"the bytes are not a {suffix[1:].upper()} file")
     if suffix == ".webp" and data[8:12] != b"WEBP":
         raise ProtocolError("bad_upload", "the bytes are not a WEBP file")

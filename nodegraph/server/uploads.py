@@ -5,7 +5,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..files import atomic_write
+from ..files.roots import atomic_write
 
 
 def store_upload(folder: Path, name: str, data: bytes, overwrite: bool) -> str:

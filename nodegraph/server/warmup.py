@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..cache import Cache
-from ..context import InterruptToken
-from ..events import CollectingSink
-from ..session import Session
+from ..run.cache import Cache
+from ..run.context import InterruptToken
+from ..run.events import CollectingSink
+from ..run.session import Session
 
 log = logging.getLogger("nodegraph.server")
 

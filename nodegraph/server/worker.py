@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from ..context import InterruptToken
-from ..errors import WorkflowInvalid
-from ..events import Sink
-from ..executor import RunResult
-from ..session import Session
+from ..api.errors import WorkflowInvalid
+from ..run.context import InterruptToken
+from ..run.events import Sink
+from ..run.executor import RunResult
+from ..run.session import Session
 from . import jobs as jobstates
 from . import protocol
 from .jobs import JobRecord, JobStore

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
-from ..events import Sink
+from ..run.events import Sink
 from . import handlers, protocol
 from .handlers import Connection, Outcome, Services
 from .protocol import ProtocolError

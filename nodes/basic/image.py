@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from nodegraph import FileInput, FileKind, Node, NodeError, Socket, SocketType, Widget, node
-from nodegraph.types import is_tensor
-from nodegraph.workflow import PNG_WORKFLOW_KEY
+from nodegraph import FileInput, FileKind, Node, NodeError, Socket, SocketType, Widget, WorkflowReader, node
+from nodegraph.api.types import is_tensor
+from nodegraph.graph.workflow import PNG_WORKFLOW_KEY
 
 SOCKET_TYPES = [
     SocketType("IMAGE", description="float tensor [batch, height, width, channels] in 0..1",
@@ -22,6 +22,7 @@ FILE_KINDS = [FileKind("image", "input", "pictures in the input folder (uploads 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 PNG_PROVENANCE_KEY = "nodegraph.provenance"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def image_to_tensor(pil_image) -> Any:
@@ -126,9 +127,18 @@ class SaveImage(Node):
         return {}
 
 
-def read_png_workflow(path: str | Path) -> dict | None:
-    """The workflow embedded in a PNG saved by SaveImage, or None."""
+def png_workflow_text(path: str | Path) -> str | None:
+    """The workflow JSON embedded in a PNG saved by SaveImage, or None."""
     from PIL import Image
     with Image.open(path) as img:
-        text = img.info.get(PNG_WORKFLOW_KEY)
+        return img.info.get(PNG_WORKFLOW_KEY) or None
+
+
+def read_png_workflow(path: str | Path) -> dict | None:
+    """The workflow embedded in a PNG saved by SaveImage, or None."""
+    text = png_workflow_text(path)
     return json.loads(text) if text else None
+
+
+# `nodegraph run picture.png`: the workflow SaveImage embedded.
+WORKFLOW_READERS = [WorkflowReader("PNG", (".png",), png_workflow_text, sniff=lambda head: head.startswith(PNG_SIGNATURE))]

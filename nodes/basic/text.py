@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nodegraph import Node, NodeError, Widget, node
-from nodegraph.files import atomic_write
+from nodegraph.files.roots import atomic_write
 
 
 @node("JoinText", category="text", outputs={"text": "STRING"})

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from nodegraph.context import resolve_device
-from nodegraph.errors import Interrupted
+from nodegraph.api.errors import Interrupted
+from nodegraph.run.devices import resolve_device
 
 from .cache import LLMCache, call_key
 

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from nodegraph.files import atomic_write
+from nodegraph.files.roots import atomic_write
 
 
 def call_key(kind: str, identity: str, model: str, messages: list[dict], params: dict) -> str:

@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nodegraph import DemoAsset, FileInput, FileKind, Node, NodeError, Socket, SocketType, Widget, node
-from nodegraph.files import atomic_write
+from nodegraph.files.roots import atomic_write
 
 from .backends import LLMSpec
 from .needle_report import heatmap_png, recall_table, report_markdown, table_csv, table_json
 from .needle_score import METHODS, check_patterns, expected_answers, judge_messages, parse_grade, score_text
 from .needle_text import (CORPUS_EXTENSIONS, cell_messages, corpus_files, counter_for, filler, filler_for,
                           insert_needles, read_corpus)
-from .orca import _excerpt, _service, run_calls
+from .orca import excerpt, llm_service, run_calls
 
 SOCKET_TYPES = [
     SocketType("HAYSTACK", description="filler documents for recall tests, with the text sized to the "
@@ -158,7 +158,7 @@ class Haystack(Node):
         documents = read_corpus(corpus_files(path))
         if not documents:
             raise NodeError(f"{self.source!r} holds no text ({'/'.join(CORPUS_EXTENSIONS)} files)", input="source")
-        counter = counter_for(_service(ctx), self.llm)
+        counter = counter_for(llm_service(ctx), self.llm)
         text = filler(documents, self.tokens, counter)
         count = counter.count(text)
         ctx.ui["text"] = f"{len(documents)} documents; {count} tokens ({counter.name})"
@@ -178,7 +178,7 @@ class InsertNeedle(_NeedleFields):
     depth: float = Widget(50.0, ge=0.0, le=100.0, step=5.0, description="% of the haystack before the needle")
 
     def run(self, ctx):
-        counter = counter_for(_service(ctx), self.haystack.get("llm"))
+        counter = counter_for(llm_service(ctx), self.haystack.get("llm"))
         placed = insert_needles(self.haystack["text"], self.needle_list(), self.depth, counter)
         ctx.ui["text"] = (f"{placed.tokens} tokens ({counter.name}); needle(s) at token "
                           f"{', '.join(map(str, placed.token_offsets))}")
@@ -193,7 +193,7 @@ class AskLLM(_AskFields):
     context: str = Widget("", multiline=True, description="the haystack with the needle (link InsertNeedle)")
 
     def run(self, ctx):
-        service, spec = _service(ctx), ask_spec(self.llm, self.max_tokens, self.temperature)
+        service, spec = llm_service(ctx), ask_spec(self.llm, self.max_tokens, self.temperature)
         counter = counter_for(service, spec)
         messages = cell_messages(self.system_prompt, self.prompt_template, self.context, self.question)
         prompt, problem = window_problem(service, spec, counter, messages, self.max_tokens)
@@ -221,7 +221,7 @@ class ScoreRecall(_ScoreFields):
                                describe=lambda i: "the judge's grading")
         grade = parse_grade(results[0]["content"])
         if grade is None:
-            raise NodeError(f"the judge gave no 1-10 grade: {_excerpt(results[0]['content'])!r}", input="judge")
+            raise NodeError(f"the judge gave no 1-10 grade: {excerpt(results[0]['content'])!r}", input="judge")
         ctx.ui["text"] = f"grade {grade}/10"
         return {"score": grade / 10}
 
@@ -255,7 +255,7 @@ class NeedleGrid(_NeedleFields, _AskFields, _ScoreFields):
         return problems
 
     def run(self, ctx):
-        service, spec = _service(ctx), ask_spec(self.llm, self.max_tokens, self.temperature)
+        service, spec = llm_service(ctx), ask_spec(self.llm, self.max_tokens, self.temperature)
         counter, needles = counter_for(service, spec), self.needle_list()
         judge = self.judge_spec() if self.method == "judge" else None
         cells, calls, rows = [], [], []
@@ -306,7 +306,7 @@ class NeedleGrid(_NeedleFields, _AskFields, _ScoreFields):
                 grade = parse_grade(reply["content"])
                 rows[answered[k]].update(grade=grade, score=None if grade is None else grade / 10)
                 if grade is None:
-                    rows[answered[k]]["error"] = f"the judge gave no 1-10 grade: {_excerpt(reply['content'])!r}"
+                    rows[answered[k]]["error"] = f"the judge gave no 1-10 grade: {excerpt(reply['content'])!r}"
         for k, message in failed:
             rows[answered[k]]["error"] = f"judge: {message}"
 

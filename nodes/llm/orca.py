@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from nodegraph import DemoAsset, FileInput, FileKind, Interrupted, Node, NodeError, Socket, SocketType, Widget, node
-from nodegraph.files import atomic_write
+from nodegraph.files.roots import atomic_write
 
 from .backends import (DEMO_LLM_NAME, LLMCallError, LLMService, LLMSpec, demo_llm_folder, materialise_demo_llm,
                        sampling_params)
@@ -62,16 +62,16 @@ DEMOS = [
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _service(ctx) -> LLMService:
+def llm_service(ctx) -> LLMService:
     return ctx.service("llm", LLMService)
 
 
 def _llm_cache(ctx):
     folder = ctx.env.cache_dir / "llm" if ctx.env.cache_dir is not None else None
-    return _service(ctx).cache(folder)
+    return llm_service(ctx).cache(folder)
 
 
-def _excerpt(text: str, limit: int = 60) -> str:
+def excerpt(text: str, limit: int = 60) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -150,7 +150,7 @@ class LocalLLM(Node):
             if folder is None or not folder.is_dir():
                 raise NodeError(f"model folder {self.model!r} not found", input="model")
         spec = LLMSpec(kind="transformers", model=str(Path(folder).resolve()),
-                       identity=_service(ctx).fingerprint(Path(folder)), concurrency=1, device=ctx.env.device,
+                       identity=llm_service(ctx).fingerprint(Path(folder)), concurrency=1, device=ctx.env.device,
                        params=sampling_params(self.temperature, self.top_p, self.max_tokens, self.seed))
         return {"llm": spec}
 
@@ -271,7 +271,7 @@ def run_calls(ctx, spec: LLMSpec, calls: list[list[dict]], describe: Callable[[i
     cached the moment it arrives (by the worker), so whatever finished survives an interrupt,
     a failure elsewhere or a killed process. Returns (results, [(index, error)]) .
     """
-    service, cache = _service(ctx), _llm_cache(ctx)
+    service, cache = llm_service(ctx), _llm_cache(ctx)
     aborted = threading.Event()  # set when this node stops: in-flight calls then stop retrying
     should_stop = lambda: ctx.interrupt.is_set or aborted.is_set()  # noqa: E731
     total = len(calls)
@@ -320,7 +320,7 @@ def run_calls(ctx, spec: LLMSpec, calls: list[list[dict]], describe: Callable[[i
 
 
 def _task_label(task: dict) -> str:
-    return f"task {task.get('id')!r} ({_excerpt(task.get('prompt', ''))!r})"
+    return f"task {task.get('id')!r} ({excerpt(task.get('prompt', ''))!r})"
 
 
 def _messages(system: str, prompt: str) -> list[dict]:
@@ -577,12 +577,12 @@ class PreviewRecords(Node):
         blocks = [f"{len(self.records)} records"]
         for n, record in enumerate(self.records[: self.count]):
             if isinstance(record.get("messages"), list):
-                messages = [{"role": m.get("role"), "content": _excerpt(m.get("content", ""), self.max_chars)}
+                messages = [{"role": m.get("role"), "content": excerpt(m.get("content", ""), self.max_chars)}
                             for m in record["messages"]]
                 shown.append({**record, "messages": messages})
                 blocks.append(f"--- record {n + 1}" + "".join(f"\n[{m['role']}] {m['content']}" for m in messages))
             else:
-                row = {k: _excerpt(v, self.max_chars) if isinstance(v, str) else v for k, v in record.items()}
+                row = {k: excerpt(v, self.max_chars) if isinstance(v, str) else v for k, v in record.items()}
                 shown.append(row)
                 blocks.append(f"--- row {n + 1}\n{json.dumps(row, ensure_ascii=False)}")
         ctx.ui["text"] = "\n".join(blocks)

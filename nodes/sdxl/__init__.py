@@ -5,7 +5,7 @@ models (``demo/``, registered as ``demo:`` assets) are tiny seeded SDXL-architec
 on first use. Its socket types and file kinds are declared below.
 """
 from nodegraph import FileKind, Resources, SocketType
-from nodegraph.types import is_tensor, is_tensor_dict
+from nodegraph.api.types import is_tensor, is_tensor_dict
 
 from . import checkpoint, lora, pipeline  # noqa: F401  (importing registers the @node classes)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import Node, NodeError, Socket, Widget, node
-from nodegraph.files import canonicalise_safetensors_header
+from nodegraph.files.roots import canonicalise_safetensors_header
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager
 
 UNET_PREFIX = "model.diffusion_model."

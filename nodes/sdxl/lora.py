@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from nodegraph.demo_build import demo_fingerprint
-from nodegraph.files import atomic_write, canonicalise_safetensors_header, fingerprint_path
+from nodegraph.files.demo_build import demo_fingerprint
+from nodegraph.files.roots import atomic_write, canonicalise_safetensors_header, fingerprint_path
 from . import demo
 from .model_manager import LORA_COMPONENTS, LoraPatch, ModelHandle
 from .pipeline import model_manager, pickle_refusal

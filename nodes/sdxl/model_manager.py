@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nodegraph import NodeError, phase
-from nodegraph.model_cache import WarmModelManager
+from nodegraph.run.model_cache import WarmModelManager
 
 SERVICE_NAME = "sdxl_models"
 LORA_COMPONENTS = ("unet", "text_encoder", "text_encoder_2")

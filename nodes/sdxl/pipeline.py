@@ -14,11 +14,10 @@ from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, imported, node
 from . import demo, fast
-from nodegraph.context import device_key, resolve_device
-from nodegraph.demo_build import demo_fingerprint
-from nodegraph.devices import warm_up
-from nodegraph.files import fingerprint_path
-from nodegraph.validate import PICKLE_SUFFIXES
+from nodegraph.files.demo_build import demo_fingerprint
+from nodegraph.files.roots import fingerprint_path
+from nodegraph.graph.validate import PICKLE_SUFFIXES
+from nodegraph.run.devices import device_key, resolve_device, warm_up
 from .model_manager import SERVICE_NAME, ModelHandle, ModelManager, ModelSource, default_dtype
 
 MAX_SEED = 2**63 - 1

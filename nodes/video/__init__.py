@@ -3,12 +3,14 @@ LoRAs on its temporal attention, frame interpolation, video files in and out, fr
 
 Its model manager (``model_manager.py``) keeps SVD pipelines warm across jobs; its demo assets
 (``demo/``) are a tiny seeded SVD pipeline, three camera LoRAs and a start frame. Its socket
-types and file kinds are declared below.
+types and file kinds are declared below, with the reader of the workflow a saved clip embeds
+(``mp4meta.py``).
 """
 from nodegraph import FileKind, SocketType
 
 from . import camera_lora, frames, interpolate, svd, video_io  # noqa: F401  (importing registers the nodes)
 from .demo import DEMOS  # noqa: F401  (registered with the core)
+from .mp4meta import WORKFLOW_READER
 from .values import is_latent_video, is_video
 
 SOCKET_TYPES = [
@@ -24,3 +26,4 @@ FILE_KINDS = [
     FileKind("checkpoint", "models", "SVD models: diffusers folders or single-file .safetensors (models/checkpoint/)"),
     FileKind("lora", "models", "camera-motion LoRA .safetensors files (models/lora/)"),
 ]
+WORKFLOW_READERS = [WORKFLOW_READER]  # `nodegraph run clip.mp4`: the workflow SaveVideo embedded

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from nodegraph import NodeError, phase
-from nodegraph.model_cache import WarmModelManager
+from nodegraph.run.model_cache import WarmModelManager
 from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle, ModelSource, default_dtype, quiet_loaders
 
 from .lora_format import LoraFileError, read_camera_lora

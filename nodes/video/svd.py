@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, imported, node
-from nodegraph.context import resolve_device
-from nodegraph.devices import warm_up
-from nodegraph.files import fingerprint_path
+from nodegraph.files.roots import fingerprint_path
+from nodegraph.run.devices import resolve_device, warm_up
 from nodegraph_nodes.sdxl.pipeline import MAX_SEED, base_source, pickle_refusal
 
 from . import demo

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from nodegraph.files import atomic_write
-from nodegraph.workflow import PNG_WORKFLOW_KEY
+from nodegraph.files.roots import atomic_write
+from nodegraph.graph.workflow import PNG_WORKFLOW_KEY
 
 from .values import make_video
 

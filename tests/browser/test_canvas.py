@@ -185,7 +185,7 @@ def test_save_then_reload_gives_the_identical_workflow(canvas, page, tmp_path):
     assert data["nodes"][s]["inputs"]["value"] == "line one\nline two"
     assert all(isinstance(n["ui"]["pos"], list) and len(n["ui"]["pos"]) == 2 for n in data["nodes"].values())
     # the engine accepts it as it is
-    from nodegraph.workflow import parse_workflow
+    from nodegraph.graph.workflow import parse_workflow
     parse_workflow(data)
 
     path = tmp_path / "saved.json"

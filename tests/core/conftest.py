@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from nodegraph.cache import Cache
-from nodegraph.context import Environment
-from nodegraph.files import FileRoots
-from nodegraph.plugins import load_registry
-from nodegraph.session import Session
+from nodegraph.api.plugins import load_registry
+from nodegraph.files.roots import FileRoots
+from nodegraph.run.cache import Cache
+from nodegraph.run.context import Environment
+from nodegraph.run.session import Session
 
 TEST_PLUGIN = textwrap.dedent('''
     """Test-only nodes: counted, slow, failing and lying nodes."""

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.workflow import dumps_workflow, parse_workflow
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.graph.workflow import dumps_workflow, parse_workflow
 
 from core_helpers import cli, link, wf, write
 

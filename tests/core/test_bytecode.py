@@ -1,5 +1,5 @@
 """Bytecode that Python cannot or may not write beside an install goes to nodegraph's cache
-folder (nodegraph/bytecode.py)."""
+folder (nodegraph/startup/bytecode.py)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nodegraph import bytecode, cli
+from nodegraph.cli import main as cli
+from nodegraph.startup import bytecode
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_a_fresh_process_stores_the_bytecode_there_and_the_next_reads_it(package
             f"bytecode.os.access = lambda p, m, **kw: False if m == os.W_OK and str(p) == {str(package)!r} "
             f"else real(p, m, **kw)\n") if how == "read-only" else ""
     code = (f"import os, sys\nfrom pathlib import Path\nsys.path.insert(0, {str(package.parent)!r})\n"
-            f"from nodegraph import bytecode\n{deny}"
+            f"from nodegraph.startup import bytecode\n{deny}"
             f"switched = bytecode.keep_bytecode_in(Path({str(target)!r}), ('slowpkg',))\n"
             "import slowpkg\nprint(switched, slowpkg.VALUE, type(slowpkg.__spec__.loader).__name__, "
             "os.path.exists(slowpkg.__spec__.cached))\n")

@@ -1,9 +1,9 @@
 """Re-runs execute exactly what changed: Merkle keys, memory tier, non-deterministic nodes."""
 from core_helpers import link, wf
 
-from nodegraph.cache import CacheEntry, MemoryTier
-from nodegraph.events import CollectingSink
-from nodegraph.workflow import parse_workflow
+from nodegraph.graph.workflow import parse_workflow
+from nodegraph.run.cache import CacheEntry, MemoryTier
+from nodegraph.run.events import CollectingSink
 
 
 def diamond(b_value=5, c_factor=3):
@@ -66,8 +66,8 @@ def test_non_deterministic_node_is_never_served_from_cache(session):
 
 
 def test_cache_off_executes_everything(registry, env):
-    from nodegraph.cache import Cache
-    from nodegraph.session import Session
+    from nodegraph.run.cache import Cache
+    from nodegraph.run.session import Session
     session = Session(registry, env, Cache(enabled=False))
     run(session, diamond())
     again, _ = run(session, diamond())
@@ -90,7 +90,7 @@ def test_memory_tier_is_lru_bounded_in_bytes():
 
 def _key_material(session, monkeypatch, depth: int) -> list[int]:
     """Bytes hashed into each node's key while running a MathInt chain ``depth`` nodes long."""
-    import nodegraph.cache as cache_mod
+    import nodegraph.run.cache as cache_mod
     sizes: list[int] = []
     real = cache_mod._CANONICAL
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from nodegraph.cache import _OBJECT_BYTES, Cache, CacheEntry, DiskTier, MemoryTier, NotStorable, _encode_value
+from nodegraph.run.cache import _OBJECT_BYTES, Cache, CacheEntry, DiskTier, MemoryTier, NotStorable, _encode_value
 
 KEY = "ab" + "0" * 38
 

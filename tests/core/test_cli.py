@@ -100,8 +100,8 @@ def test_schema_is_the_json_schema_of_the_workflow_file():
 
 
 def test_importing_the_core_and_the_catalogue_does_not_import_torch():
-    code = ("import sys, nodegraph, nodegraph.cli, nodegraph.plugins;"
-            "r = nodegraph.plugins.load_registry(use_env=False);"
+    code = ("import sys, nodegraph, nodegraph.cli.main, nodegraph.api.plugins;"
+            "r = nodegraph.api.plugins.load_registry(use_env=False);"
             "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'websockets') if m in sys.modules];"
             "print(heavy, len(r.nodes))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from core_helpers import cli, link, wf, write
-from nodegraph.cli import build_parser
-from nodegraph.progress import PLAIN_INTERVAL, HumanProgress
+from nodegraph.cli.main import build_parser
+from nodegraph.cli.progress import PLAIN_INTERVAL, HumanProgress
 
 
 def _cuda_usable() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from nodegraph import cli
+from nodegraph.cli import main as cli
 
 WORKFLOW = {"format": "nodegraph/workflow", "version": 1, "nodes": {
     "solid": {"type": "SolidImage", "inputs": {"width": 8, "height": 8}},

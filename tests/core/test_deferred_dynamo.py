@@ -1,4 +1,4 @@
-"""torch._dynamo imported only once something compiles (nodegraph.deferred_dynamo).
+"""torch._dynamo imported only once something compiles (nodegraph.startup.deferred_dynamo).
 
 Each case runs in a new process: whether torch._dynamo is imported is per process, and the test
 process may have imported it already."""
@@ -12,14 +12,14 @@ import textwrap
 
 import pytest
 
-from nodegraph.deferred_dynamo import LEAVES, _standalone
+from nodegraph.startup.deferred_dynamo import LEAVES, _standalone
 
 pytest.importorskip("torch")
 
 # Inside the block: what diffusers' and transformers' modules do while they import.
 PRELUDE = textwrap.dedent("""
     import json, sys, torch
-    from nodegraph.deferred_dynamo import dynamo_deferred, deferred
+    from nodegraph.startup.deferred_dynamo import dynamo_deferred, deferred
     report = {}
     with dynamo_deferred():
         import torch._dynamo

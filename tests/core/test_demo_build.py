@@ -1,7 +1,7 @@
-"""Built demo assets (nodegraph.demo_build): made once, whole or not at all, described as DemoAssets."""
+"""Built demo assets (nodegraph.files.demo_build): made once, whole or not at all, described as DemoAssets."""
 import pytest
 
-from nodegraph.demo_build import build_once, materialise, recipe_assets
+from nodegraph.files.demo_build import build_once, materialise, recipe_assets
 
 
 def test_a_folder_or_a_file_is_built_once_and_renamed_into_place(tmp_path):

@@ -3,7 +3,7 @@ import json
 
 from core_helpers import cli, link, wf, write
 
-from nodegraph.cache import Cache, CacheEntry, DiskTier
+from nodegraph.run.cache import Cache, CacheEntry, DiskTier
 
 
 def tensor_workflow(seed=3):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from nodegraph.cache import Cache, CacheEntry, DiskTier, LazyOutputs
+from nodegraph.run.cache import Cache, CacheEntry, DiskTier, LazyOutputs
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 
 from core_helpers import link, wf
 
-from nodegraph.context import InterruptToken
-from nodegraph.events import VOCABULARY, CollectingSink
-from nodegraph.plan import make_plan
-from nodegraph.validate import build_graph
-from nodegraph.workflow import parse_workflow
+from nodegraph.graph.plan import make_plan
+from nodegraph.graph.validate import build_graph
+from nodegraph.graph.workflow import parse_workflow
+from nodegraph.run.context import InterruptToken
+from nodegraph.run.events import VOCABULARY, CollectingSink
 
 
 def test_events_follow_the_vocabulary_and_done_summarises(session):

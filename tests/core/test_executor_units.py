@@ -15,13 +15,14 @@ import torch
 from core_helpers import link, wf
 
 from nodegraph import ANY, Node, Socket, Widget, node
-from nodegraph.cache import Cache, CacheEntry
-from nodegraph.errors import NodeError, UsageError
-from nodegraph.executor import (InProcessExecutor, OutputMismatch, _check_outputs, _describe, _error_event,
-                                _finished, executor_named, node_key)
-from nodegraph.registry import Registry
-from nodegraph.session import Session
-from nodegraph.types import TypeRegistry
+from nodegraph.api.errors import NodeError, UsageError
+from nodegraph.run.cache import Cache, CacheEntry
+from nodegraph.run.executor import (InProcessExecutor, OutputMismatch, _describe, check_outputs, error_event,
+                                    finished_event, node_key)
+from nodegraph.api.registry import Registry
+from nodegraph.api.types import TypeRegistry
+from nodegraph.run.executors import executor_named
+from nodegraph.run.session import Session
 
 
 def test_describe_names_type_and_shape():
@@ -42,7 +43,7 @@ def raised(exc):
 
 def test_node_error_event_names_node_type_and_input():
     exc = raised(NodeError("file 'x.png' is not an image", input="image"))
-    event = _error_event("n7", "LoadImage", exc, {"job": "j1"})
+    event = error_event("n7", "LoadImage", exc, {"job": "j1"})
     assert event["event"] == "error" and event["node"] == "n7" and event["node_type"] == "LoadImage"
     assert event["message"] == "file 'x.png' is not an image"
     assert event["exception"] == "NodeError" and event["input"] == "image" and event["job"] == "j1"
@@ -51,15 +52,15 @@ def test_node_error_event_names_node_type_and_input():
 
 
 def test_plain_exception_event():
-    event = _error_event("n1", "Math", raised(ZeroDivisionError()), {})
+    event = error_event("n1", "Math", raised(ZeroDivisionError()), {})
     assert event["message"] == "ZeroDivisionError" and event["exception"] == "ZeroDivisionError"
     assert "input" not in event and "job" not in event
-    assert "input" not in _error_event("n1", "Math", raised(NodeError("bad")), {})
+    assert "input" not in error_event("n1", "Math", raised(NodeError("bad")), {})
 
 
 def test_output_mismatch_message_names_the_node():
     exc = raised(OutputMismatch("output 'image' should be IMAGE but is int"))
-    event = _error_event("n3", "MyNode", exc, {})
+    event = error_event("n3", "MyNode", exc, {})
     assert event["message"] == "node 'n3' (MyNode): output 'image' should be IMAGE but is int"
     assert event["exception"] == "OutputMismatch"
 
@@ -75,7 +76,7 @@ def test_executor_named_picks_the_local_executor_unless_ray_is_asked_for():
 
 def break_import(monkeypatch, missing: str) -> None:
     """Make importing the Ray executor fail as if module ``missing`` were not installed."""
-    monkeypatch.delitem(sys.modules, "nodegraph.ray_executor", raising=False)
+    monkeypatch.delitem(sys.modules, "nodegraph.ray.executor", raising=False)
     if missing.startswith("ray."):  # a Ray install that lacks one of its parts
         fake_ray = ModuleType("ray")
         fake_ray.__path__ = []
@@ -88,14 +89,14 @@ def test_executor_ray_without_ray_says_how_to_install_it(monkeypatch, missing):
     break_import(monkeypatch, missing)
     with pytest.raises(UsageError) as info:
         executor_named("ray")
-    assert str(info.value) == "--executor ray needs Ray: pip install 'nodegraph[ray]'"
+    assert str(info.value) == "--executor ray needs ray: pip install 'nodegraph[ray]'"
 
 
 def test_another_missing_module_is_not_blamed_on_ray(monkeypatch):
-    break_import(monkeypatch, "nodegraph.ray_placement")
+    break_import(monkeypatch, "nodegraph.ray.placement")
     with pytest.raises(ModuleNotFoundError) as info:
         executor_named("ray")
-    assert info.value.name == "nodegraph.ray_placement"
+    assert info.value.name == "nodegraph.ray.placement"
 
 
 @node("Pair", category="test", outputs={"count": "INT", "label": "STRING"})
@@ -112,15 +113,15 @@ class Pair(Node):
 ])
 def test_outputs_that_break_the_declaration_say_how(outputs, message):
     with pytest.raises(OutputMismatch) as info:
-        _check_outputs(Pair, outputs, TypeRegistry())
+        check_outputs(Pair, outputs, TypeRegistry())
     assert str(info.value) == message
 
 
 def test_finished_events_carry_files_and_canvas_data_only_when_there_are_some():
     entry = CacheEntry({}, files=("/out/a.png",), ui={"images": ["a.png"]})
-    assert _finished("executed", "n1", "j1", entry) == {
+    assert finished_event("executed", "n1", "j1", entry) == {
         "event": "executed", "node": "n1", "job": "j1", "outputs": ["/out/a.png"], "ui": {"images": ["a.png"]}}
-    assert _finished("cached", "n2", "j1", CacheEntry({})) == {"event": "cached", "node": "n2", "job": "j1"}
+    assert finished_event("cached", "n2", "j1", CacheEntry({})) == {"event": "cached", "node": "n2", "job": "j1"}
 
 
 class Frame:

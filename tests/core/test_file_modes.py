@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from core_helpers import link, wf, write
-from nodegraph.files import atomic_write, current_umask
+from nodegraph.files.roots import atomic_write, current_umask
 
 
 def mode(path) -> int:

@@ -20,13 +20,13 @@ from hypothesis import given, settings, strategies as st
 from core_helpers import cli, link, wf
 
 from nodegraph import ANY, Node, Socket, Widget, node
-from nodegraph.cache import Cache
-from nodegraph.context import Environment
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.executor import node_key
-from nodegraph.files import FileRoots
-from nodegraph.plugins import load_registry
-from nodegraph.session import Session
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.api.plugins import load_registry
+from nodegraph.files.roots import FileRoots
+from nodegraph.run.cache import Cache
+from nodegraph.run.context import Environment
+from nodegraph.run.executor import node_key
+from nodegraph.run.session import Session
 
 
 @node("TestKeySource", category="tests", outputs={"value": ANY})
@@ -256,7 +256,7 @@ def test_keys_equal_exactly_when_values_are_equal(session, a, b, x, y):
 def test_changing_one_literal_reruns_exactly_that_node_and_its_descendants(session, length, data):
     """Real runs on a chain with a side branch: the second run executes exactly the changed
     node and everything after it; the rest comes from the cache."""
-    from nodegraph.events import CollectingSink
+    from nodegraph.run.events import CollectingSink
     runner = Session(session.registry, env=session.env, cache=Cache())
     nodes = {"n0": ("Int", {"value": 1}), "side": ("Int", {"value": 5}), "side_show": ("Show", {"value": link("side")})}
     for i in range(1, length):

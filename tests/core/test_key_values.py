@@ -10,11 +10,11 @@ from pydantic import BaseModel
 from core_helpers import wf
 
 from nodegraph import DemoAsset, FileInput, Node, Widget, node
-from nodegraph.cache import Cache
-from nodegraph.context import Environment
-from nodegraph.files import FileRoots
-from nodegraph.registry import Registry
-from nodegraph.session import Session
+from nodegraph.api.registry import Registry
+from nodegraph.files.roots import FileRoots
+from nodegraph.run.cache import Cache
+from nodegraph.run.context import Environment
+from nodegraph.run.session import Session
 
 
 class Blend(enum.Enum):

@@ -1,4 +1,4 @@
-"""The ``nodegraph`` command's exit: no interpreter teardown once torch is in (nodegraph.leave)."""
+"""The ``nodegraph`` command's exit: no interpreter teardown once torch is in (nodegraph.cli.leave)."""
 from __future__ import annotations
 
 import os
@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent("""
     from pathlib import Path
     if "{torch}" == "yes":
         import torch
-    from nodegraph.leave import leave
+    from nodegraph.cli.leave import leave
 
     class Torn:
         def __del__(self):
@@ -60,9 +60,9 @@ def test_the_command_ends_through_leave_and_main_does_not():
     """``nodegraph`` (the console script) and ``python -m nodegraph.cli`` end through leave;
     ``cli.main`` returns, so callers keep their process."""
     import tomllib
-    from nodegraph import cli
+    from nodegraph.cli import main as cli
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"]["nodegraph"] == "nodegraph.cli:console"
+    assert pyproject["project"]["scripts"]["nodegraph"] == "nodegraph.cli.main:console"
     assert cli.main(["nodes", "--json"]) == cli.EXIT_OK  # still here
 
 
@@ -71,7 +71,7 @@ def test_closing_before_the_exit_skips_collections_but_loses_no_garbage():
     heap, and cycles that existed before are still collected afterwards."""
     import gc
     import weakref
-    from nodegraph.gctune import collections_skipped
+    from nodegraph.run.gctune import collections_skipped
 
     class Cycle:
         pass

@@ -8,13 +8,13 @@ from typing import Any
 from core_helpers import cli, link, wf, write
 
 from nodegraph import Node, Socket, Widget, node
-from nodegraph.cache import Cache
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.events import CollectingSink
-from nodegraph.registry import Registry
-from nodegraph.session import Session
-from nodegraph.validate import build_graph
-from nodegraph.workflow import parse_workflow
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.api.registry import Registry
+from nodegraph.graph.validate import build_graph
+from nodegraph.graph.workflow import parse_workflow
+from nodegraph.run.cache import Cache
+from nodegraph.run.events import CollectingSink
+from nodegraph.run.session import Session
 
 
 @node("Probe", category="test", outputs={"text": "STRING"})

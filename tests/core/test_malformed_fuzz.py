@@ -4,7 +4,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nodegraph import cli
+from nodegraph.cli import main as cli
 
 VALID = {
     "format": "nodegraph/workflow", "version": 1,

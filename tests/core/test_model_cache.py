@@ -1,9 +1,9 @@
-"""Warm models within a memory budget (nodegraph.model_cache), as the packs' model managers use them."""
+"""Warm models within a memory budget (nodegraph.run.model_cache), as the packs' model managers use them."""
 from dataclasses import dataclass
 
 import pytest
 
-from nodegraph.model_cache import DEFAULT_BUDGET, WarmModelManager, WarmModels, budget_from_env, parse_bytes
+from nodegraph.run.model_cache import DEFAULT_BUDGET, WarmModelManager, WarmModels, budget_from_env, parse_bytes
 
 
 @dataclass

@@ -7,13 +7,13 @@ import textwrap
 import pytest
 from core_helpers import link, wf
 
-from nodegraph.cache import Cache
-from nodegraph.context import Environment
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.files import FileRoots
-from nodegraph.plugins import load_registry
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.api.plugins import load_registry
+from nodegraph.files.roots import FileRoots
+from nodegraph.run.cache import Cache
+from nodegraph.run.context import Environment
+from nodegraph.run.session import Session
 from nodegraph.server import protocol
-from nodegraph.session import Session
 
 HINT_PACK = textwrap.dedent('''
     """A pack with its own domain: HINT values, controlnet files, a built demo hint."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from nodegraph.package_scan import package_scan_cached, stored_scan
+from nodegraph.startup.package_scan import package_scan_cached, stored_scan
 
 
 def _install_fake_distribution(site, name: str, version: str, top_level: str) -> None:
@@ -78,7 +78,7 @@ def test_a_stored_copy_that_is_not_a_mapping_is_rescanned(tmp_path):
 def test_the_environment_key_sees_every_folder_on_the_path_and_rewritten_distributions(tmp_path, monkeypatch):
     import os
 
-    from nodegraph.package_scan import environment_key
+    from nodegraph.startup.package_scan import environment_key
     archive = tmp_path / "libs.zip"  # a sys.path entry that is not a folder: its own mtime stands in
     archive.write_bytes(b"PK")
     site = tmp_path / "site"

@@ -8,7 +8,7 @@ import time
 from core_helpers import cli, link, wf, write
 
 from nodegraph import phase
-from nodegraph.events import CollectingSink
+from nodegraph.run.events import CollectingSink
 
 
 def executed(session, workflow) -> dict:

@@ -6,7 +6,7 @@ import textwrap
 
 from core_helpers import cli, link, wf, write
 
-from nodegraph.plugins import load_registry
+from nodegraph.api.plugins import load_registry
 
 GOOD = textwrap.dedent('''
     from nodegraph import Node, Widget, node

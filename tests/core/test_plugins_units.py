@@ -6,9 +6,9 @@ import re
 import textwrap
 from types import ModuleType, SimpleNamespace
 
-from nodegraph.node import implementation_digest
-from nodegraph.plugins import PLUGINS_ENV, _ep_module, _load, _pack_sources, load_registry
-from nodegraph.registry import Registry
+from nodegraph.api.node import implementation_digest
+from nodegraph.api.plugins import PLUGINS_ENV, _ep_module, _load, _pack_sources, load_registry
+from nodegraph.api.registry import Registry
 
 
 def module(name, path=None, file=None):

@@ -7,7 +7,7 @@ import shutil
 from core_helpers import cli, link, wf, write
 from PIL import Image
 
-from nodegraph.provenance import FileHasher
+from nodegraph.files.provenance import FileHasher
 from nodegraph_nodes.basic.image import PNG_PROVENANCE_KEY
 
 
@@ -112,8 +112,8 @@ def test_a_failed_read_lets_the_waiting_caller_try_itself(tmp_path, monkeypatch)
 def test_a_job_starts_hashing_its_input_files_once_something_runs(session, env, monkeypatch):
     """Provenance digests are computed beside the job (a multi-GB model takes seconds), started
     before the output node asks for them, and not at all when every node comes from the cache."""
-    import nodegraph.executor as executor_module
-    from nodegraph.events import CollectingSink
+    import nodegraph.run.executor as executor_module
+    from nodegraph.run.events import CollectingSink
     Image.new("RGB", (8, 8), (0, 128, 255)).save(env.files.input_dir / "blue.png")
     order: list[str] = []
     real = executor_module.prefetch_digests

@@ -6,7 +6,7 @@ import time
 
 from core_helpers import link, wf
 
-from nodegraph.events import CollectingSink
+from nodegraph.run.events import CollectingSink
 
 
 def run_twice(session):

@@ -8,7 +8,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from nodegraph.files import canonicalise_safetensors_header
+from nodegraph.files.roots import canonicalise_safetensors_header
 
 
 def test_equal_content_gives_equal_bytes_and_still_loads(tmp_path):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.events import CollectingSink
-from nodegraph.executor import InProcessExecutor
-from nodegraph.session import Session
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.run.events import CollectingSink
+from nodegraph.run.executor import InProcessExecutor
+from nodegraph.run.session import Session
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from nodegraph.transformers_scan import import_structure_cached, stored_define
+from nodegraph.startup.transformers_scan import import_structure_cached, stored_define
 
 iu = pytest.importorskip("transformers.utils.import_utils")
 scan = iu.define_import_structure.__wrapped__  # the scanner itself, without its in-process cache
@@ -107,7 +107,7 @@ def test_a_new_process_imports_transformers_without_scanning(tmp_path):
     for the scan from transformers' own __init__ on; the second process scans no folder."""
     script = textwrap.dedent(f"""
         import json, sys
-        from nodegraph.transformers_scan import import_structure_cached
+        from nodegraph.startup.transformers_scan import import_structure_cached
         with import_structure_cached({str(tmp_path / "store")!r}):
             from transformers import CLIPTextConfig
             import transformers.utils.import_utils as iu
@@ -148,7 +148,7 @@ def test_a_folder_that_cannot_be_listed_is_left_to_the_scanner_as_asked(tmp_path
 
 
 def test_the_import_hook_runs_its_callback_once_the_module_has_run(tmp_path, monkeypatch):
-    from nodegraph.transformers_scan import _AfterImport
+    from nodegraph.startup.transformers_scan import _AfterImport
     package = tmp_path / "ng_hook_probe"
     package.mkdir()
     (package / "__init__.py").write_text("")

@@ -7,13 +7,13 @@ from typing import Any, Literal
 import pytest
 
 from nodegraph import FileInput, Node, Socket, Widget, node
-from nodegraph.context import InterruptToken, RunContext
-from nodegraph.errors import Problem
-from nodegraph.files import FileRoots
-from nodegraph.node import InputSpec
-from nodegraph.registry import PluginFailure, Registry
-from nodegraph.validate import _check_demo, _check_file, build_graph, validate
-from nodegraph.workflow import parse_workflow
+from nodegraph.api.errors import Problem
+from nodegraph.api.node import InputSpec
+from nodegraph.api.registry import PluginFailure, Registry
+from nodegraph.files.roots import FileRoots
+from nodegraph.graph.validate import _check_demo, _check_file, build_graph, validate
+from nodegraph.graph.workflow import parse_workflow
+from nodegraph.run.context import InterruptToken, RunContext
 
 
 def spec(kind="image", extensions=(".png", ".jpg"), schemes=(), allow_hub_id=False):

@@ -4,8 +4,8 @@ import json
 import pytest
 from core_helpers import cli, link, wf, write
 
-from nodegraph.validate import validate
-from nodegraph.workflow import parse_workflow
+from nodegraph.graph.validate import validate
+from nodegraph.graph.workflow import parse_workflow
 
 
 def problems(registry, env, data):
@@ -63,7 +63,7 @@ def test_a_workflow_without_output_node_is_refused(registry, env):
 
 
 def test_subtypes_and_any_are_compatible(registry):
-    from nodegraph.types import SocketType, TypeRegistry
+    from nodegraph.api.types import SocketType, TypeRegistry
     types = TypeRegistry()
     types.add(SocketType("SDXL_MODEL", parents=("MODEL",)))
     types.add(SocketType("SDXL_TURBO", parents=("SDXL_MODEL",)))

@@ -1,9 +1,9 @@
-"""The background device warm-up a loader node starts (nodegraph.devices.warm_up)."""
+"""The background device warm-up a loader node starts (nodegraph.run.devices.warm_up)."""
 from __future__ import annotations
 
 import pytest
 
-from nodegraph import devices
+from nodegraph.run import devices
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ import pytest
 from core_helpers import link, wf
 from PIL import Image
 
-from nodegraph.events import CollectingSink
-from nodegraph.writer import OutputWriter
+from nodegraph.files.writer import OutputWriter
+from nodegraph.run.events import CollectingSink
 
 SAVE = wf(solid=("SolidImage", {"width": 16, "height": 16, "red": 0.9}),
           save=("SaveImage", {"images": link("solid", "image"), "prefix": "behind"}))

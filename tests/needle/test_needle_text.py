@@ -73,7 +73,7 @@ def test_scorers():
 
 
 def problems(runner, workflow) -> list:
-    from nodegraph.errors import WorkflowInvalid
+    from nodegraph.api.errors import WorkflowInvalid
     try:
         result, _ = runner.run(workflow)
     except WorkflowInvalid as exc:

@@ -165,13 +165,13 @@ class Runner:
         self.out = root / "out"
 
     def run(self, workflow: dict, interrupt_after: int | None = None, node_cache: bool = False):
-        from nodegraph.cache import Cache
-        from nodegraph.context import Environment, InterruptToken
-        from nodegraph.events import CollectingSink
-        from nodegraph.files import FileRoots
-        from nodegraph.plugins import load_registry
-        from nodegraph.session import Session
-        from nodegraph.workflow import parse_workflow
+        from nodegraph.run.cache import Cache
+        from nodegraph.run.context import Environment, InterruptToken
+        from nodegraph.run.events import CollectingSink
+        from nodegraph.files.roots import FileRoots
+        from nodegraph.api.plugins import load_registry
+        from nodegraph.run.session import Session
+        from nodegraph.graph.workflow import parse_workflow
 
         registry = load_registry(use_entry_points=False, use_env=False, modules=["nodegraph_nodes.llm.orca"])
         env = Environment(files=FileRoots(input_dir=self.root, output_dir=self.out), cache_dir=self.cache_dir,

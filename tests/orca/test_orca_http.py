@@ -141,6 +141,6 @@ def test_missing_key_variable_is_named(fake_llm, runner, tasks_file, monkeypatch
 
 
 def test_a_pasted_key_is_refused_by_validation(fake_llm, runner, tasks_file):
-    from nodegraph.errors import WorkflowInvalid
+    from nodegraph.api.errors import WorkflowInvalid
     with pytest.raises(WorkflowInvalid, match="never the key itself"):
         runner.run(pipeline(fake_llm.base_url, tasks_file, llm={"api_key_env": "sk-abc-123"}))

@@ -49,7 +49,7 @@ def test_importing_the_pack_imports_no_heavy_modules():
 
 @pytest.mark.slow
 def test_demo_workflow_runs_as_shipped_and_writes_the_dataset(runner, monkeypatch):
-    from nodegraph.workflow import load_workflow
+    from nodegraph.graph.workflow import load_workflow
     workflow = load_workflow(REPO / "workflows" / "orca2_explanation_tuning.json").to_json()
     result, sink = runner.run(workflow)
     assert result.ok, result.error

@@ -17,10 +17,10 @@ import pytest  # noqa: E402
 
 import ray  # noqa: E402  (pip install -e '.[test,ray]'; CI installs it, these tests never skip)
 
-from nodegraph.cache import Cache  # noqa: E402
-from nodegraph.context import Environment  # noqa: E402
-from nodegraph.files import FileRoots  # noqa: E402
-from nodegraph.session import Session  # noqa: E402
+from nodegraph.files.roots import FileRoots  # noqa: E402
+from nodegraph.run.cache import Cache  # noqa: E402
+from nodegraph.run.context import Environment  # noqa: E402
+from nodegraph.run.session import Session  # noqa: E402
 from ray_helpers import PLUGIN_DIR  # noqa: E402
 
 OBJECT_STORE = 96 << 20
@@ -45,7 +45,7 @@ def cluster():
 
 @pytest.fixture(scope="package")
 def registry():
-    from nodegraph.plugins import load_registry
+    from nodegraph.api.plugins import load_registry
     reg = load_registry([PLUGIN_DIR], use_env=False)
     assert not reg.failures, reg.failures
     return reg
@@ -53,7 +53,7 @@ def registry():
 
 @pytest.fixture(scope="package")
 def executor(cluster):
-    from nodegraph.ray_executor import RayExecutor
+    from nodegraph.ray.executor import RayExecutor
     ex = RayExecutor(start_timeout_s=60, grace_s=20)
     yield ex
     ex.close()
@@ -65,7 +65,7 @@ def make_session(registry, executor, tmp_path):
         env = Environment(files=FileRoots(input_dir=tmp_path / "input", models_dir=tmp_path / "models",
                                           output_dir=tmp_path / "output"),
                           device=device, demo_dir=tmp_path.parent / "ray-demo")
-        from nodegraph.executor import InProcessExecutor
+        from nodegraph.run.executor import InProcessExecutor
         return Session(registry, env=env, cache=cache if cache is not None else Cache(enabled=False),
                        executor=executor if ray else InProcessExecutor())
     return make

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodegraph.events import CollectingSink
-from nodegraph.session import Session
+from nodegraph.run.events import CollectingSink
+from nodegraph.run.session import Session
 
 PLUGIN_DIR = Path(__file__).parent / "plugin"  # the test nodes (RayWork, RaySteps, RaySimGPU, ...)
 

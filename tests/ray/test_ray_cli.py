@@ -77,18 +77,18 @@ def test_cli_executor_ray_starts_a_local_ray_on_loopback_and_stops_it(tmp_path):
 
 
 def test_executor_ray_without_ray_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
-    from nodegraph import cli
+    from nodegraph.cli import main as cli
     path = tmp_path / "one.json"
     path.write_text(json.dumps(wf(a=("Int", {"value": 1}), s=("Show", {"value": "@a.value"}))))
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
-    monkeypatch.delitem(sys.modules, "nodegraph.ray_executor", raising=False)
+    monkeypatch.delitem(sys.modules, "nodegraph.ray.executor", raising=False)
     code = cli.main(["run", str(path), "--executor", "ray", "--no-cache", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip()
-    assert code == 2 and err == "nodegraph: error: --executor ray needs Ray: pip install 'nodegraph[ray]'"
+    assert code == 2 and err == "nodegraph: error: --executor ray needs ray: pip install 'nodegraph[ray]'"
 
 
 def test_core_and_cli_do_not_import_ray():
-    code = ("import sys, nodegraph, nodegraph.cli, nodegraph.session, nodegraph.executor, nodegraph.server.app; "
+    code = ("import sys, nodegraph, nodegraph.cli.main, nodegraph.run.session, nodegraph.run.executor, nodegraph.server.app; "
             "print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode == 0, out.stderr
@@ -97,7 +97,7 @@ def test_core_and_cli_do_not_import_ray():
 
 @pytest.mark.parametrize("argv", [["--address", "auto"]])
 def test_address_without_ray_executor_is_a_usage_error(tmp_path, capsys, argv):
-    from nodegraph import cli
+    from nodegraph.cli import main as cli
     path = tmp_path / "one.json"
     path.write_text(json.dumps(wf(a=("Int", {"value": 1}), s=("Show", {"value": "@a.value"}))))
     assert cli.main(["run", str(path), *argv, "--no-cache", "--out", str(tmp_path / "out")]) == 2

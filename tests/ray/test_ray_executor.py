@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from nodegraph.cache import Cache
+from nodegraph.run.cache import Cache
 
 from ray_helpers import placed, run, wf
 
@@ -98,7 +98,7 @@ def test_node_error_names_node_and_input_as_locally(make_session):
 
 
 def test_interrupt_stops_running_remote_node_and_cancels_pending(make_session):
-    from nodegraph.context import InterruptToken
+    from nodegraph.run.context import InterruptToken
     graph = wf(s=("RaySteps", {"steps": 200, "delay": 0.05}), after=("RaySteps", {"value": "@s.value", "steps": 1}),
                k=("RayKeep", {"value": "@after.value"}))
     token, seen = InterruptToken(), threading.Event()
@@ -144,7 +144,7 @@ def test_deterministic_node_whose_worker_died_is_run_once_more(make_session, tmp
 
 
 def test_cache_hits_are_served_without_touching_ray(make_session, monkeypatch, tmp_path):
-    import nodegraph.ray_executor as rex
+    import nodegraph.ray.executor as rex
     graph = wf(a=("RayWork", {"value": 4}), g=("RaySimGPU", {"value": 1}),
                ka=("RayKeep", {"value": "@a.value"}), kg=("RayKeep", {"value": "@g.value"}))
     session = make_session(cache=Cache(disk_dir=tmp_path / "cache"))
@@ -168,8 +168,8 @@ def test_cache_hits_are_served_without_touching_ray(make_session, monkeypatch, t
 
 @pytest.mark.parametrize("device, expected", [("cpu", ()), ("cuda", (("GPU", 1.0),))])
 def test_pack_default_resources_put_model_nodes_in_model_workers(registry, device, expected):
-    from nodegraph.ray_placement import ACTOR, DRIVER, TASK, placement_of
-    from nodegraph.plugins import load_registry
+    from nodegraph.ray.placement import ACTOR, DRIVER, TASK, placement_of
+    from nodegraph.api.plugins import load_registry
     builtins = load_registry((), use_env=False)
     encode = placement_of(builtins.get("EncodePrompt"), {}, gpu_job=device == "cuda")
     assert encode.kind == ACTOR and encode.needs == expected
@@ -179,7 +179,7 @@ def test_pack_default_resources_put_model_nodes_in_model_workers(registry, devic
 
 
 def test_model_workers_one_per_gpu_sticky_until_busy_then_spread(monkeypatch):
-    from nodegraph.ray_placement import ACTOR, ModelWorkerPool, Placement, worker_slots
+    from nodegraph.ray.placement import ACTOR, ModelWorkerPool, Placement, worker_slots
     nodes = {"big": {"CPU": 16, "GPU": 4}, "cpu": {"CPU": 8}}
     assert worker_slots((("GPU", 1.0),), nodes) == ["big#0", "big#1", "big#2", "big#3"]
     assert worker_slots((("GPU", 1.0), ("memory", 8.0 * 2**30)), {"m": {"GPU": 4, "memory": 20 * 2**30}}) == \

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nodegraph.cache import Cache
+from nodegraph.run.cache import Cache
 
 from ray_helpers import placed, run
 

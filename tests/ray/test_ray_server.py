@@ -9,7 +9,7 @@ from ray_helpers import PLUGIN_DIR, wf
 
 def test_server_runs_jobs_on_ray_and_relays_progress(cluster, tmp_path):
     from websockets.sync.client import connect
-    from nodegraph.ray_executor import RayExecutor
+    from nodegraph.ray.executor import RayExecutor
     from nodegraph.server.app import ServerConfig, start_in_thread
     dirs = {name: tmp_path / name for name in ("data", "output", "input", "models", "web")}
     for folder in dirs.values():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from nodegraph.workflow import Workflow
+from nodegraph.graph.workflow import Workflow
 from pack_fixtures import PackUnderTest, run, shipped_workflow, with_captures
 from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 

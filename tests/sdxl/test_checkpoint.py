@@ -9,12 +9,12 @@ import os
 import torch
 from safetensors import safe_open
 
-from nodegraph.provenance import FileHasher
+from nodegraph.files.provenance import FileHasher
 from nodegraph_nodes.basic.image import PNG_PROVENANCE_KEY
 from nodegraph_nodes.sdxl.model_manager import ModelManager
 
 from .conftest import MAIN_JOB, capture, run, workflow
-from nodegraph.workflow import parse_workflow
+from nodegraph.graph.workflow import parse_workflow
 
 COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.files import FileRoots
-from nodegraph.workflow import parse_workflow
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.files.roots import FileRoots
+from nodegraph.graph.workflow import parse_workflow
 from nodegraph_nodes.sdxl.checkpoint import vae_to_ldm
 
 from .conftest import capture, run, workflow

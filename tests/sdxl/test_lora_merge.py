@@ -121,7 +121,7 @@ def test_two_branches_with_different_loras_match_diffusers_in_any_order(make_ses
             **nodes["sampler"]["inputs"], "model": {"from": f"lora_{name}", "output": "model"}}}
     for node_id in ("merge", "sampler", "decode", "save"):
         del nodes[node_id]
-    from nodegraph.workflow import parse_workflow
+    from nodegraph.graph.workflow import parse_workflow
     both = capture(parse_workflow(data), kohya="sample_kohya.latent", peft="sample_peft.latent",
                    cond="prompt.conditioning")
     result, _ = run(session, both)
@@ -171,7 +171,7 @@ def test_exported_merged_lora_reproduces_the_merge(make_session, tmp_path):
     data = wf.to_json()
     data["nodes"]["merge"] = {"type": "ApplyLoRA", "inputs": {"model": {"from": "model", "output": "model"},
                                                               "lora": str(exported), "strength": 1.0}}
-    from nodegraph.workflow import parse_workflow
+    from nodegraph.graph.workflow import parse_workflow
     again, _ = run(session, parse_workflow(data))
     assert again.ok, again.error
     assert torch.allclose(again.values["latent"]["value"], merged.values["latent"]["value"], atol=1e-4)

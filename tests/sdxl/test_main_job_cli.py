@@ -14,7 +14,7 @@ from .conftest import MAIN_JOB
 
 # The CLI, then a line on stderr naming the heavy libraries the process imported (torch._dynamo:
 # the real one, not nodegraph's stand-in).
-REPORTING_CLI = ("import sys\nfrom nodegraph.cli import main\nrc = main(sys.argv[1:])\n"
+REPORTING_CLI = ("import sys\nfrom nodegraph.cli.main import main\nrc = main(sys.argv[1:])\n"
                  "heavy = [m for m in ('torch', 'diffusers', 'transformers', 'peft') if m in sys.modules]\n"
                  "heavy += ['torch._dynamo'] if 'torch._dynamo.eval_frame' in sys.modules else []\n"
                  "sys.stderr.write('IMPORTED ' + ','.join(heavy) + '\\n')\nsys.exit(rc)\n")

@@ -7,9 +7,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from nodegraph.cache import Cache
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.events import CollectingSink
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.run.cache import Cache
+from nodegraph.run.events import CollectingSink
 from pack_fixtures import with_captures
 
 from .conftest import BASELINE, capture, run, workflow
@@ -43,7 +43,7 @@ def test_style_baseline_runs_with_standard_sampler_and_per_step_progress(make_se
 
 def test_interrupt_inside_the_sampler(make_session):
     session = make_session()
-    from nodegraph.context import InterruptToken
+    from nodegraph.run.context import InterruptToken
     token = InterruptToken()
     sink = CollectingSink()
 

@@ -71,7 +71,7 @@ def test_every_scheduler_runs_and_each_gives_its_own_result(make_session):
 def test_the_style_baseline_workflow_runs_as_shipped(make_session):
     """workflows/sdxl_style_baseline.json as shipped (25 Euler steps at 256x256), through to the PNG."""
     import json
-    from nodegraph.workflow import parse_workflow
+    from nodegraph.graph.workflow import parse_workflow
     result, sink = run(make_session(), parse_workflow(json.loads(BASELINE.read_text())))
     assert result.ok, result.error
     (png,) = result.outputs

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from nodegraph.errors import Problem, WorkflowInvalid
+from nodegraph.api.errors import Problem, WorkflowInvalid
 from nodegraph.server import handlers, protocol
 from nodegraph.server.handlers import Connection, Services
 from nodegraph.server.jobs import JobStore

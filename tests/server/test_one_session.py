@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from nodegraph.cli import main
+from nodegraph.cli.main import main
 from serverkit import PLUGINS, Client, link, workflow
 
 # Values, an image file, progress events: every kind of event a successful job emits.
@@ -61,7 +61,7 @@ def test_cli_and_server_emit_the_same_events(tmp_path, capsys, client):
 
 
 def test_the_server_runs_jobs_on_the_configured_executor(make_server):
-    from nodegraph.executor import InProcessExecutor
+    from nodegraph.run.executor import InProcessExecutor
 
     class Counting(InProcessExecutor):
         def __init__(self):
@@ -81,7 +81,7 @@ def test_the_server_runs_jobs_on_the_configured_executor(make_server):
 
 def test_serve_cache_sizes_reach_the_session(dirs):
     """`serve --cache-memory 0` keeps nothing between jobs: the same job runs again; the default keeps it."""
-    from nodegraph.cli import build_parser
+    from nodegraph.cli.main import build_parser
     from nodegraph.server.app import config_from_args, start_in_thread
 
     def served(*options: str) -> list[int]:

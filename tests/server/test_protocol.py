@@ -15,7 +15,7 @@ from serverkit import Client, add_show, link, sleeper, workflow
 
 
 def test_core_import_does_not_import_websockets():
-    code = "import sys, nodegraph, nodegraph.cli, nodegraph.session; print('websockets' in sys.modules)"
+    code = "import sys, nodegraph, nodegraph.cli.main, nodegraph.run.session; print('websockets' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 

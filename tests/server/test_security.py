@@ -7,7 +7,7 @@ import os
 import pytest
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
-from nodegraph.cli import main as cli_main
+from nodegraph.cli.main import main as cli_main
 from nodegraph.server.app import ServerConfig, start_in_thread
 from nodegraph.server.security import SecurityError
 from serverkit import Client, add_show, link, raw_request, workflow

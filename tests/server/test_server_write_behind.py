@@ -44,7 +44,7 @@ def test_the_next_job_runs_while_the_last_ones_png_is_written(server, client, mo
 
 
 def test_files_are_written_behind_only_when_the_jobs_compute_on_a_gpu(tmp_path):
-    from nodegraph.executor import InProcessExecutor
+    from nodegraph.run.executor import InProcessExecutor
     from nodegraph.server.app import ServerConfig, write_behind
 
     def config(**kw):

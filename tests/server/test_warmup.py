@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nodegraph import cli
-from nodegraph.errors import WorkflowInvalid
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.cli import main as cli
 from nodegraph.server.app import Server, ServerConfig
 from serverkit import Client
 

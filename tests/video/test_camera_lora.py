@@ -6,8 +6,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from nodegraph.cache import Cache
-from nodegraph.errors import WorkflowInvalid
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.run.cache import Cache
 from nodegraph_nodes.video.lora_format import TEMPORAL_ATTENTION
 
 from .conftest import TWO_BRANCH, edit, run, workflow
@@ -64,7 +64,7 @@ def test_fused_and_unfused_agree_and_stacking_is_order_free(make_session):
     data["nodes"]["zoom"] = {"type": "CameraMotionLoRA", "inputs": {"model": {"from": "camera", "output": "model"},
                                                                     "lora": "demo:camera-zoom-in", "strength": 0.5}}
     data["nodes"]["svd"]["inputs"]["model"] = {"from": "zoom", "output": "model"}
-    from nodegraph.workflow import parse_workflow
+    from nodegraph.graph.workflow import parse_workflow
     pan_then_zoom = _clip(session, parse_workflow(data))
     data["nodes"]["camera"]["inputs"]["lora"], data["nodes"]["zoom"]["inputs"]["lora"] = \
         "demo:camera-zoom-in", "demo:camera-pan-left"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import shutil
 
-from nodegraph.cache import Cache
+from nodegraph.run.cache import Cache
 
 from .conftest import edit, run, workflow
 

@@ -97,7 +97,7 @@ def _frames(make_session, checkpoint, config=None, manager=None):
 
 def _error(make_session, checkpoint, config=None) -> dict:
     """The first problem of a run: refused before running (validation) or failed while running."""
-    from nodegraph.errors import WorkflowInvalid
+    from nodegraph.api.errors import WorkflowInvalid
     inputs = {"model__checkpoint": str(checkpoint)}
     if config is not None:
         inputs["model__config"] = str(config)

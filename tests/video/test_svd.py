@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from nodegraph.cache import Cache
-from nodegraph.context import InterruptToken
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.events import CollectingSink
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.run.cache import Cache
+from nodegraph.run.context import InterruptToken
+from nodegraph.run.events import CollectingSink
 
 from .conftest import TEST_SIZE, edit, mp4_frames, run, workflow
 
@@ -78,7 +78,7 @@ def test_decode_video_redecodes_cached_latents_without_sampling(make_session):
                                                                 "latent": {"from": "svd", "output": "latent"},
                                                                 "decode_chunk_size": 2}}
     data["nodes"]["redecoded"] = {"type": "TestCapture", "inputs": {"value": {"from": "decode", "output": "video"}}}
-    from nodegraph.workflow import parse_workflow
+    from nodegraph.graph.workflow import parse_workflow
     again, sink = run(session, parse_workflow(data))
     assert again.ok, again.error
     assert "svd" in sink.nodes("cached") and sink.nodes("executed") >= {"decode"}

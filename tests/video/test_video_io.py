@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from nodegraph.workflow import load_workflow, parse_workflow
+from nodegraph.graph.workflow import load_workflow, parse_workflow
+from nodegraph_nodes.video import WORKFLOW_READERS
 
 from .conftest import mp4_frames, run
 
@@ -80,7 +81,7 @@ def test_mp4_workflow_comes_back_from_tags_or_sidecar(clip_session, tmp_path):
     _clip_, written, _video = _save_then_load(clip_session, tmp_path, "mp4")
     frames, fps, tags = mp4_frames(written)
     assert len(frames) == 6 and fps == FPS and "nodegraph.provenance" in tags
-    assert load_workflow(written).nodes["save"].type == "SaveVideo"
+    assert load_workflow(written, WORKFLOW_READERS).nodes["save"].type == "SaveVideo"
     # Re-muxed by a tool that drops tags: the sidecar still has it.
     import av
     bare = tmp_path / "bare.mp4"
@@ -92,7 +93,7 @@ def test_mp4_workflow_comes_back_from_tags_or_sidecar(clip_session, tmp_path):
                 dst.mux(packet)
     assert "nodegraph.workflow" not in mp4_frames(bare)[2]
     (tmp_path / "bare.mp4.json").write_text(open(f"{written}.json").read())
-    assert load_workflow(bare).nodes["save"].type == "SaveVideo"
+    assert load_workflow(bare, WORKFLOW_READERS).nodes["save"].type == "SaveVideo"
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
@@ -142,7 +143,7 @@ def test_behind_the_job_the_mp4_is_encoded_after_the_node_returns(clip_session, 
     come once it is, whole, with its sidecar."""
     import threading
 
-    from nodegraph.events import CollectingSink
+    from nodegraph.run.events import CollectingSink
     from nodegraph_nodes.video import video_io
     opened = threading.Event()
     real = video_io.write_av
@@ -177,7 +178,7 @@ def test_behind_the_job_png_frames_arrive_whole_before_done(clip_session, monkey
     ``executed``/``done`` only once every frame is there, with the same bytes as in line."""
     import threading
 
-    from nodegraph.events import CollectingSink
+    from nodegraph.run.events import CollectingSink
     from nodegraph_nodes.video import video_io
 
     def save(prefix: str):

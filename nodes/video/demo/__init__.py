@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodegraph import DemoAsset, demo_build
+from nodegraph import DemoAsset
+from nodegraph.files import demo_build
 
 from .recipes import DEMO_VERSION, RECIPES, build
 

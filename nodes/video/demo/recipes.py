@@ -17,8 +17,8 @@ import json
 from functools import partial
 from pathlib import Path
 
-from nodegraph.demo_build import build_once
-from nodegraph.files import canonicalise_safetensors_header
+from nodegraph.files.demo_build import build_once
+from nodegraph.files.roots import canonicalise_safetensors_header
 
 HERE = Path(__file__).parent / "tiny_svd"
 DEMO_VERSION = 1  # bump when a recipe or config changes: new folder names, new cache keys

@@ -1,0 +1,123 @@
+"""The catalogue: node classes, socket types, file kinds and demo assets known to one session
+(never a global), and the readers of workflows embedded in other files. The core declares only
+scalar types and the ``input``/``output`` file kinds; packs declare their domain (docs/plugins.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..files.roots import DEMO_SCHEME, DemoAsset, FileKind
+from .node import Node, implementation_digest
+from .readers import WorkflowReader
+from .types import SocketType, TypeRegistry
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    plugin: str
+    message: str
+
+
+CORE_FILE_KINDS = (FileKind("input", "input", "any file in the input folder"),
+                   FileKind("output", "output", "files written by output nodes"))
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.types = TypeRegistry()
+        self.nodes: dict[str, type[Node]] = {}
+        self.origin: dict[str, str] = {}  # node type -> plugin that registered it
+        self.failures: list[PluginFailure] = []
+        self.plugins: list[str] = []
+        self.file_kinds: dict[str, FileKind] = {k.name: k for k in CORE_FILE_KINDS}
+        self.demos: dict[str, DemoAsset] = {}  # by name, without the "demo:" prefix
+        self.workflow_readers: list[WorkflowReader] = []  # for ``load_workflow``, in loading order
+
+    def add_types(self, types: Iterable[SocketType], plugin: str) -> None:
+        for t in types:
+            if not isinstance(t, SocketType):
+                self.failures.append(PluginFailure(plugin, f"{t!r} in SOCKET_TYPES is not a SocketType"))
+                continue
+            try:
+                self.types.add(t)
+            except ValueError as exc:
+                self.failures.append(PluginFailure(plugin, str(exc)))
+
+    def add_file_kinds(self, kinds: Iterable[FileKind], plugin: str) -> None:
+        for kind in kinds:
+            if not isinstance(kind, FileKind):
+                self.failures.append(PluginFailure(plugin, f"{kind!r} in FILE_KINDS is not a FileKind"))
+                continue
+            existing = self.file_kinds.get(kind.name)
+            if existing is not None and existing.location != kind.location:
+                self.failures.append(PluginFailure(
+                    plugin, f"file kind {kind.name!r} is already declared in the {existing.location} folder"))
+            elif existing is None:
+                self.file_kinds[kind.name] = kind
+
+    def add_demos(self, demos: Iterable[DemoAsset], plugin: str) -> None:
+        for demo in demos:
+            if not isinstance(demo, DemoAsset):
+                self.failures.append(PluginFailure(plugin, f"{demo!r} in DEMOS is not a DemoAsset"))
+                continue
+            if demo.name in self.demos and self.demos[demo.name] != demo:
+                self.failures.append(PluginFailure(plugin, f"demo {demo.value!r} is already registered; "
+                                                           f"the one from {plugin!r} is refused"))
+                continue
+            if demo.kind not in self.file_kinds:  # a demo of an undeclared kind lives in models/
+                self.file_kinds[demo.kind] = FileKind(demo.kind)
+            self.demos[demo.name] = demo
+
+    def add_workflow_readers(self, readers: Iterable[WorkflowReader], plugin: str) -> None:
+        for reader in readers:
+            if not isinstance(reader, WorkflowReader):
+                self.failures.append(PluginFailure(plugin, f"{reader!r} in WORKFLOW_READERS is not a WorkflowReader"))
+            elif reader not in self.workflow_readers:
+                self.workflow_readers.append(reader)
+
+    def add_node(self, cls: type[Node], plugin: str, sources: Iterable[str] = ()) -> bool:
+        """Register ``cls``. The first registration of a type wins; a later one is refused.
+
+        ``sources`` are the files of the pack ``cls`` comes from: with its own module they make
+        the implementation digest that keys its cached results (``implementation_digest``).
+        """
+        existing = self.origin.get(cls.node_type)
+        if existing is not None:
+            if self.nodes[cls.node_type] is cls:
+                return True
+            self.failures.append(PluginFailure(
+                plugin, f"node type {cls.node_type!r} is already registered by plugin {existing!r}; "
+                        f"the one from {plugin!r} is refused"))
+            return False
+        cls.__plugin__ = plugin
+        implementation_digest(cls, sources)
+        self.nodes[cls.node_type] = cls
+        self.origin[cls.node_type] = plugin
+        return True
+
+    def get(self, node_type: str) -> type[Node] | None:
+        return self.nodes.get(node_type)
+
+    def _node_json(self, cls: type[Node]) -> dict[str, Any]:
+        """A node's catalogue entry; each file input lists the demos of its kind (for pickers)."""
+        data = cls.to_json()
+        for item in data["inputs"]:
+            file = item.get("file")
+            demos = [d.value for d in self.demos.values() if file and d.kind == file["kind"]]
+            if demos:
+                file["demos"] = demos
+                if DEMO_SCHEME not in file["schemes"]:
+                    file["schemes"] = [DEMO_SCHEME, *file["schemes"]]
+        return data
+
+    def catalogue(self) -> dict[str, Any]:
+        """Everything a UI needs to build widgets, as JSON."""
+        return {
+            "nodes": [self._node_json(self.nodes[name]) for name in sorted(self.nodes)],
+            "types": [{"name": t.name, "parents": list(t.parents), "description": t.description,
+                       "color": t.color} for t in self.types.all()],
+            "file_kinds": [k.to_json() for k in self.file_kinds.values()],
+            "demos": [d.to_json() for d in self.demos.values()],
+            "plugins": list(self.plugins),
+            "failures": [{"plugin": f.plugin, "message": f.message} for f in self.failures],
+        }

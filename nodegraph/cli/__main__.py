@@ -1,0 +1,4 @@
+"""``python -m nodegraph.cli``: the ``nodegraph`` command."""
+from .main import console
+
+console()

@@ -1,0 +1,379 @@
+"""The command line: run, validate, nodes, schema, serve (docs/cli.md).
+
+Exit codes: 0 success, 1 a node failed, 2 invalid workflow or usage, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ..api.errors import UsageError, WorkflowInvalid
+from ..run.context import fast_mode_from_env
+from ..run.executors import executor_named, executor_names
+from ..run.gctune import collections_skipped
+from ..run.model_cache import parse_bytes
+from ..startup import started
+from ..startup.device_check import check_device, chosen_auto_device
+from ..startup.paths import default_cache_dir
+
+EXIT_OK, EXIT_NODE_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 2 with one clear line
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..version import __version__
+    parser = _Parser(prog="nodegraph", description="Run and inspect node-graph workflows.")
+    parser.add_argument("--version", action="version", version=f"nodegraph {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def add_plugins(p):
+        p.add_argument("--plugins", action="append", default=[], metavar="DIR",
+                       help="folder of plugin packs (repeatable; also $NODEGRAPH_PLUGINS)")
+
+    def add_executor(p):
+        p.add_argument("--executor", choices=executor_names(), default="local",
+                       help="where nodes run: this process, or a Ray cluster (pip install 'nodegraph[ray]')")
+        p.add_argument("--address", default=None, metavar="ADDR",
+                       help="with --executor ray: the cluster to join (auto, ray://host:port); default: "
+                            "start a local Ray on 127.0.0.1")
+
+    def add_cache_sizes(p):
+        p.add_argument("--cache-memory", type=_size, default=4 << 30, metavar="SIZE",
+                       help="memory tier size of the cache, in bytes or with a unit: 512M, 4G (default 4G)")
+        p.add_argument("--cache-disk", type=_size, default=20 << 30, metavar="SIZE",
+                       help="disk tier size of the cache; the oldest entries go first (default 20G)")
+
+    def add_dirs(p):
+        p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"), metavar="DIR",
+                       help="where image, task and other input files are looked up "
+                            "(default ./input or $NODEGRAPH_INPUT_DIR)")
+        p.add_argument("--models-dir", default=os.environ.get("NODEGRAPH_MODELS_DIR", "models"), metavar="DIR",
+                       help="models folder: checkpoint(s)/, diffusers/, lora(s)/, vae/, embedding(s)/, llm/ as "
+                            "nodegraph or ComfyUI lays them out (default ./models or $NODEGRAPH_MODELS_DIR)")
+
+    run = sub.add_parser("run", help="run a workflow headless")
+    run.add_argument("workflow", help="workflow .json file, or a PNG written by SaveImage (its embedded workflow)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.INPUT=VALUE",
+                     help="change one literal input before running (repeatable; VALUE is read by the input's "
+                          "type, e.g. --set sampler.seed=7 --set prompt.prompt='a red fox')")
+    run.add_argument("--out", default="output", help="output folder (default ./output)")
+    run.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
+                                                       "or ~/.cache/nodegraph)")
+    run.add_argument("--no-cache", action="store_true", help="turn both cache tiers off")
+    add_cache_sizes(run)
+    run.add_argument("--events", choices=["jsonl"], default=None, help="print JSON-lines events on stdout")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                     help="where models run: cuda when torch sees a GPU under auto (the default); cuda "
+                          "without one is an error before anything runs")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+    run.add_argument("--profile", action="store_true", help="a per-node time table after the summary")
+    run.add_argument("--compile", action="store_true",
+                     help="fast mode: torch.compile the models (slow first run, faster steps; best in a server)")
+    run.add_argument("--server", metavar="URL", default=None,
+                     help="run on a nodegraph server (e.g. http://127.0.0.1:8188/ as `serve` prints it): events "
+                          "stream here, outputs are copied into --out; cache, device and folders are the server's")
+    run.add_argument("--token", default=None, help="the server's token (also from URL#token=T or $NODEGRAPH_TOKEN)")
+    add_executor(run)
+    add_plugins(run)
+    add_dirs(run)
+
+    validate = sub.add_parser("validate", help="check a workflow; print every problem")
+    validate.add_argument("workflow", help="workflow .json file (or a nodegraph PNG)")
+    validate.add_argument("--json", action="store_true", help="problems as a JSON list")
+    add_plugins(validate)
+    add_dirs(validate)
+
+    nodes = sub.add_parser("nodes", help="list the node catalogue")
+    nodes.add_argument("--json", action="store_true", help="the whole catalogue as JSON (for UIs)")
+    add_plugins(nodes)
+
+    sub.add_parser("schema", help="print the JSON Schema of the workflow file")
+
+    serve = sub.add_parser("serve", help="serve the web canvas and the websocket API")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; anything else needs --token)")
+    serve.add_argument("--port", type=int, default=8188, help="port (default 8188; 0 picks a free one)")
+    serve.add_argument("--token", default=os.environ.get("NODEGRAPH_TOKEN"),
+                       help="secret every client must present (also $NODEGRAPH_TOKEN); printed in the URL")
+    serve.add_argument("--data-dir", default="nodegraph-data", help="queue database and uploads")
+    serve.add_argument("--out", default="output", help="output folder (default ./output)")
+    serve.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
+                                                         "or ~/.cache/nodegraph)")
+    add_cache_sizes(serve)
+    serve.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                       help="where models run (auto: cuda when torch sees a GPU); checked at start")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                       help="another Host name the server answers to (repeatable; DNS-rebinding allowlist)")
+    serve.add_argument("--compile", action="store_true",
+                       help="fast mode: torch.compile the models on first use, kept for every later job")
+    serve.add_argument("--warmup", action="append", default=[], metavar="WORKFLOW",
+                       help="run this workflow once at start-up, its outputs discarded, so the first job "
+                            "finds its models loaded (and with --compile compiled); repeatable")
+    serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
+    serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
+                       help="largest websocket message, uploads included (default 32 MiB)")
+    add_executor(serve)
+    add_plugins(serve)
+    add_dirs(serve)
+    return parser
+
+
+def _size(text: str) -> int:
+    """A size option: plain bytes or a number with K/M/G/T (powers of 1024)."""
+    try:
+        value = parse_bytes(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (bytes, or a number with K, M, G or T)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size cannot be negative")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "schema": cmd_schema,
+                "serve": cmd_serve}[args.command](args)
+    except BrokenPipeError:  # `nodegraph nodes | head`: the reader has all it wanted
+        _drop_stdout()
+        return EXIT_OK
+    except UsageError as exc:
+        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # `nodegraph run --events jsonl | head`: the run finished all the same
+        _drop_stdout()
+    return code
+
+
+def console() -> None:
+    """The ``nodegraph`` command: ``main``, then an exit that skips the interpreter's teardown
+    after a run that loaded torch (``leave.py``)."""
+    from .leave import leave
+    leave(main())
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush does not raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _env(args, strict: bool = False):
+    from ..run.context import Environment
+    from ..files.roots import FileRoots
+    roots = FileRoots(input_dir=Path(args.input_dir), models_dir=Path(args.models_dir),
+                      output_dir=Path(getattr(args, "out", "output")), strict=strict)
+    return Environment(files=roots, device=getattr(args, "device", "auto"))
+
+
+def _warn_plugin(plugin: str, message: str) -> None:
+    print(f"warning: plugin {plugin}: {message}", file=sys.stderr)
+
+
+def _registry(args):
+    from ..api.plugins import load_registry
+    registry = load_registry(args.plugins)
+    for failure in registry.failures:
+        _warn_plugin(failure.plugin, failure.message)
+    return registry
+
+
+def _pack_readers(args):
+    """The loaded packs' workflow readers, loading the packs only if a file needs them
+    (``run --server`` has no session, and a JSON workflow needs none)."""
+    from ..api.plugins import load_registry
+    yield from load_registry(args.plugins).workflow_readers
+
+
+def _print_problems(problems, as_json_events: bool) -> None:
+    for problem in problems:
+        print(f"invalid: {problem}", file=sys.stderr)
+        if as_json_events:
+            print(json.dumps({"event": "error", "kind": "validation", **problem.to_json()}), flush=True)
+
+
+def cmd_run(args) -> int:
+    if args.server:
+        return _run_remote(args)
+    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    with started(cache_dir, fast=args.compile or fast_mode_from_env()):
+        return _run_here(args, cache_dir)
+
+
+def _run_here(args, cache_dir: Path) -> int:
+    """``run`` in this process (or on its executor), inside ``started``."""
+    from ..run.context import InterruptToken
+    from ..run.events import JsonlSink, fanout
+    from ..run.session import Session
+    from .progress import HumanProgress
+
+    jsonl = args.events == "jsonl"
+    device = args.device
+    if device == "cuda":  # settled before anything runs: one line and exit 2 when it cannot be had
+        device, line = check_device(device)
+        if not args.quiet:
+            print(line, file=sys.stderr)
+    session = Session.open(
+        input_dir=args.input_dir, models_dir=args.models_dir, output_dir=args.out, device=device,
+        cache_dir=cache_dir, cache_enabled=not args.no_cache,
+        memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
+        on_plugin_failure=_warn_plugin, executor=executor_named(args.executor, args.address))
+    session.env.compile = session.env.compile or args.compile
+    token = InterruptToken()
+    sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
+                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))
+    stdout = sys.stdout
+    if jsonl:  # stdout carries events only: stray prints (nodes, Ray's own notices) go to stderr
+        sys.stdout = sys.stderr
+    try:
+        job = session.prepare(args.workflow, args.overrides, sink=sink, interrupt=token)
+    except WorkflowInvalid as exc:
+        sys.stdout = stdout
+        _print_problems(exc.problems, jsonl)
+        session.close()
+        return EXIT_INVALID
+
+    previous = signal.signal(signal.SIGINT, _on_sigint(token))
+    try:
+        result = session.execute(job)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        with collections_skipped():  # the command ends next: no collection to free the models
+            session.close()
+        sys.stdout = stdout
+    chosen = chosen_auto_device() if device == "auto" and not args.quiet else None
+    if chosen:  # auto is resolved only once a node needed torch (a cached run never imports it)
+        print(chosen, file=sys.stderr)
+    return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
+
+
+def _on_sigint(token):
+    def handler(signum, frame):
+        if token.is_set:  # a second Ctrl-C stops at once
+            signal.default_int_handler(signum, frame)
+        token.set()
+    return handler
+
+
+def _run_remote(args) -> int:
+    """``run --server``: the same sinks and exit codes as a local run; the server does the work."""
+    from ..run.context import InterruptToken
+    from ..run.events import JsonlSink, fanout
+    from ..graph.overrides import apply_overrides
+    from .progress import HumanProgress
+    from .remote import RemoteRun
+    from ..graph.workflow import load_workflow
+
+    jsonl = args.events == "jsonl"
+    sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
+                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))
+    remote = RemoteRun(args.server, args.token, Path(args.out), sink)
+    token = InterruptToken()
+    previous = signal.signal(signal.SIGINT, _on_sigint(token))
+    try:
+        try:
+            workflow = load_workflow(args.workflow, _pack_readers(args))
+            remote.connect()
+            catalogue = remote.catalogue()
+            if args.overrides:
+                workflow = apply_overrides(workflow, args.overrides, catalogue)
+            data = workflow.to_json()
+            remote.upload_local_files(data, catalogue)
+            remote.queue(data)
+        except WorkflowInvalid as exc:
+            _print_problems(exc.problems, jsonl)
+            return EXIT_INVALID
+        status = remote.stream(lambda: token.is_set)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        remote.close()
+    return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[status]
+
+
+def cmd_validate(args) -> int:
+    from ..graph.bypass import apply_modes, merge_problems
+    from ..graph.validate import validate
+    from ..graph.workflow import load_workflow
+    registry = _registry(args)
+    try:
+        workflow, mode_problems = apply_modes(load_workflow(args.workflow, registry.workflow_readers), registry)
+        problems = merge_problems(mode_problems, validate(workflow, registry, _env(args)))
+    except WorkflowInvalid as exc:
+        problems = exc.problems
+    if args.json:
+        print(json.dumps([p.to_json() for p in problems], indent=2))
+    else:
+        for problem in problems:
+            print(problem)
+    if problems:
+        if not args.json:
+            print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        return EXIT_INVALID
+    if not args.json:
+        print(f"ok: {args.workflow} is valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_nodes(args) -> int:
+    registry = _registry(args)
+    if args.json:
+        print(json.dumps(registry.catalogue(), indent=2, default=str))
+        return EXIT_OK
+    by_category: dict[str, list] = {}
+    for cls in registry.nodes.values():
+        by_category.setdefault(cls.category, []).append(cls)
+    print("inputs: name:TYPE required, name:TYPE=default may be left out, [name:TYPE] optional")
+    for category in sorted(by_category):
+        print(f"{category}:")
+        for cls in sorted(by_category[category], key=lambda c: c.node_type):
+            ins = ", ".join(_describe_input(spec) for spec in cls.inputs.values())
+            outs = ", ".join(f"{n}:{o.type}" for n, o in cls.outputs.items()) or ("(output)" if cls.output_node else "")
+            print(f"  {cls.node_type}({ins}) -> {outs}")
+    return EXIT_OK
+
+
+def _describe_input(spec) -> str:
+    """``name:TYPE`` (required), ``name:TYPE=default`` or ``[name:TYPE]`` (optional, no default)."""
+    text = f"{spec.name}:{spec.socket}"
+    if spec.required:
+        return text
+    if spec.default is None or spec.default == "":
+        return f"[{text}]"
+    default = json.dumps(spec.default, default=str) if isinstance(spec.default, str) else repr(spec.default)
+    if isinstance(spec.default, bool):
+        default = "true" if spec.default else "false"
+    return f"{text}={default if len(default) <= 28 else default[:24] + '…' + default[-1]}"
+
+
+def cmd_schema(args) -> int:
+    from ..graph.workflow import json_schema
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    try:
+        from ..server.app import serve_forever
+    except ImportError as exc:
+        raise UsageError(f"the server is not available: {exc}") from None
+    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    with started(cache_dir, fast=args.compile or fast_mode_from_env()):
+        args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
+        print(line, file=sys.stderr, flush=True)
+        return serve_forever(args)
+

@@ -1,0 +1,154 @@
+"""Human-readable progress on stderr: tqdm bars on a terminal, plain lines elsewhere.
+
+Elsewhere (CI logs, ``nohup``, a pipe) a line per finished node and, for long nodes, a step line
+at most every ``PLAIN_INTERVAL`` seconds, so a log shows life without drowning in it. Text a
+node shows (``Show``, ``PreviewRecords``...) is printed in both modes.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable, TextIO
+
+from ..run.events import Event
+
+PLAIN_INTERVAL = 5.0  # seconds between step lines of one node when stderr is not a terminal
+
+
+class HumanProgress:
+    """An event sink drawing tqdm bars on a terminal and plain lines elsewhere."""
+
+    def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False, profile: bool = False,
+                 clock: Callable[[], float] = time.monotonic):
+        self.stream = stream
+        self.quiet = quiet
+        self.profile = profile  # a per-node time table after the summary
+        # node -> ("executed"|"cached", seconds, phases of those seconds)
+        self._times: dict[str, tuple[str, float | None, dict]] = {}
+        self.tty = stream.isatty()
+        self.clock = clock
+        self._bar = None
+        self._step_bar = None
+        self._step_node = None
+        self._total = 0
+        self._finished = 0
+        self._last_line: dict[str, float] = {}  # node -> when its last plain step line (or start) was
+
+    def __call__(self, event: Event) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self._total, self._finished = len(event["nodes"]), 0
+            if self.tty and not self.quiet:
+                from tqdm import tqdm
+                self._bar = tqdm(total=self._total, desc="nodes", unit="node", file=self.stream, leave=False)
+        elif kind in ("cached", "executed"):
+            self._times[event["node"]] = (kind, event.get("seconds"), event.get("phases") or {})
+            self._close_steps()
+            self._finished += 1
+            if self._bar is not None:
+                self._bar.update(1)
+            elif not self.tty and not self.quiet:
+                self._write(self._finished_line(event))
+            text = (event.get("ui") or {}).get("text")
+            if text and not self.quiet:
+                self._show(event["node"], str(text))
+        elif kind == "executing":
+            self._last_line[event["node"]] = self.clock()
+            if self._bar is not None:
+                self._bar.set_postfix_str(event["node"])
+        elif kind == "progress":
+            if self.quiet:
+                return
+            if self.tty:
+                from tqdm import tqdm
+                if self._step_node != event["node"]:
+                    self._close_steps()
+                    self._step_node = event["node"]
+                    self._step_bar = tqdm(total=event["max"], desc=f"  {event['node']}", file=self.stream,
+                                          leave=False)
+                self._step_bar.n = event["value"]
+                self._step_bar.refresh()
+            else:
+                now = self.clock()
+                if now - self._last_line.setdefault(event["node"], now) >= PLAIN_INTERVAL:
+                    self._last_line[event["node"]] = now
+                    self._write(f"      {event['node']}: {_number(event['value'])}/{_number(event['max'])}")
+        elif kind == "error":
+            self._close()
+            where = f"node {event['node']!r} ({event.get('node_type')})" if event.get("node") else "workflow"
+            if event.get("input"):
+                where += f", input {event['input']!r}"
+            self._write(f"error: {where}: {event['message']}")
+            if event.get("exception") not in (None, "NodeError", "OutputMismatch") and event.get("traceback"):
+                self._write(event["traceback"].rstrip())
+        elif kind == "interrupted":
+            self._close()
+            self._write(f"interrupted at node {event.get('node')!r}; finished nodes stay cached")
+        elif kind == "done":
+            self._close()
+            if not self.quiet:
+                self._write(f"{event['status']}: {event['executed']} executed, {event['cached']} cached, "
+                            f"{event['seconds']:.2f} s")
+                for path in event["outputs"]:
+                    self._write(f"  wrote {path}")
+            if self.profile:
+                self._write_profile(event.get("seconds"))
+            self._times = {}
+
+    def _write_profile(self, total: float | None) -> None:
+        """Nodes by time spent, slowest first, each followed by the phases it reported (importing
+        libraries, loading weights...); cached nodes cost ~0 and are listed last."""
+        rows = sorted(self._times.items(), key=lambda item: -(item[1][1] or 0.0))
+        labels = [*self._times, *(f"  {name}" for _, _, phases in self._times.values() for name in phases)]
+        width = max([4, *map(len, labels)])
+        self._write("time per node:")
+        self._write(f"  {'node':<{width}}  {'seconds':>9}  share")
+        for node, (kind, seconds, phases) in rows:
+            if kind == "cached":
+                self._write(f"  {node:<{width}}  {'cached':>9}")
+                continue
+            share = f"{100 * seconds / total:5.1f}%" if total and seconds is not None else ""
+            self._write(f"  {node:<{width}}  {seconds or 0.0:9.3f}  {share}")
+            for name, part in phases.items():
+                self._write(f"  {'  ' + name:<{width}}  {part:9.3f}")
+
+    def _finished_line(self, event: Event) -> str:
+        count = f"[{self._finished}/{self._total}]" if self._total else f"[{self._finished}]"
+        what = f"{event['node']} ({event['node_type']})" if event.get("node_type") else event["node"]
+        if event["event"] == "cached":
+            return f"{count} {what} cached"
+        seconds = event.get("seconds")
+        return f"{count} {what} done" + (f" in {seconds:.2f} s" if isinstance(seconds, (int, float)) else "")
+
+    def _show(self, node: str, text: str) -> None:
+        lines = text.rstrip("\n").splitlines() or [""]
+        if len(lines) == 1:
+            self._write(f"{node}: {lines[0]}")
+        else:
+            self._write(f"{node}:")
+            for line in lines:
+                self._write(f"  {line}")
+
+    def _close_steps(self) -> None:
+        if self._step_bar is not None:
+            self._step_bar.close()
+            self._step_bar = None
+            self._step_node = None
+
+    def _close(self) -> None:
+        self._close_steps()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def _write(self, line: str) -> None:
+        if self._bar is not None:  # above the bars, which redraw below
+            from tqdm import tqdm
+            tqdm.write(line, file=self.stream)
+            return
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,27 @@
+"""A validated workflow, resolved against a catalogue: what planning and execution consume."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..api.node import Node
+from .workflow import Link, Workflow
+
+
+@dataclass
+class GraphNode:
+    id: str
+    cls: type[Node]
+    literals: dict[str, Any]  # normalised literal inputs: coerced by type, defaults filled, links left out
+    links: dict[str, Link]  # input name -> upstream output
+
+
+@dataclass
+class Graph:
+    workflow: Workflow
+    nodes: dict[str, GraphNode] = field(default_factory=dict)
+
+    def edges(self):
+        for node in self.nodes.values():
+            for link in node.links.values():
+                yield link.node, node.id

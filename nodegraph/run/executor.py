@@ -1,0 +1,338 @@
+"""Executors run a plan: serve cache hits, run the rest, emit events, honour interrupts.
+
+``Executor`` is the interface a ``Session`` runs jobs through; ``InProcessExecutor`` runs nodes
+one after another in this process. A distributed executor (Ray) implements the same
+``execute(job)``: values on edges are immutable and (where their type allows) picklable, and
+everything a node needs arrives through its inputs and its ``RunContext``.
+
+What every executor must do the same way is public here: ``node_key`` and
+``runs_deterministically`` (the cache key), ``check_outputs``, ``persistable``, and the events
+``finished_event`` and ``error_event``. Executors other than the in-process one are found by
+name (``executors.py``), never imported by the engine.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from ..api.errors import Interrupted, NodeError
+from ..api.node import Node, implementation_digest, instantiate
+from ..api.types import TypeRegistry
+from ..files.provenance import prefetch_digests
+from ..files.roots import fingerprint_path
+from ..graph.graph import Graph, GraphNode
+from ..graph.plan import Plan
+from .cache import Cache, CacheEntry, cache_key
+from .context import Environment, InterruptToken, RunContext, phase_fields
+from .events import Sink, null_sink
+
+
+@dataclass
+class Job:
+    """One validated, planned run: what an executor needs, where its events go, how to stop it.
+
+    ``sink`` receives every event (called from the executing thread); ``interrupt.set()`` from
+    any thread stops the job between nodes or at a node's next progress check; ``result`` is
+    filled in by ``Session.execute``.
+    """
+    graph: Graph
+    plan: Plan
+    env: Environment
+    cache: Cache
+    types: TypeRegistry
+    sink: Sink = null_sink
+    interrupt: InterruptToken = field(default_factory=InterruptToken)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    result: "RunResult | None" = None
+    # With files still being written behind the job (``env.write_behind``), ``execute``
+    # returns without ``done`` and ``RunResult.finish`` waits for them and emits it: the
+    # server's worker starts the next job meanwhile. False: ``execute`` waits itself.
+    finish_later: bool = False
+
+
+@dataclass
+class RunResult:
+    status: str  # "success", "failed" or "interrupted"
+    executed: list[str]
+    cached: list[str]
+    seconds: float
+    outputs: list[str]  # files written (or found in the cache) by output nodes
+    error: dict[str, Any] | None = None
+    ui: dict[str, dict[str, Any]] = field(default_factory=dict)  # per output node
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # outputs of output nodes
+    # Set when the job's output files are still being written (``Job.finish_later``): call it
+    # (once, from any thread) to wait for them and emit the job's last events.
+    finish: Callable[[], None] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+class Executor(Protocol):
+    """Runs one job to its end and returns its result.
+
+    The contract every executor keeps (the CLI, the server and the tests rely on it): emit
+    ``start`` first and ``done`` last to ``job.sink``, each event tagged with ``job.id``; look
+    up and fill ``job.cache`` by ``node_key``; stop with status ``interrupted`` once
+    ``job.interrupt`` is set; turn a node's exception into an ``error`` event and status
+    ``failed`` (never raise for it). An executor holding resources (a cluster connection) may
+    also define ``close()``, which ``Session.close`` calls.
+    """
+
+    def execute(self, job: Job) -> RunResult: ...
+
+
+class OutputMismatch(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _KeyFacts:
+    """Per node class facts the key needs, computed once."""
+    code: str  # digest of the node's implementation (its pack's source)
+    file_inputs: tuple[tuple[str, str], ...]  # (input name, file kind)
+    custom_fingerprint: bool
+    custom_determinism: bool
+
+
+def _overrides(cls, name: str) -> bool:
+    return getattr(cls, name).__func__ is not getattr(Node, name).__func__
+
+
+def _key_facts(cls) -> _KeyFacts:
+    facts = cls.__dict__.get("_ng_key_facts")
+    if facts is None:
+        facts = cls._ng_key_facts = _KeyFacts(
+            implementation_digest(cls),
+            tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
+            _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"))
+    return facts
+
+
+def runs_deterministically(cls, literals: dict[str, Any]) -> bool:
+    """Whether a run of ``cls`` with ``literals`` (validation's normalised dict) gives the same
+    outputs again: what ``node_key`` decides a nonce by, and what lets an executor retry it."""
+    return cls.is_deterministic(literals) if _key_facts(cls).custom_determinism else cls.deterministic
+
+
+def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> str:
+    """Merkle key of one node: its own inputs plus its parents' keys, never their values.
+
+    ``gnode.literals`` is validation's normalised dict (coerced, defaults filled, links left
+    out), the same one every hook and the node instance see.
+    """
+    cls = gnode.cls
+    facts = _key_facts(cls)
+    literals = gnode.literals
+    links = gnode.links
+    upstream: list[Any] = []
+    if links:
+        for name, link in links.items():
+            upstream.append((name, keys[link.node], link.output))
+        upstream.sort()
+    parts: list[Any] = [cls.node_type, cls.version, facts.code, literals, upstream]
+    for name, kind in facts.file_inputs:
+        value = literals.get(name)
+        demo = job.env.demo(value)
+        if demo is not None:  # keyed by its recipe's version: building it changes no key
+            parts.append(f"{demo.value}@{demo.version}")
+            continue
+        path = job.env.files.resolve(kind, value) if isinstance(value, str) and value else None
+        parts.append(fingerprint_path(path) if path is not None else None)
+    if facts.custom_fingerprint:
+        extra = cls.fingerprint(literals, job.env)
+        if extra is not None:
+            parts.append(extra)
+    if cls.output_node:
+        parts.append(str(job.env.output_dir))
+    if not runs_deterministically(cls, literals):
+        parts.append(nonce)
+    return cache_key(parts)
+
+
+class InProcessExecutor:
+    def execute(self, job: Job) -> RunResult:
+        started = time.perf_counter()
+        graph, plan, cache = job.graph, job.plan, job.cache
+        emit = _WrittenBehind(job.sink)  # passes events on, or holds them behind a file being written
+        job_tag = {"job": job.id}
+        emit({"event": "start", "nodes": list(plan.order), **job_tag})
+        nonce = uuid.uuid4().hex
+        keys: dict[str, str] = {}
+        values: dict[str, dict[str, Any]] = {}
+        remaining = dict(plan.consumers)
+        executed: list[str] = []
+        cached: list[str] = []
+        files: list[str] = []
+        persistable_by_class: dict[type, bool] = {}
+        result = RunResult("success", executed, cached, 0.0, files)
+        digests_started = False
+        for node_id in plan.order:
+            if job.interrupt.is_set:
+                result.status = "interrupted"
+                emit({"event": "interrupted", "node": node_id, **job_tag})
+                break
+            gnode = graph.nodes[node_id]
+            cls = gnode.cls
+            key = keys[node_id] = node_key(gnode, keys, job, nonce)
+            entry, _tier = cache.get(key)
+            if entry is not None and entry.files_present():
+                cached.append(node_id)
+                emit(finished_event("cached", node_id, job.id, entry))
+            else:
+                if not digests_started:  # something runs, so an output will want its files' digests
+                    digests_started = True
+                    if any(graph.nodes[n].cls.output_node for n in plan.order):
+                        prefetch_digests(graph, job.env)
+                inputs = dict(gnode.literals)
+                for name, link in gnode.links.items():
+                    inputs[name] = values[link.node][link.output]
+                emit({"event": "executing", "node": node_id, "job": job.id})
+                ctx = RunContext(node_id, cls.node_type, job.env, job.interrupt, emit,
+                                 graph, job.id, key)
+                node_started = time.perf_counter()
+                try:
+                    with ctx.recording():
+                        outputs = instantiate(cls, inputs).run(ctx) or {}
+                    check_outputs(cls, outputs, job.types)
+                except Interrupted:
+                    result.status = "interrupted"
+                    emit({"event": "interrupted", "node": node_id, **job_tag})
+                    break
+                except Exception as exc:  # noqa: BLE001 - every node failure becomes an event
+                    result.status = "failed"
+                    result.error = error_event(node_id, cls.node_type, exc, job_tag)
+                    emit(result.error)
+                    break
+                entry = CacheEntry(outputs, tuple(ctx.files_written), ctx.ui)
+                persist = persistable_by_class.get(cls)
+                if persist is None:
+                    persist = persistable_by_class[cls] = persistable(cls, job.types)
+                took = time.perf_counter() - node_started  # run() only: caching is not the node's time
+                # An entry whose files are missing is a miss: one whose writing fails is never served.
+                cache.put(key, entry, persist)
+                executed.append(node_id)
+                finished = {**finished_event("executed", node_id, job.id, entry), "seconds": round(took, 6),
+                            **phase_fields(ctx.phases)}
+                if ctx.pending_writes:  # reported once its files are on disk (a client may fetch them)
+                    emit.after_writes(finished, ctx.pending_writes, cls.node_type)
+                else:
+                    emit(finished)
+            values[node_id] = entry.outputs
+            if cls.output_node:
+                files.extend(entry.files)
+                result.ui[node_id] = entry.ui
+                result.values[node_id] = entry.outputs
+            # Drop values nobody else needs, so a long chain holds O(1) of them.
+            for link in gnode.links.values():
+                left = remaining[link.node] = remaining[link.node] - 1
+                if left <= 0:
+                    values.pop(link.node, None)
+        def finish() -> None:
+            emit.release(result, job_tag)
+            result.seconds = time.perf_counter() - started
+            emit({"event": "done", "status": result.status, "executed": len(executed), "cached": len(cached),
+                  "seconds": round(result.seconds, 6), "outputs": files, **job_tag})
+
+        if emit.holding and job.finish_later:
+            result.finish = finish
+        else:
+            finish()
+        return result
+
+
+class _WrittenBehind:
+    """The job's sink, holding events back from the first node whose files are still being
+    written (``env.write_behind``) until they are on disk: a client that sees ``executed`` can
+    fetch the files, and events keep the order of a run that writes them in the node."""
+
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
+        self._held: list[tuple[dict[str, Any], tuple | None]] | None = None
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self._held is None:
+            self._sink(event)
+        else:
+            self._held.append((event, None))
+
+    def after_writes(self, finished: dict[str, Any], futures: list, node_type: str) -> None:
+        """``finished`` (an ``executed`` event) goes out once ``futures`` (its files) are done."""
+        if self._held is None:
+            self._held = []
+        self._held.append((finished, (futures, node_type)))
+
+    def release(self, result: RunResult, job_tag: dict) -> None:
+        """Wait for the files and pass the held events on; a file that could not be written
+        fails the job, naming its node, and is not among the outputs."""
+        held, self._held = self._held or [], None
+        for event, writes in held:
+            failure = None
+            for future in writes[0] if writes else ():
+                try:
+                    future.result()
+                except Exception as exc:  # noqa: BLE001 - a failed write fails its node
+                    failure = failure or exc
+            if failure is None:
+                self._sink(event)
+                continue
+            lost = set(event.get("outputs", ()))
+            result.outputs[:] = [f for f in result.outputs if f not in lost]
+            error = error_event(event["node"], writes[1], failure, job_tag)
+            if result.status == "success":
+                result.status, result.error = "failed", error
+            self._sink(error)
+
+
+def finished_event(kind: str, node_id: str, job_id: str, entry: CacheEntry) -> dict[str, Any]:
+    """A ``cached`` or ``executed`` event; files written and canvas data only when there are some."""
+    event = {"event": kind, "node": node_id, "job": job_id}
+    if entry.files:
+        event["outputs"] = list(entry.files)
+    if entry.ui:
+        event["ui"] = entry.ui
+    return event
+
+
+def check_outputs(cls, outputs: Any, types: TypeRegistry) -> None:
+    """Raise OutputMismatch unless ``outputs`` (what ``run`` returned) are exactly the declared ones, of their types."""
+    if not isinstance(outputs, dict):
+        raise OutputMismatch(f"{cls.node_type}.run returned {type(outputs).__name__}, expected a dict of outputs")
+    for name, spec in cls.outputs.items():
+        if name not in outputs:
+            raise OutputMismatch(f"output {name!r} ({spec.type}) was not produced")
+        if not types.check_value(spec.type, outputs[name]):
+            raise OutputMismatch(f"output {name!r} should be {spec.type} but is {_describe(outputs[name])}")
+    extra = set(outputs) - set(cls.outputs)
+    if extra:
+        raise OutputMismatch(f"produced undeclared outputs {sorted(extra)}")
+
+
+def _describe(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    return f"{type(value).__name__}{'' if shape is None else ' of shape ' + str(tuple(shape))}"
+
+
+def persistable(cls, types: TypeRegistry) -> bool:
+    """Whether the outputs of ``cls`` may go to the disk cache (no output of a ``persist=False`` type)."""
+    return all(types.get(o.type) is None or types.get(o.type).persist for o in cls.outputs.values())
+
+
+def error_event(node_id: str, node_type: str, exc: BaseException, job_tag: dict) -> dict[str, Any]:
+    """The ``error`` event of a node whose run raised ``exc`` (``job_tag``: the job's id field)."""
+    event = {"event": "error", "node": node_id, "node_type": node_type,
+             "message": str(exc) or type(exc).__name__, "exception": type(exc).__name__,
+             "traceback": "".join(traceback.format_exception(exc)), **job_tag}
+    if isinstance(exc, NodeError) and exc.input:
+        event["input"] = exc.input
+    if isinstance(exc, OutputMismatch):
+        event["message"] = f"node {node_id!r} ({node_type}): {exc}"
+    return event
