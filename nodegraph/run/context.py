@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 import time
 from concurrent.futures import Future
@@ -127,7 +128,12 @@ def phase(name: str) -> Iterator[None]:
 
 def imported(name: str) -> Any:
     """Module ``name``, imported as a node's run needs it and timed as its "imports" phase: the
-    first import of torch in a process is a second or more, later ones cost nothing."""
+    first import of torch in a process is a second or more, later ones cost nothing. A module
+    already imported is no phase at all: timing a dictionary lookup would report scheduling noise
+    (over a millisecond on a loaded machine) as importing."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module
     with phase("imports"):
         return importlib.import_module(name)
 

@@ -38,13 +38,18 @@ def expected_pattern(lengths, depths, window: int, short: int) -> list[list[floa
             for depth in depths]
 
 
+# A held request's longest wait for its partners: far above any scheduling delay on a loaded
+# machine, so the partners always meet (a hang guard, not a speed target).
+HOLD_S = 60.0
+
+
 class PatternServer:
     def __init__(self, window: int = 1700, short: int = 1500) -> None:
         self.window, self.short = window, short
         self.lock = threading.Lock()
         self.seen: list[dict] = []  # per request: document tokens, needle tokens from the end, status
         self.fail_when: Callable[[int, int], bool] = lambda tokens, from_end: False
-        self.hold_until = 0  # hold each request until this many are in flight (or 5 s pass)
+        self.hold_until = 0  # hold each request until this many are in flight (or HOLD_S pass)
         self.in_flight = self.peak = 0
         self.changed = threading.Condition(self.lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -102,7 +107,7 @@ class PatternServer:
                     fake.in_flight += 1
                     fake.peak = max(fake.peak, fake.in_flight)
                     fake.changed.notify_all()
-                    fake.changed.wait_for(lambda: fake.in_flight >= fake.hold_until, timeout=5)
+                    fake.changed.wait_for(lambda: fake.in_flight >= fake.hold_until, timeout=HOLD_S)
                 status, content, facts = fake.answer(system, user)
                 with fake.changed:
                     fake.in_flight -= 1

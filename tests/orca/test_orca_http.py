@@ -29,11 +29,9 @@ def ask(fake, prompt: str, **kw) -> dict:
 
 def test_retries_429_500_timeout_and_malformed_then_answers(fake_llm):
     fake_llm.script("flaky", "429:0", "500", "hang", "malformed")
-    started = time.monotonic()
     answer = ask(fake_llm, "flaky question", max_retries=4)
     assert answer["content"] == "ANSWER<flaky question>"
-    assert answer["attempts"] == 5 and fake_llm.count("flaky") == 5
-    assert time.monotonic() - started < 60  # generous: a stuck retry loop, not a speed target
+    assert answer["attempts"] == 5 and fake_llm.count("flaky") == 5  # (a stuck loop: pytest-timeout)
 
 
 def test_backoff_is_exponential_with_jitter_and_capped(fake_llm, monkeypatch):
@@ -90,7 +88,7 @@ def test_concurrency_is_bounded(fake_llm):
     from concurrent.futures import ThreadPoolExecutor
     in_flight, peak = [0], [0]
     original = fake_llm.answer
-    pair = threading.Barrier(2, timeout=20)
+    pair = threading.Barrier(2, timeout=120)  # a partner late on a loaded machine is still met
 
     def slow(system, user):
         with fake_llm.lock:
@@ -103,7 +101,7 @@ def test_concurrency_is_bounded(fake_llm):
 
     fake_llm.answer = slow
     service = LLMService()
-    s = spec(fake_llm.base_url, concurrency=2, timeout=5)
+    s = spec(fake_llm.base_url, concurrency=2, timeout=150)  # above the barrier's wait: no retries
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: service.complete(s, [{"role": "user", "content": f"q{i}"}], LLMCache(None)), range(8)))
     service.close()

@@ -57,8 +57,10 @@ def test_main_job_fresh_then_cached_and_byte_identical(tmp_path, demo_dir):
     assert again["cached"] == 6 and again["executed"] == 0 and again["outputs"] == done["outputs"]
     assert imported(second.stderr) == [] and "torch" in imported(first.stderr)
     assert "torch._dynamo" not in imported(first.stderr)  # nothing compiled: the compiler never imported
-    # stderr is nodegraph's own: progress, summary, the files (no library chatter in between)
-    ours = re.compile(r"\[\d+/\d+\] |success: |  wrote |IMPORTED ")
+    # stderr is nodegraph's own: progress, summary, the files (no library chatter in between).
+    # A step line (``      sampler: 2/4``) appears only when a node takes long enough between
+    # lines, which depends on the machine's speed: allowed, never required.
+    ours = re.compile(r"\[\d+/\d+\] |success: |  wrote |IMPORTED |      \w+: [\d.]+/[\d.]+$")
     assert [line for line in first.stderr.splitlines() if not ours.match(line)] == []
     # Changing the seed runs the sampler and what follows, on the handles served from disk.
     seeded = nodegraph("run", str(MAIN_JOB), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "a"),

@@ -47,7 +47,7 @@ def test_restart_after_kill_9_resumes_pending_jobs_and_keeps_history(dirs, tmp_p
     proc, port = _spawn(dirs, log)
     try:
         with Client(port) as c:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 180  # a hang guard, not a speed target
             while True:
                 history = _history(c)
                 if all(history[j["job"]]["status"] == "success" for j in (running, pending)):
@@ -73,11 +73,9 @@ def test_clean_stop_requeues_the_running_job(make_server, dirs):
         running = c.queue(sleeper(30, 9))
         pending = c.queue(add_show(3, 3))
         c.wait(lambda m: m.get("event") == "progress")
-    started = time.monotonic()
     first.stop()
-    # It stopped mid-job: a stop that waited for the 30 s job to end would take longer than this
-    # generous bound (not a speed target; how fast it stops is in the events below).
-    assert time.monotonic() - started < 25
+    # It stopped mid-job, not after the 30 s job ended: the job is still queued below (a stop that
+    # waited for it would have recorded it as finished).
     second = make_server()
     with Client(second.port) as c:
         state = c.request({"type": "queue_state"})
