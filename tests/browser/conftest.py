@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-CHROMIUM = os.environ.get("NODEGRAPH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# The one NODEGRAPH_CHROMIUM names, else the first on PATH (.ci/chromium.sh picks the same way).
+CHROMIUM = (os.environ.get("NODEGRAPH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+            or "/usr/bin/chromium")
 LAUNCH_ARGS = ["--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--no-first-run", "--disable-dev-shm-usage"]
 
@@ -48,7 +50,7 @@ def server(server_dirs):
 def browser():
     from playwright.sync_api import sync_playwright
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium, or NODEGRAPH_CHROMIUM=/path/to/chrome")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         yield b
