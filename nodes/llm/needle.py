@@ -260,11 +260,15 @@ class NeedleGrid(_NeedleFields, _AskFields, _ScoreFields):
         judge = self.judge_spec() if self.method == "judge" else None
         cells, calls, rows = [], [], []
         for length in self.lengths:
+            # Sizing fillers and counting a prompt's tokens takes seconds per cell at 200K tokens:
+            # an interrupt is checked before each, as it is between the cells' requests.
+            ctx.check_interrupt()
             try:  # one filler per length, shared by its depths
                 text = filler_for(self.haystack["documents"], length, needles, counter)
             except ValueError as exc:
                 raise NodeError(f"{cell_label(length, self.depths[0])}: {exc}", input="lengths") from None
             for depth in self.depths:
+                ctx.check_interrupt()
                 placed = insert_needles(text, needles, depth, counter)
                 messages = cell_messages(self.system_prompt, self.prompt_template, placed.context, self.question)
                 prompt, problem = window_problem(service, spec, counter, messages, self.max_tokens)

@@ -18,6 +18,7 @@ from nodegraph.run.devices import resolve_device, warm_up
 from nodegraph_nodes.sdxl.pipeline import MAX_SEED, base_source, pickle_refusal
 
 from . import demo
+from .interrupts import interrupt_modules, interrupt_points
 from .model_manager import SERVICE_NAME, VideoModelHandle, VideoModelManager, default_dtype
 from .single_file import SingleFileError, check_single_file, family_problem, read_header
 from .values import make_latent_video, make_video
@@ -179,7 +180,10 @@ class SVDImageToVideo(Node):
             ctx.progress(i + 1, steps)  # raises Interrupted when the job is interrupted
             return tensors
 
-        with torch.inference_mode(), manager.use(self.model) as pipe:
+        # Interrupts: before each encoder, each UNet call (a step) and each decode chunk, and the
+        # blocks inside the UNet and the decoder (interrupts.py); progress also checks per step.
+        with torch.inference_mode(), manager.use(self.model) as pipe, \
+                interrupt_points(ctx.check_interrupt, interrupt_modules(pipe)):
             pipe.scheduler = pipe.scheduler.__class__.from_config(pipe.scheduler.config)  # no state across calls
             latents = pipe(start, height=self.height, width=self.width, num_frames=self.frames,
                            num_inference_steps=steps, min_guidance_scale=self.min_guidance,
@@ -202,6 +206,7 @@ class DecodeVideo(Node):
 
     def run(self, ctx):
         torch = imported("torch")  # the first node to need it in a cold process pays its import
-        with torch.inference_mode(), model_manager(ctx).use(self.model, patched=False) as pipe:
+        with torch.inference_mode(), model_manager(ctx).use(self.model, patched=False) as pipe, \
+                interrupt_points(ctx.check_interrupt, interrupt_modules(pipe)):
             frames = decode(pipe, self.latent["latents"], self.decode_chunk_size)
         return {"video": make_video(frames, self.latent["fps"])}

@@ -160,7 +160,7 @@ class Runner:
         self.root, self.demo_dir = root, demo_dir
         self.cache_dir, self.out = root / "cache", root / "out"
 
-    def run(self, workflow: dict, interrupt_after: int | None = None, node: str = "grid"):
+    def run(self, workflow: dict, interrupt_after: int | None = None, node: str = "grid", token=None):
         from nodegraph.run.cache import Cache
         from nodegraph.run.context import Environment, InterruptToken
         from nodegraph.run.events import CollectingSink
@@ -173,7 +173,7 @@ class Runner:
         env = Environment(files=FileRoots(input_dir=self.root, output_dir=self.out), cache_dir=self.cache_dir,
                           demo_dir=self.demo_dir, device="cpu")
         session = Session(registry, env, Cache(enabled=False))
-        sink, token = CollectingSink(), InterruptToken()
+        sink, token = CollectingSink(), token or InterruptToken()
 
         def events(event):
             sink(event)

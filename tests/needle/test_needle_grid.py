@@ -66,6 +66,25 @@ def test_interrupted_grid_resumes_with_the_remaining_cells(runner, pattern_serve
     assert table(runner)["scores"] == expected_pattern(LENGTHS, DEPTHS, pattern_server.window, pattern_server.short)
 
 
+def test_an_interrupt_while_the_cells_are_prepared_stops_before_the_next_cell(runner, pattern_server, monkeypatch):
+    """Placing the needles and counting a cell's tokens is the grid's first unit of work per cell
+    (seconds each at 200K tokens): an interrupt during cell 3 stops before cell 4, and nothing
+    is sent."""
+    from nodegraph.run.context import InterruptToken
+    from nodegraph_nodes.llm import needle
+    token, prepared, original = InterruptToken(), [], needle.insert_needles
+
+    def insert_needles(*args, **kwargs):
+        prepared.append(args)
+        if len(prepared) == 3:
+            token.set()
+        return original(*args, **kwargs)
+    monkeypatch.setattr(needle, "insert_needles", insert_needles)
+    result, events = runner.run(grid_workflow(pattern_server.base_url, LENGTHS, DEPTHS), token=token)
+    assert result.status == "interrupted"
+    assert len(prepared) == 3 and pattern_server.requests == 0
+
+
 def test_a_backend_failure_names_the_cell(runner, pattern_server):
     pattern_server.fail_when = lambda tokens, from_end: 3600 <= tokens <= 4000 and from_end == tokens
     result, _ = runner.run(grid_workflow(pattern_server.base_url, LENGTHS, DEPTHS))
