@@ -21,6 +21,11 @@ class Canvas:
     def node_ids(self) -> list[str]:
         return self.page.eval_on_selector_all("#canvas .node", "els => els.map(e => e.dataset.nodeId)")
 
+    def after_frames(self) -> None:
+        """Two animation frames later: what was scheduled for the next frame (a fit, a zoom) has
+        been applied and drawn. A wait on the page, not on the clock."""
+        self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
     def canvas_box(self) -> dict:
         return self.page.locator("#canvas").bounding_box()
 

@@ -102,8 +102,8 @@ def test_select_move_delete_duplicate_and_undo(canvas, page):
     # Delete removes the selection (the copies) and their links
     page.keyboard.press("Delete")
     assert sorted(canvas.workflow()["nodes"]) == sorted([a, show])
-    # Ctrl+Z brings them back
-    page.wait_for_timeout(250)
+    # Ctrl+Z brings them back (the deletion was recorded in a microtask, done by the next frame)
+    canvas.after_frames()
     page.keyboard.press("Control+z")
     assert len(canvas.workflow()["nodes"]) == 4
 
@@ -123,7 +123,7 @@ def test_pan_and_zoom(canvas, page):
     assert box1["y"] - box0["y"] == pytest.approx(-50, abs=2)
     m.move(box1["x"], box1["y"])
     m.wheel(0, -400)
-    page.wait_for_timeout(100)
+    canvas.after_frames()
     box2 = canvas.node(a).bounding_box()
     assert box2["width"] > box1["width"] * 1.3
     # zooming keeps the point under the cursor still

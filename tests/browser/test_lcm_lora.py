@@ -65,7 +65,7 @@ def test_build_and_run_the_lcm_lora_workflow(canvas, page, server_dirs, tmp_path
 
     canvas.select_none()
     page.keyboard.press("f")
-    page.wait_for_timeout(300)
+    canvas.after_frames()
     shot = tmp_path / "canvas.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000

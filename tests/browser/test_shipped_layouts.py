@@ -19,7 +19,7 @@ def test_shipped_workflow_opens_with_no_overlaps_at_a_readable_zoom(canvas, page
     ids = set(json.loads(path.read_text())["nodes"])
     page.locator("#file-input").set_input_files(str(path))
     page.wait_for_function("n => document.querySelectorAll('#canvas .node').length === n", arg=len(ids))
-    page.wait_for_timeout(300)  # fit-to-view runs on the next frame
+    canvas.after_frames()  # fit-to-view runs on the next frame
     boxes = page.evaluate("""() => [...document.querySelectorAll('#canvas .node')].map(e => {
         const r = e.getBoundingClientRect();
         return {id: e.dataset.nodeId, x: r.left, y: r.top, w: r.width, h: r.height};

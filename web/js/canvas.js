@@ -10,6 +10,7 @@
 
 import { isLink } from "./graph.js";
 import { applyLook, applyRunState, buildNodeElement } from "./nodes.js";
+import { MINIMAP_CORNER } from "./minimap.js";
 import { LOD_SCALE, drawOverview } from "./overview.js";
 import { el } from "./widgets.js";
 import { WireLayer, linkKey } from "./wires.js";
@@ -235,8 +236,28 @@ export class CanvasView {
     }
     const r = this.root.getBoundingClientRect();
     const pad = 40;
-    const scale = Math.min(maxScale, Math.max(MIN_SCALE, Math.min((r.width - 2 * pad) / (maxX - minX), (r.height - 2 * pad) / (maxY - minY))));
-    this.setView({ scale, x: (r.width - (maxX - minX) * scale) / 2 - minX * scale, y: (r.height - (maxY - minY) * scale) / 2 - minY * scale });
+    // The view centring [minX..maxX] x [minY..maxY] in the area [x0, y0, x1, y1] (canvas px).
+    const fit = (x0, y0, x1, y1) => {
+      const scale = Math.min(maxScale, Math.max(MIN_SCALE, Math.min((x1 - x0 - 2 * pad) / (maxX - minX), (y1 - y0 - 2 * pad) / (maxY - minY))));
+      return { scale, x: x0 + (x1 - x0 - (maxX - minX) * scale) / 2 - minX * scale, y: y0 + (y1 - y0 - (maxY - minY) * scale) / 2 - minY * scale };
+    };
+    const whole = fit(0, 0, r.width, r.height);
+    // The minimap covers the bottom-left corner: no node may end up under it.
+    const corner = this.root.querySelector(":scope > .minimap") ? MINIMAP_CORNER : null;
+    if (!corner) return this.setView(whole);
+    const gap = 8;
+    const right = corner.left + corner.width + gap, top = r.height - corner.bottom - corner.height - gap;
+    const clear = (v) => rects.every(([x, y, w, h]) => x * v.scale + v.x >= right || (y + h) * v.scale + v.y <= top);
+    // Slid within the margins at the same zoom: right, up, or both, least movement first.
+    const slidRight = { ...whole, x: r.width - pad - maxX * whole.scale }, slidUp = { ...whole, y: pad - minY * whole.scale };
+    const candidates = [whole, slidRight, slidUp, { ...slidRight, y: slidUp.y }]
+      .filter((v) => v.x >= whole.x && v.y <= whole.y)
+      .sort((a, b) => (a.x - whole.x) + (whole.y - a.y) - ((b.x - whole.x) + (whole.y - b.y)));
+    const slid = candidates.find(clear);
+    if (slid) return this.setView(slid);
+    // Else beside the minimap or above it, whichever keeps the larger zoom.
+    const beside = fit(right - pad / 2, 0, r.width, r.height), above = fit(0, 0, r.width, top + pad / 2);
+    this.setView(beside.scale >= above.scale ? beside : above);
   }
 
   /** Fit every node (and group) into view, or reset when the canvas is empty. */

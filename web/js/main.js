@@ -7,11 +7,12 @@ import { Catalogue, Graph } from "./graph.js";
 import { QueuePanel, outputName } from "./panels.js";
 import { Palette } from "./palette.js";
 import { isPng, readPngWorkflow } from "./png.js";
-import { MEDIA_RE, isMp4, readMp4Workflow } from "./video.js";
+import { MEDIA_RE, isMatroska, isMp4, isWebpOrGif, readVideoWorkflow } from "./video.js";
 import { el } from "./widgets.js";
 
 const STORAGE_KEY = "nodegraph.canvas.workflow";
 const NAME_KEY = "nodegraph.canvas.name"; // the workflow's file name survives a reload too
+const DEFAULT_NAME = "workflow.json"; // a new canvas's, and after Clear
 const $ = (sel) => document.querySelector(sel);
 
 // ---- toasts ---------------------------------------------------------------------------
@@ -137,14 +138,14 @@ function setWorkflowName(name) {
   $("#wf-name").value = name;
   try { localStorage.setItem(NAME_KEY, name); } catch { /* private mode */ }
 }
-$("#wf-name").addEventListener("change", () => setWorkflowName($("#wf-name").value.trim() || "workflow.json"));
+$("#wf-name").addEventListener("change", () => setWorkflowName($("#wf-name").value.trim() || DEFAULT_NAME));
 function workflowText() {
   return JSON.stringify(graph.toWorkflow(), null, 2) + "\n";
 }
 
 function save() {
   const blob = new Blob([workflowText()], { type: "application/json" });
-  const a = el("a", { href: URL.createObjectURL(blob), download: $("#wf-name").value.trim() || "workflow.json" });
+  const a = el("a", { href: URL.createObjectURL(blob), download: $("#wf-name").value.trim() || DEFAULT_NAME });
   if (!a.download.endsWith(".json")) a.download += ".json";
   document.body.append(a);
   a.click();
@@ -162,7 +163,7 @@ function loadObject(data, name) {
   }
   canvas.clearRunState({ keepOutputs: false });
   requestAnimationFrame(() => canvas.fitView());
-  if (name) setWorkflowName(name.replace(/\.(png|json|mp4)$/i, "") + ".json");
+  if (name) setWorkflowName(name.replace(/(\.(png|mp4|m4v|mov|webm|mkv|webp|gif))?(\.json)?$/i, "") + ".json");
   const unknown = [...graph.nodes.values()].filter((n) => !graph.catalogue.get(n.type)).map((n) => n.type);
   if (unknown.length && graph.catalogue.nodes.size) toast(`Not installed on the server: ${[...new Set(unknown)].join(", ")}`, "error", 6000);
   else toast(`Loaded ${name || "workflow"}`);
@@ -177,16 +178,23 @@ async function loadFile(file) {
     if (!wf) { toast(`${file.name} holds no nodegraph workflow`, "error"); return false; }
     return loadObject(wf, file.name);
   }
-  if (isMp4(new Uint8Array(bytes))) {  // a clip saved by SaveVideo carries its workflow in a metadata tag
+  const head = new Uint8Array(bytes);
+  if (isMp4(head) || isMatroska(head)) {  // a clip saved by SaveVideo carries its workflow in a metadata tag
     let wf = null;
-    try { wf = readMp4Workflow(bytes); } catch (err) { toast(`${file.name}: ${err.message}`, "error"); return false; }
+    try { wf = readVideoWorkflow(bytes); } catch (err) { toast(`${file.name}: ${err.message}`, "error"); return false; }
     return loadObject(wf, file.name);
+  }
+  if (isWebpOrGif(head)) {  // SaveVideo writes their workflow only into the sidecar next to them
+    toast(`${file.name} carries no workflow (animated WebP and GIF cannot): open ${file.name}.json, its sidecar`, "error", 6000);
+    return false;
   }
   let data;
   try { data = JSON.parse(new TextDecoder().decode(bytes)); } catch (err) {
-    toast(`${file.name} is neither JSON nor a nodegraph PNG or MP4`, "error");
+    toast(`${file.name} is neither JSON nor a nodegraph PNG, MP4 or WebM`, "error");
     return false;
   }
+  // A clip's sidecar (<clip>.json, written by SaveVideo) holds the workflow beside provenance.
+  if (data && data.format === undefined && data.workflow && typeof data.workflow === "object") data = data.workflow;
   return loadObject(data, file.name);
 }
 
@@ -352,7 +360,12 @@ const actions = {
   "zoom-reset": () => canvas.resetZoom(),
   delete: deleteSelection,
   duplicate: duplicateSelection,
-  clear: () => { if (!graph.nodes.size || confirm("Remove every node from the canvas?")) { graph.clear(); canvas.runState.clear(); } },
+  clear: () => {
+    if (graph.nodes.size && !confirm("Remove every node from the canvas?")) return;
+    graph.clear();
+    canvas.runState.clear();
+    setWorkflowName(DEFAULT_NAME);  // a new graph: not saved over the one that was open
+  },
   "toggle-panel": () => document.body.classList.toggle("panel-hidden"),
 };
 for (const b of document.querySelectorAll("[data-action]")) {

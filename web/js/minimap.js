@@ -7,6 +7,8 @@ import { el } from "./widgets.js";
 
 const SIZE = [220, 150];
 const PAD = 200; // world px around the graph
+/** Where the minimap sits in the canvas (px from its bottom-left corner): Fit keeps nodes out of it. */
+export const MINIMAP_CORNER = { left: 10, bottom: 10, width: SIZE[0], height: SIZE[1] };
 
 export class Minimap {
   constructor(view) {
@@ -17,6 +19,8 @@ export class Minimap {
     this.cache.height = SIZE[1];
     this.map = null; // world -> minimap: {x, y, scale}
     this.frame = 0;
+    const c = MINIMAP_CORNER;
+    Object.assign(this.canvas.style, { left: `${c.left}px`, bottom: `${c.bottom}px`, width: `${c.width}px`, height: `${c.height}px` });
     view.root.append(this.canvas);
     view.graph.onChange(() => this.request());
     view.root.addEventListener("graph-drawn", () => this.request());

@@ -86,3 +86,80 @@ export function readMp4Workflow(buffer) {
   if (!text) throw new Error("no nodegraph workflow in this video");
   return JSON.parse(text);
 }
+
+/** True for an animated WebP or a GIF: clips whose workflow SaveVideo keeps only in the sidecar. */
+export function isWebpOrGif(bytes) {
+  const b = new Uint8Array(bytes.buffer ? bytes.buffer : bytes, bytes.byteOffset || 0, Math.min(12, bytes.byteLength));
+  const text = String.fromCharCode(...b);
+  return (text.startsWith("RIFF") && text.slice(8, 12) === "WEBP") || text.startsWith("GIF87a") || text.startsWith("GIF89a");
+}
+
+// ---- WebM / Matroska: EBML elements; the muxer keeps tags as Segment > Tags > Tag > SimpleTag
+// (TagName, TagString), with names upper-cased ("NODEGRAPH.WORKFLOW").
+const EBML_HEADER = 0x1a45dfa3, SEGMENT = 0x18538067, TAGS = 0x1254c367, TAG = 0x7373, SIMPLE_TAG = 0x67c8,
+  TAG_NAME = 0x45a3, TAG_STRING = 0x4487;
+
+/** True when the bytes start with an EBML header (WebM, MKV). */
+export function isMatroska(bytes) {
+  const b = new Uint8Array(bytes.buffer ? bytes.buffer : bytes, bytes.byteOffset || 0, Math.min(4, bytes.byteLength));
+  return b.length === 4 && ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0 === EBML_HEADER;
+}
+
+/** An EBML variable-length integer at pos: {value, length, unknown} (unknown: all value bits set). */
+function vint(bytes, pos, keepMarker) {
+  if (pos >= bytes.length) return null;
+  let length = 1, mask = 0x80;
+  while (length <= 8 && !(bytes[pos] & mask)) { length++; mask >>= 1; }
+  if (length > 8 || pos + length > bytes.length) return null;
+  let value = keepMarker ? bytes[pos] : bytes[pos] & (mask - 1);
+  let ones = (bytes[pos] & (mask - 1)) === mask - 1;
+  for (let i = 1; i < length; i++) { value = value * 256 + bytes[pos + i]; ones = ones && bytes[pos + i] === 0xff; }
+  return { value, length, unknown: !keepMarker && ones };
+}
+
+function* elements(bytes, start, end) {
+  let pos = start;
+  while (pos < end) {
+    const id = vint(bytes, pos, true);
+    const size = id && vint(bytes, pos + id.length, false);
+    if (!size) return;
+    const dataStart = pos + id.length + size.length;
+    const dataEnd = size.unknown ? end : dataStart + size.value;
+    if (dataEnd > end) return;  // cut short: what was read so far stands
+    yield { id: id.value, start: dataStart, end: dataEnd };
+    pos = dataEnd;
+  }
+}
+
+/** Text tags of a WebM/MKV file as {lower-cased name: text}; {} when there are none. */
+export function readMatroskaTags(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const tags = {};
+  for (const segment of elements(bytes, 0, bytes.length)) {
+    if (segment.id !== SEGMENT) continue;
+    for (const group of elements(bytes, segment.start, segment.end)) {
+      if (group.id !== TAGS) continue;
+      for (const tag of elements(bytes, group.start, group.end)) {
+        if (tag.id !== TAG) continue;
+        for (const simple of elements(bytes, tag.start, tag.end)) {
+          if (simple.id !== SIMPLE_TAG) continue;
+          let name = null, text = null;
+          for (const field of elements(bytes, simple.start, simple.end)) {
+            if (field.id === TAG_NAME) name = utf8.decode(bytes.subarray(field.start, field.end));
+            else if (field.id === TAG_STRING) text = utf8.decode(bytes.subarray(field.start, field.end));
+          }
+          if (name !== null && text !== null) tags[name.toLowerCase()] = text;
+        }
+      }
+    }
+  }
+  return tags;
+}
+
+/** The workflow embedded in a clip made by nodegraph (MP4 or WebM); throws when there is none. */
+export function readVideoWorkflow(buffer) {
+  if (!isMatroska(new Uint8Array(buffer))) return readMp4Workflow(buffer);
+  const text = readMatroskaTags(buffer)[WORKFLOW_KEY];
+  if (!text) throw new Error("no nodegraph workflow in this video");
+  return JSON.parse(text);
+}
