@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nodegraph.plugins import load_registry
+from nodegraph.api.plugins import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
