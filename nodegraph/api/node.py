@@ -38,6 +38,17 @@ if TYPE_CHECKING:  # pragma: no cover
 _EXTRA = "nodegraph"  # key inside json_schema_extra holding our input metadata
 
 
+class _NeverCached:
+    """``fingerprint`` returns ``NEVER_CACHED`` when the external state cannot be fingerprinted
+    (it changes on every look): the node then runs every time, as a non-deterministic one does."""
+
+    def __repr__(self) -> str:
+        return "NEVER_CACHED"
+
+
+NEVER_CACHED = _NeverCached()
+
+
 def Socket(type: str, *, optional: bool = False, description: str = "") -> Any:
     """An input that takes a link from an output of a compatible socket type."""
     return Field(None if optional else PydanticUndefined, description=description,
@@ -151,6 +162,9 @@ class Node(BaseModel):
     inputs: ClassVar[dict[str, InputSpec]] = {}
     # None: the pack's default (``RESOURCES`` in the pack's module), else one CPU.
     resources: ClassVar[Resources | None] = None
+    # True: an input linked to a list output receives the whole ``ValueList`` (nodegraph.lists);
+    # False: the node runs once per item.
+    accepts_lists: ClassVar[bool] = False
 
     def run(self, ctx: "RunContext") -> dict[str, Any] | None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.run is not implemented")
@@ -166,8 +180,10 @@ class Node(BaseModel):
         return cls.resources
 
     @classmethod
-    def fingerprint(cls, literals: dict[str, Any], ctx: "RunContext") -> str | None:
-        """Extra cache-key material for external state the inputs do not show."""
+    def fingerprint(cls, literals: dict[str, Any], env: Any) -> Any:
+        """Extra cache-key material (JSON-able) for external state the inputs do not show; None
+        for none, ``NEVER_CACHED`` to run every time. An override that takes a ``node_id``
+        keyword also gets the node's id."""
         return None
 
     @classmethod
@@ -187,7 +203,8 @@ class Node(BaseModel):
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
-        """Node-specific validation of literal inputs: a list of (input name, message)."""
+        """Node-specific validation of literal inputs: a list of (input name, message). An
+        override that takes a ``node_id`` keyword also gets the node's id."""
         return []
 
     @classmethod
@@ -361,6 +378,14 @@ def implementation_digest(cls: type[Node], extra_files: Any = ()) -> str:
                 continue
         digest = cls._ng_code = h.hexdigest()
     return digest
+
+
+def takes_node_id(hook: Any) -> bool:
+    """Whether a hook (``fingerprint``, ``check_inputs``) declares a ``node_id`` parameter."""
+    try:
+        return "node_id" in inspect.signature(hook).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def is_node_class(obj: Any) -> bool:
