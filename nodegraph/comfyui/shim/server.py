@@ -1,7 +1,7 @@
 """ComfyUI's ``server`` for custom-node packs: ``PromptServer.instance``.
 
 - ``send_sync(event, data, sid=None)`` (and ``send_json``) from a running node becomes a
-  ``message`` event of that node's job (``{"event": "message", "node", "type": event, "data"}``);
+  ``message`` event of that node's job (``{"event": "message", "node", "name": event, "data"}``);
   a ``progress`` message becomes a ``progress`` event. Outside a node call it is dropped.
 - ``routes`` collects the HTTP routes a pack declares at import with ``@routes.get(...)`` (the
   decorators of aiohttp's ``RouteTableDef``, recording ``method, path, handler, kwargs``, the
@@ -114,7 +114,7 @@ class PromptServer:
         if event == "progress" and isinstance(data, dict) and "value" in data and "max" in data:
             ctx.progress(data["value"], data["max"])
             return
-        ctx.emit({"event": "message", "node": call.node_id, "type": str(event), "data": _json_safe(data),
+        ctx.emit({"event": "message", "node": call.node_id, "name": str(event), "data": _json_safe(data),
                   **({"job": ctx.job_id} if ctx.job_id else {})})
 
     async def send_json(self, event: str, data: Any, sid: Any = None) -> None:

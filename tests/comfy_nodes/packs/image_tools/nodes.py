@@ -352,11 +352,70 @@ class Calls:
         return (self.calls,)
 
 
+class RepeatBatch:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"image": ("IMAGE",), "amount": ("INT", {"default": 2, "min": 1, "max": 64})}}
+
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "repeat"
+    CATEGORY = "image_tools/lists"
+
+    def repeat(self, image, amount):
+        # each copy a little darker, so the items of a list differ
+        return (torch.cat([image * (1.0 - 0.1 * i) for i in range(amount)]),)
+
+
+class InterruptMe:
+    """Interrupts its own job (as a pack's cancel button would) and checks for it."""
+
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"image": ("IMAGE",)}}
+
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "stop"
+    CATEGORY = "image_tools"
+
+    def stop(self, image):
+        comfy.model_management.interrupt_current_processing()
+        comfy.model_management.throw_exception_if_processing_interrupted()
+        return (image,)
+
+
+class EmptyLatent:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"width": ("INT", {"default": 64, "min": 8, "max": MAX_RESOLUTION, "step": 8}),
+                             "height": ("INT", {"default": 64, "min": 8, "max": MAX_RESOLUTION, "step": 8})}}
+
+    RETURN_TYPES = ("LATENT",)
+    FUNCTION = "make"
+    CATEGORY = "image_tools/latent"
+
+    def make(self, width, height):
+        return ({"samples": torch.zeros([1, 4, height // 8, width // 8])},)
+
+
+class LatentInfo:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"samples": ("LATENT",)}}
+
+    RETURN_TYPES = ("STRING",)
+    FUNCTION = "info"
+    CATEGORY = "image_tools/latent"
+
+    def info(self, samples):
+        return (f"{sorted(samples)} {list(samples['samples'].shape)}",)
+
+
 NODE_CLASS_MAPPINGS = {
     "ToolsInvert": InvertImage, "ToolsBrightness": Brightness, "ToolsSplitBatch": SplitBatch,
     "ToolsCountList": CountList, "ToolsShowText": ShowText, "ToolsSavePNG": SavePNG, "ToolsPreview": PreviewTemp,
     "ToolsNoise": Noise, "ToolsLoadText": LoadText, "ToolsEvenNumber": EvenNumber, "ToolsMask": MaskFromImage,
     "ToolsMakeToken": MakeToken, "ToolsReadToken": ReadToken, "ToolsAnySize": AnySize, "ToolsFails": Fails,
-    "ToolsWhoAmI": WhoAmI, "ToolsCalls": Calls,
+    "ToolsWhoAmI": WhoAmI, "ToolsCalls": Calls, "ToolsRepeatBatch": RepeatBatch, "ToolsInterruptMe": InterruptMe,
+    "ToolsEmptyLatent": EmptyLatent, "ToolsLatentInfo": LatentInfo,
 }
 NODE_DISPLAY_NAME_MAPPINGS = {"ToolsInvert": "Invert Image (tools)", "ToolsSavePNG": "Save PNG (tools)"}
