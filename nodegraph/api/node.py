@@ -124,7 +124,17 @@ class InputSpec:
     schemes: tuple[str, ...] = ()
     allow_hub_id: bool = False
     directory: bool = False
-    adapter: TypeAdapter | None = field(default=None, compare=False, repr=False)
+    # The pydantic type of a literal input (``Annotated[annotation, its field]``). Its TypeAdapter
+    # is built on first use: a catalogue of many nodes loads without one per input (~1 ms each).
+    validates: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def adapter(self) -> TypeAdapter | None:
+        adapter = self.__dict__.get("_adapter")
+        if adapter is None and self.validates is not None:
+            adapter = TypeAdapter(self.validates)
+            object.__setattr__(self, "_adapter", adapter)
+        return adapter
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.socket, "widget": self.widget,
@@ -236,22 +246,22 @@ def _describe_input(name: str, info: Any) -> InputSpec:
     common = dict(name=name, required=required, default=default, description=info.description or "")
     if "optional" in extra:  # declared with Socket(): link-only
         return InputSpec(socket=extra["socket"], widget=None, **common)
-    adapter = TypeAdapter(typing.Annotated[annotation, info])
+    validates = typing.Annotated[annotation, info]
     if "file" in extra:
         return InputSpec(socket="STRING", widget="file", file_kind=extra["file"],
                          extensions=tuple(extra.get("extensions", ())), schemes=tuple(extra.get("schemes", ())),
                          allow_hub_id=extra.get("allow_hub_id", False), directory=extra.get("directory", False),
-                         adapter=adapter, **common)
+                         validates=validates, **common)
     options = _enum_options(annotation)
     if options is not None:
-        return InputSpec(socket=extra.get("socket", "STRING"), widget="enum", options=options, adapter=adapter, **common)
+        return InputSpec(socket=extra.get("socket", "STRING"), widget="enum", options=options, validates=validates, **common)
     base = _strip_optional(annotation)
     if base in _SCALAR_SOCKETS:
         socket, widget = _SCALAR_SOCKETS[base]
         return InputSpec(socket=extra.get("socket", socket), widget=widget, minimum=minimum, maximum=maximum,
-                         step=extra.get("step"), multiline=extra.get("multiline", False), adapter=adapter, **common)
+                         step=extra.get("step"), multiline=extra.get("multiline", False), validates=validates, **common)
     # Any other annotation (lists, dicts): a JSON literal validated by pydantic.
-    return InputSpec(socket=extra.get("socket", ANY), widget="json", adapter=adapter, **common)
+    return InputSpec(socket=extra.get("socket", ANY), widget="json", validates=validates, **common)
 
 
 def _strip_optional(annotation: Any) -> Any:

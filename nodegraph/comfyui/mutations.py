@@ -24,8 +24,8 @@ OWN_PREFIXES = ("nodegraph", "nodegraph_nodes")
 _LAZY = ("_ng_", "__pydantic")
 
 
-def _ours(name: str, pack_modules: tuple[str, ...]) -> bool:
-    return any(name == p or name.startswith(p + ".") for p in OWN_PREFIXES + pack_modules)
+def _ours(name: str, roots: tuple[str, ...], dotted: tuple[str, ...]) -> bool:
+    return name.startswith(roots) and (name in roots or name.startswith(dotted))
 
 
 @dataclass(frozen=True)
@@ -38,24 +38,27 @@ class Watch:
     """The attribute tables being watched (modules by name, classes by identity)."""
 
     def __init__(self) -> None:
-        self.pack_modules: tuple[str, ...] = ()  # module names of the packs loaded so far
+        self.roots: tuple[str, ...] = OWN_PREFIXES  # ours, then the modules of the packs loaded so far
+        self._tables: dict[int, tuple[str, Any, dict[str, Any]]] = {}
 
     def add_pack(self, module_name: str) -> None:
-        self.pack_modules += (module_name,)
+        self.roots += (module_name,)
 
     def snapshot(self) -> dict[int, tuple[str, Any, dict[str, Any]]]:
-        """id(owner) -> (its name, the owner, a copy of its attributes)."""
-        tables: dict[int, tuple[str, Any, dict[str, Any]]] = {}
+        """id(owner) -> (its name, the owner, a copy of its attributes), for every watched module
+        and class. Kept between packs: ``undo_changes`` brings the watched state back to it, so
+        only modules new since the last call are read."""
+        dotted = tuple(r + "." for r in self.roots)
         for name, module in list(sys.modules.items()):
-            if isinstance(module, ModuleType) and _ours(name, self.pack_modules):
-                _note_module(tables, name, module)
-        return tables
+            if isinstance(module, ModuleType) and id(module) not in self._tables and _ours(name, self.roots, dotted):
+                _note_module(self._tables, name, module)
+        return self._tables
 
     @contextlib.contextmanager
     def noting_new_modules(self, tables: dict[int, tuple[str, Any, dict[str, Any]]]) -> Iterator[None]:
         """While the block runs, each of our modules imported for the first time joins ``tables``
         as it was when it finished loading."""
-        finder = _NoteOnLoad(tables, self.pack_modules)
+        finder = _NoteOnLoad(tables, self.roots)
         sys.meta_path.insert(0, finder)
         try:
             yield
@@ -92,11 +95,11 @@ def _note_module(tables: dict, name: str, module: ModuleType) -> None:
 class _NoteOnLoad(importlib.abc.MetaPathFinder):
     """Finds nothing itself: it asks the other finders and wraps the loader of our modules."""
 
-    def __init__(self, tables: dict, pack_modules: tuple[str, ...]) -> None:
-        self.tables, self.pack_modules = tables, pack_modules
+    def __init__(self, tables: dict, roots: tuple[str, ...]) -> None:
+        self.tables, self.roots, self.dotted = tables, roots, tuple(r + "." for r in roots)
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
-        if not _ours(name, self.pack_modules):
+        if not _ours(name, self.roots, self.dotted):
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
