@@ -17,6 +17,14 @@ from typing import Any, Callable
 from nodegraph.comfyui.surface import current
 
 
+class BinaryEventTypes:
+    """ComfyUI's binary websocket message kinds (a pack's ``send_sync`` of one becomes a
+    ``message`` event whose data is the payload's text; nodegraph sends no binary previews)."""
+    PREVIEW_IMAGE = 1
+    UNENCODED_PREVIEW_IMAGE = 2
+    TEXT = 3
+
+
 class RouteRecorder(list):
     """aiohttp's ``RouteTableDef`` decorators, recording ``(method, path, handler, kwargs)``."""
 
