@@ -54,9 +54,9 @@ PACK = textwrap.dedent('''
 
 PROBE = textwrap.dedent('''
     import json, sys, time
-    from nodegraph.plugins import load_registry
+    from nodegraph.api.plugins import load_registry
     started = time.perf_counter()
-    registry = load_registry(use_env=False, comfy_dirs=sys.argv[1:])
+    registry = load_registry(use_env=False, pack_folders={"comfy": sys.argv[1:]})
     took = time.perf_counter() - started
     print(json.dumps({"seconds": took, "nodes": len(registry.nodes), "failures": len(registry.failures)}))
 ''')

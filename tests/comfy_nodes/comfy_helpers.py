@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nodegraph.events import CollectingSink
+from nodegraph.run.events import CollectingSink
 
 PACKS = Path(__file__).resolve().parent / "packs"
 

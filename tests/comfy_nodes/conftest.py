@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from nodegraph.cache import Cache
-from nodegraph.context import Environment
-from nodegraph.files import FileRoots
-from nodegraph.plugins import load_registry
-from nodegraph.session import Session
+from nodegraph.run.cache import Cache
+from nodegraph.run.context import Environment
+from nodegraph.files.roots import FileRoots
+from nodegraph.api.plugins import load_registry
+from nodegraph.run.session import Session
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # comfy_helpers
@@ -22,7 +22,7 @@ from comfy_helpers import PACKS  # noqa: E402
 
 @pytest.fixture(scope="module")
 def registry():
-    return load_registry(use_env=False, comfy_dirs=[PACKS])
+    return load_registry(use_env=False, pack_folders={"comfy": [PACKS]})
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from comfy_helpers import link, run, shown, workflow
-from nodegraph.errors import WorkflowInvalid
+from nodegraph.api.errors import WorkflowInvalid
 
 
 def pixel(path) -> tuple:

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from comfy_helpers import PACKS, link, run, shown, workflow
-from nodegraph.plugins import load_registry
+from nodegraph.api.plugins import load_registry
 
 
 def failures_of(registry, pack: str) -> list[str]:
@@ -68,7 +68,7 @@ def test_pip_and_the_network_are_refused_at_import_and_reported(registry, sessio
 def test_a_pack_patching_nodegraph_or_another_pack_is_undone_and_reported(registry, session):
     messages = failures_of(registry, "mutator")
     assert any("nodegraph_nodes.basic.image.SolidImage.run" in m and "undone" in m for m in messages)
-    assert any("nodegraph.executor.run_node" in m for m in messages)
+    assert any("nodegraph.run.executor.run_node" in m for m in messages)
     assert any("InvertImage.invert" in m for m in messages)
     # SolidImage, the executor and ToolsInvert still work as written: 1 - 0.25 = 0.75.
     result, sink = run(session, workflow(s=("SolidImage", {"width": 2, "height": 2, "red": 0.25, "green": 0.25,
@@ -131,7 +131,7 @@ def test_two_identical_outputs_get_distinct_names_in_slot_order(tmp_path):
                 return (1, 2, "x")
         NODE_CLASS_MAPPINGS = {"Twins": Twins}
     '''))
-    registry = load_registry(use_env=False, use_entry_points=False, comfy_dirs=[tmp_path])
+    registry = load_registry(use_env=False, use_entry_points=False, pack_folders={"comfy": [tmp_path]})
     assert list(registry.nodes["Twins"].outputs) == ["int", "int_2", "string"]
 
 
@@ -168,7 +168,7 @@ def test_a_real_comfyui_on_the_path_is_used_not_shadowed(tmp_path, monkeypatch):
     '''))
     monkeypatch.syspath_prepend(str(fake))
     try:
-        registry = load_registry(use_env=False, use_entry_points=False, comfy_dirs=[packs])
+        registry = load_registry(use_env=False, use_entry_points=False, pack_folders={"comfy": [packs]})
         module = next(m for n, m in sys.modules.items() if n.endswith("_probe"))
         assert module.SEEN == (True, "real-output")
         assert "Probe" in registry.nodes
@@ -181,7 +181,8 @@ def test_a_missing_folder_and_a_non_pack_folder_are_reported(tmp_path):
     (tmp_path / "not_a_pack").mkdir()
     (tmp_path / "notes.txt").write_text("ignored")
     (tmp_path / "off.py.disabled").write_text("raise SystemExit")
-    registry = load_registry(use_env=False, use_entry_points=False, comfy_dirs=[tmp_path, tmp_path / "nowhere"])
+    registry = load_registry(use_env=False, use_entry_points=False,
+                             pack_folders={"comfy": [tmp_path, tmp_path / "nowhere"]})
     messages = {f.plugin: f.message for f in registry.failures}
     assert "not a pack" in messages["comfy:not_a_pack"]
     assert any("does not exist" in m and "nowhere" in m for m in messages.values())

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from nodegraph.comfyui.surface import SurfaceCall, surface
-from nodegraph.context import Environment, InterruptToken, RunContext
-from nodegraph.errors import Interrupted
-from nodegraph.events import CollectingSink
-from nodegraph.files import FileRoots
+from nodegraph.run.context import Environment, InterruptToken, RunContext
+from nodegraph.api.errors import Interrupted
+from nodegraph.run.events import CollectingSink
+from nodegraph.files.roots import FileRoots
 
 
 def roots(base: Path) -> FileRoots:

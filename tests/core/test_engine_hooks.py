@@ -6,15 +6,15 @@ import textwrap
 
 import pytest
 
-from nodegraph.cache import Cache, CacheEntry, DiskTier
-from nodegraph.context import Environment
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.events import CollectingSink
-from nodegraph.files import FileRoots
-from nodegraph.lists import ValueList, as_value, item_at
-from nodegraph.plugins import load_registry
-from nodegraph.session import Session
-from nodegraph.types import TypeRegistry
+from nodegraph.run.cache import Cache, CacheEntry, DiskTier
+from nodegraph.run.context import Environment
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.run.events import CollectingSink
+from nodegraph.files.roots import FileRoots
+from nodegraph.api.lists import ValueList, as_value, item_at
+from nodegraph.api.plugins import load_registry
+from nodegraph.run.session import Session
+from nodegraph.api.types import TypeRegistry
 
 PACK = textwrap.dedent('''
     from typing import Any
@@ -162,10 +162,10 @@ def test_an_empty_list_runs_nothing_downstream(session):
 
 
 def test_list_items_are_type_checked(session):
-    from nodegraph.executor import _check_outputs, OutputMismatch
+    from nodegraph.run.executor import OutputMismatch, check_outputs
     cls = session.registry.nodes["Double"]
     with pytest.raises(OutputMismatch, match="an item of its list"):
-        _check_outputs(cls, {"value": ValueList([1, "two"])}, session.registry.types)
+        check_outputs(cls, {"value": ValueList([1, "two"])}, session.registry.types)
 
 
 def test_never_cached_reruns_every_time_and_a_steady_fingerprint_is_served_from_the_cache(session):
