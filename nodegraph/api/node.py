@@ -172,9 +172,12 @@ class Node(BaseModel):
     inputs: ClassVar[dict[str, InputSpec]] = {}
     # None: the pack's default (``RESOURCES`` in the pack's module), else one CPU.
     resources: ClassVar[Resources | None] = None
-    # True: an input linked to a list output receives the whole ``ValueList`` (nodegraph.lists);
+    # True: an input linked to a list output receives the whole ``ValueList`` (api/lists.py);
     # False: the node runs once per item.
     accepts_lists: ClassVar[bool] = False
+    # True: the class exists only in the process that built it (generated when a pack loaded),
+    # so distributed executors run it where the job was prepared, never on a worker.
+    local_only: ClassVar[bool] = False
 
     def run(self, ctx: "RunContext") -> dict[str, Any] | None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.run is not implemented")

@@ -19,6 +19,7 @@ catalogue, the canvas and every executor treat it like any node.
 
 
 import enum
+import inspect
 import json
 import logging
 import math
@@ -64,6 +65,7 @@ class ComfyV1Node(Node):
     # its schema is deferred, a third of the cost of generating a class.
     model_config = ConfigDict(**Node.model_config, defer_build=True)
     accepts_lists = True  # ComfyUI's list semantics are applied here, INPUT_IS_LIST included
+    local_only = True  # generated at load: a Ray worker runs none of these (they run on the driver)
     comfy_spec: ClassVar[V1Spec]
     comfy_class: ClassVar[type]
     comfy_pack: ClassVar[str]
@@ -220,10 +222,17 @@ def _field(inp: V1Input, spec: V1Spec) -> tuple[tuple[Any, Any], dict[str, Any],
     bounds = {"ge": _number(opts.get("min")), "le": _number(opts.get("max"))} if inp.kind in ("int", "float") else {}
     step = _number(opts.get("step")) if inp.kind in ("int", "float") else None
     multiline = bool(opts.get("multiline")) if inp.kind == "string" else False
+    extra = {"control_after_generate": True} if opts.get("control_after_generate") and _WIDGET_HAS_CONTROL else {}
     if own_check and bounds:
-        return ((python_type, Widget(default, step=step, description=description)),
+        return ((python_type, Widget(default, step=step, description=description, **extra)),
                 {"minimum": bounds["ge"], "maximum": bounds["le"]}, None)
-    return (python_type, Widget(default, step=step, multiline=multiline, description=description, **bounds)), {}, None
+    return (python_type, Widget(default, step=step, multiline=multiline, description=description, **bounds, **extra)), \
+        {}, None
+
+
+# Widget(control_after_generate=True) marks a seed-like widget followed by ComfyUI's control
+# entry in UI-format files; passed on where this nodegraph's Widget knows the keyword.
+_WIDGET_HAS_CONTROL = "control_after_generate" in inspect.signature(Widget).parameters
 
 
 def _number(value: Any) -> float | None:
