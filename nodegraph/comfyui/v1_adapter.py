@@ -61,8 +61,8 @@ class ComfyPackSet:
 class ComfyV1Node(Node):
     """Base of the generated classes: runs the ComfyUI class with ComfyUI's semantics."""
 
-    # The engine never validates through the model (inputs have their own adapters): building
-    # its schema is deferred, a third of the cost of generating a class.
+    # The engine never validates through the model (each input has its own adapter): the
+    # model's validator is never built.
     model_config = ConfigDict(**Node.model_config, defer_build=True)
     accepts_lists = True  # ComfyUI's list semantics are applied here, INPUT_IS_LIST included
     local_only = True  # generated at load: a Ray worker runs none of these (they run on the driver)
