@@ -31,7 +31,8 @@ names = zipfile.ZipFile(sys.argv[1]).namelist()
 tops = sorted({n.split("/")[0] + ("/" if "/" in n else "") for n in names})
 print("[package] wheel top level:", " ".join(tops))
 need = ["nodegraph/web/index.html", "nodegraph/web/js/main.js", "nodegraph/web/style.css",
-        "nodegraph_nodes/llm/demo/orca_demo_tasks.jsonl", "nodegraph_nodes/sdxl/demo/tiny_sdxl/unet.json"]
+        "nodegraph_nodes/llm/demo/orca_demo_tasks.jsonl", "nodegraph_nodes/sdxl/demo/tiny_sdxl/unet.json",
+        "nodegraph/comfyui/shim/folder_paths.py", "nodegraph/comfyui/shim/comfy/utils.py"]
 missing = [n for n in need if n not in names]
 if missing:
     sys.exit(f"[package] FAIL: the wheel lacks {missing}")
@@ -67,6 +68,32 @@ step "import scans kept: $(ls cache/packages/transformers | wc -l) transformers 
 ls out/*.jsonl >/dev/null || { echo "[package] FAIL: the Orca demo wrote no dataset"; exit 1; }
 step "Orca demo: $(cd out && ls *.jsonl | tr '\n' ' ')"
 
+# A ComfyUI custom-node pack (--comfy-nodes): the adapter, its entry point and the stand-in modules.
+mkdir -p custom_nodes/invert_pack
+cat > custom_nodes/invert_pack/__init__.py <<'PACK'
+import comfy.utils
+import folder_paths
+class Invert:
+    @classmethod
+    def INPUT_TYPES(s):
+        return {"required": {"image": ("IMAGE",)}}
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "run"
+    def run(self, image):
+        comfy.utils.ProgressBar(1).update(1)
+        return (1.0 - image,)
+NODE_CLASS_MAPPINGS = {"PackageCheckInvert": Invert}
+PACK
+cat > comfy.json <<'JOB'
+{"format": "nodegraph/workflow", "version": 1, "nodes": {
+ "s": {"type": "SolidImage", "inputs": {"width": 8, "height": 8}},
+ "i": {"type": "PackageCheckInvert", "inputs": {"image": {"from": "s", "output": "image"}}},
+ "save": {"type": "SaveImage", "inputs": {"images": {"from": "i", "output": "image"}, "prefix": "comfy"}}}}
+JOB
+"$NG" run comfy.json --comfy-nodes custom_nodes --out out --quiet
+ls out/comfy_*.png >/dev/null || { echo "[package] FAIL: the ComfyUI pack's workflow wrote no PNG"; exit 1; }
+step "ComfyUI pack: $(cd out && ls comfy_*.png | tr '\n' ' ')"
+
 "$NG" serve --port 0 --data-dir data --out out --device cpu >serve.log 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 300); do
@@ -86,4 +113,4 @@ for path, kind, marker in (("", "text/html", b"<html"), ("js/main.js", "text/jav
         sys.exit(f"[package] FAIL: GET /{path} -> {resp.status} {ctype}, {len(body)} bytes")
     print(f"[package] GET /{path} -> {resp.status} {ctype}, {len(body)} bytes")
 EOF
-step "ok: the installed wheel runs the main job, the Orca demo and the canvas"
+step "ok: the installed wheel runs the main job, the Orca demo, a ComfyUI pack and the canvas"

@@ -6,7 +6,8 @@ Nothing inside ``nodegraph`` imports this facade. Importing it never imports tor
 or websockets.
 """
 from .api.errors import Interrupted, NodeError, Problem, WorkflowInvalid
-from .api.node import FileInput, Node, Output, Resources, Socket, Widget, node
+from .api.lists import ValueList
+from .api.node import NEVER_CACHED, FileInput, Node, Output, Resources, Socket, Widget, node
 from .api.readers import WorkflowReader
 from .api.types import ANY, SocketType
 from .files.roots import DemoAsset, FileKind
@@ -22,6 +23,6 @@ def __getattr__(name: str):
         return Session
     raise AttributeError(f"module 'nodegraph' has no attribute {name!r}")
 
-__all__ = ["ANY", "DemoAsset", "Environment", "FileKind", "FileInput", "Interrupted", "InterruptToken", "Node", "NodeError", "imported",
-           "Output", "Problem", "Resources", "RunContext", "Socket", "SocketType", "Widget", "WorkflowInvalid", "WorkflowReader", "node",
+__all__ = ["ANY", "NEVER_CACHED", "DemoAsset", "Environment", "FileKind", "FileInput", "Interrupted", "InterruptToken", "Node", "NodeError", "imported",
+           "Output", "Problem", "Resources", "RunContext", "Socket", "SocketType", "ValueList", "Widget", "WorkflowInvalid", "WorkflowReader", "node",
            "phase", "Session", "__version__"]

@@ -38,6 +38,17 @@ if TYPE_CHECKING:  # pragma: no cover
 _EXTRA = "nodegraph"  # key inside json_schema_extra holding our input metadata
 
 
+class _NeverCached:
+    """``fingerprint`` returns ``NEVER_CACHED`` when the external state cannot be fingerprinted
+    (it changes on every look): the node then runs every time, as a non-deterministic one does."""
+
+    def __repr__(self) -> str:
+        return "NEVER_CACHED"
+
+
+NEVER_CACHED = _NeverCached()
+
+
 def Socket(type: str, *, optional: bool = False, description: str = "") -> Any:
     """An input that takes a link from an output of a compatible socket type."""
     return Field(None if optional else PydanticUndefined, description=description,
@@ -113,7 +124,17 @@ class InputSpec:
     schemes: tuple[str, ...] = ()
     allow_hub_id: bool = False
     directory: bool = False
-    adapter: TypeAdapter | None = field(default=None, compare=False, repr=False)
+    # The pydantic type of a literal input (``Annotated[annotation, its field]``). Its TypeAdapter
+    # is built on first use: a catalogue of many nodes loads without one per input (~1 ms each).
+    validates: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def adapter(self) -> TypeAdapter | None:
+        adapter = self.__dict__.get("_adapter")
+        if adapter is None and self.validates is not None:
+            adapter = TypeAdapter(self.validates)
+            object.__setattr__(self, "_adapter", adapter)
+        return adapter
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.socket, "widget": self.widget,
@@ -151,6 +172,12 @@ class Node(BaseModel):
     inputs: ClassVar[dict[str, InputSpec]] = {}
     # None: the pack's default (``RESOURCES`` in the pack's module), else one CPU.
     resources: ClassVar[Resources | None] = None
+    # True: an input linked to a list output receives the whole ``ValueList`` (api/lists.py);
+    # False: the node runs once per item.
+    accepts_lists: ClassVar[bool] = False
+    # True: the class exists only in the process that built it (generated when a pack loaded),
+    # so distributed executors run it where the job was prepared, never on a worker.
+    local_only: ClassVar[bool] = False
 
     def run(self, ctx: "RunContext") -> dict[str, Any] | None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.run is not implemented")
@@ -166,8 +193,10 @@ class Node(BaseModel):
         return cls.resources
 
     @classmethod
-    def fingerprint(cls, literals: dict[str, Any], ctx: "RunContext") -> str | None:
-        """Extra cache-key material for external state the inputs do not show."""
+    def fingerprint(cls, literals: dict[str, Any], env: Any) -> Any:
+        """Extra cache-key material (JSON-able) for external state the inputs do not show; None
+        for none, ``NEVER_CACHED`` to run every time. An override that takes a ``node_id``
+        keyword also gets the node's id."""
         return None
 
     @classmethod
@@ -187,7 +216,8 @@ class Node(BaseModel):
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
-        """Node-specific validation of literal inputs: a list of (input name, message)."""
+        """Node-specific validation of literal inputs: a list of (input name, message). An
+        override that takes a ``node_id`` keyword also gets the node's id."""
         return []
 
     @classmethod
@@ -219,22 +249,22 @@ def _describe_input(name: str, info: Any) -> InputSpec:
     common = dict(name=name, required=required, default=default, description=info.description or "")
     if "optional" in extra:  # declared with Socket(): link-only
         return InputSpec(socket=extra["socket"], widget=None, **common)
-    adapter = TypeAdapter(typing.Annotated[annotation, info])
+    validates = typing.Annotated[annotation, info]
     if "file" in extra:
         return InputSpec(socket="STRING", widget="file", file_kind=extra["file"],
                          extensions=tuple(extra.get("extensions", ())), schemes=tuple(extra.get("schemes", ())),
                          allow_hub_id=extra.get("allow_hub_id", False), directory=extra.get("directory", False),
-                         adapter=adapter, **common)
+                         validates=validates, **common)
     options = _enum_options(annotation)
     if options is not None:
-        return InputSpec(socket=extra.get("socket", "STRING"), widget="enum", options=options, adapter=adapter, **common)
+        return InputSpec(socket=extra.get("socket", "STRING"), widget="enum", options=options, validates=validates, **common)
     base = _strip_optional(annotation)
     if base in _SCALAR_SOCKETS:
         socket, widget = _SCALAR_SOCKETS[base]
         return InputSpec(socket=extra.get("socket", socket), widget=widget, minimum=minimum, maximum=maximum,
-                         step=extra.get("step"), multiline=extra.get("multiline", False), adapter=adapter, **common)
+                         step=extra.get("step"), multiline=extra.get("multiline", False), validates=validates, **common)
     # Any other annotation (lists, dicts): a JSON literal validated by pydantic.
-    return InputSpec(socket=extra.get("socket", ANY), widget="json", adapter=adapter, **common)
+    return InputSpec(socket=extra.get("socket", ANY), widget="json", validates=validates, **common)
 
 
 def _strip_optional(annotation: Any) -> Any:
@@ -361,6 +391,14 @@ def implementation_digest(cls: type[Node], extra_files: Any = ()) -> str:
                 continue
         digest = cls._ng_code = h.hexdigest()
     return digest
+
+
+def takes_node_id(hook: Any) -> bool:
+    """Whether a hook (``fingerprint``, ``check_inputs``) declares a ``node_id`` parameter."""
+    try:
+        return "node_id" in inspect.signature(hook).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def is_node_class(obj: Any) -> bool:

@@ -7,6 +7,10 @@ in its ``NODES``) is registered, plus the ``SOCKET_TYPES``, ``FILE_KINDS``, ``DE
 is recorded by name and loading goes on. Order: entry points sorted by name (built-ins are
 named ``builtin.*`` so they come first), then folders in the order given; the first
 registration of a node type wins and later ones are refused with an error naming both.
+
+Folders of packs in another format (ComfyUI's ``custom_nodes``) come last, each format through
+its loader registered in the entry-point group ``nodegraph.pack_folders`` (the ComfyUI adapter
+registers ``comfy``): the engine never imports a loader it is not asked for.
 """
 from __future__ import annotations
 
@@ -19,17 +23,26 @@ import traceback
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from .node import is_node_class
 from .registry import PluginFailure, Registry
 
 ENTRY_POINT_GROUP = "nodegraph.nodes"
 PLUGINS_ENV = "NODEGRAPH_PLUGINS"
+PACK_FOLDERS_GROUP = "nodegraph.pack_folders"
 
 
 def load_registry(plugin_dirs: Iterable[str | Path] = (), *, use_entry_points: bool = True,
-                  use_env: bool = True, modules: Iterable[str] = ()) -> Registry:
+                  use_env: bool = True, modules: Iterable[str] = (),
+                  pack_folders: Mapping[str, Iterable[str | Path]] | None = None,
+                  files: Any = None, device: str = "auto") -> Registry:
+    """The catalogue of this session.
+
+    ``pack_folders`` maps a format to folders of packs in it, e.g. ``{"comfy": [custom_nodes]}``;
+    with ``use_env``, ``$NODEGRAPH_<FORMAT>_NODES`` adds folders too (``NODEGRAPH_COMFY_NODES``).
+    Their loaders see the session's ``files`` (a FileRoots) and ``device`` while packs load.
+    """
     registry = Registry()
     if use_entry_points:
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
@@ -48,7 +61,27 @@ def load_registry(plugin_dirs: Iterable[str | Path] = (), *, use_entry_points: b
                 continue
             if item.suffix == ".py" or (item.is_dir() and (item / "__init__.py").exists()):
                 _load(registry, f"{folder.name}/{item.name}", lambda item=item: _import_path(item))
+    _load_pack_folders(registry, pack_folders or {}, use_env, files, device)
     return registry
+
+
+def _load_pack_folders(registry: Registry, given: Mapping[str, Iterable[str | Path]], use_env: bool,
+                       files: Any, device: str) -> None:
+    """Each format's folders through its registered loader, imported only when it has some."""
+    wanted: dict[str, list[Path]] = {name: [Path(d) for d in dirs] for name, dirs in given.items()}
+    loaders = {ep.name: ep for ep in entry_points(group=PACK_FOLDERS_GROUP)}
+    for name in loaders:
+        value = os.environ.get(f"NODEGRAPH_{name.upper()}_NODES") if use_env else None
+        if value:
+            wanted.setdefault(name, []).extend(Path(d) for d in value.split(os.pathsep) if d)
+    for name, folders in wanted.items():
+        if not folders:
+            continue
+        if name not in loaders:
+            registry.failures.append(PluginFailure(f"{name}:", f"no loader for {name} pack folders is installed "
+                                                              f"(entry-point group {PACK_FOLDERS_GROUP})"))
+            continue
+        loaders[name].load()(registry, folders, files, device)
 
 
 def _ep_module(ep) -> ModuleType:

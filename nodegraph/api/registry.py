@@ -32,6 +32,9 @@ class Registry:
         self.file_kinds: dict[str, FileKind] = {k.name: k for k in CORE_FILE_KINDS}
         self.demos: dict[str, DemoAsset] = {}  # by name, without the "demo:" prefix
         self.workflow_readers: list[WorkflowReader] = []  # for ``load_workflow``, in loading order
+        # ComfyUI custom-node packs loaded (--comfy-nodes), by plugin name: their folder, node
+        # types, display names, WEB_DIRECTORY and HTTP routes (nodegraph.comfyui.custom_nodes).
+        self.comfy_packs: dict[str, Any] = {}
 
     def add_types(self, types: Iterable[SocketType], plugin: str) -> None:
         for t in types:
@@ -119,5 +122,6 @@ class Registry:
             "file_kinds": [k.to_json() for k in self.file_kinds.values()],
             "demos": [d.to_json() for d in self.demos.values()],
             "plugins": list(self.plugins),
+            "comfy_packs": {name: pack.to_json() for name, pack in self.comfy_packs.items()},
             "failures": [{"plugin": f.plugin, "message": f.message} for f in self.failures],
         }

@@ -2,8 +2,9 @@
 
 A link from an output of type A to an input of type B is allowed when
 - A == B (exact),
-- A is a declared subtype of B (transitively), or
-- either side is ANY ("*").
+- A is a declared subtype of B (transitively),
+- either side is ANY ("*"), or
+- either side is a union written ``"A,B"`` (ComfyUI's spelling) and one of its members is allowed.
 
 The core declares only the scalar types of widgets and ANY; packs declare the rest.
 Types also say how the cache may keep their values: ``persist`` types go to the disk
@@ -91,10 +92,20 @@ class TypeRegistry:
         key = (source, target)
         hit = self._compat_cache.get(key)
         if hit is None:
-            hit = (source == target or ANY in (source, target) or target in self.ancestors(source))
+            if "," in source or "," in target:
+                hit = any(self.compatible(s, t) for s in _members(source) for t in _members(target))
+            else:
+                hit = (source == target or ANY in (source, target) or target in self.ancestors(source))
             self._compat_cache[key] = hit
         return hit
 
     def check_value(self, name: str, value: Any) -> bool:
+        if "," in name and name not in self._types:  # a union: a value of any member
+            return any(self.check_value(member, value) for member in _members(name))
         socket_type = self._types.get(name)
         return socket_type is None or socket_type.check is None or socket_type.check(value)
+
+
+def _members(name: str) -> list[str]:
+    """The types a union ``"A,B"`` names (a plain type name is its own only member)."""
+    return [part.strip() for part in name.split(",") if part.strip()] or [name]

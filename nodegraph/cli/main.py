@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     def add_plugins(p):
         p.add_argument("--plugins", action="append", default=[], metavar="DIR",
                        help="folder of plugin packs (repeatable; also $NODEGRAPH_PLUGINS)")
+        p.add_argument("--comfy-nodes", action="append", default=[], metavar="DIR",
+                       help="a ComfyUI custom_nodes folder: its node packs load as plugins (repeatable; "
+                            "also $NODEGRAPH_COMFY_NODES)")
 
     def add_executor(p):
         p.add_argument("--executor", choices=executor_names(), default="local",
@@ -95,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     nodes = sub.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("--json", action="store_true", help="the whole catalogue as JSON (for UIs)")
     add_plugins(nodes)
+    add_dirs(nodes)  # ComfyUI packs list model and input files in their drop-downs
 
     sub.add_parser("schema", help="print the JSON Schema of the workflow file")
 
@@ -187,7 +191,10 @@ def _warn_plugin(plugin: str, message: str) -> None:
 
 def _registry(args):
     from ..api.plugins import load_registry
-    registry = load_registry(args.plugins)
+    from ..files.roots import FileRoots
+    files = FileRoots(input_dir=Path(args.input_dir), models_dir=Path(args.models_dir),
+                      output_dir=Path(getattr(args, "out", "output")))
+    registry = load_registry(args.plugins, pack_folders={"comfy": args.comfy_nodes}, files=files)
     for failure in registry.failures:
         _warn_plugin(failure.plugin, failure.message)
     return registry
@@ -232,7 +239,8 @@ def _run_here(args, cache_dir: Path) -> int:
         input_dir=args.input_dir, models_dir=args.models_dir, output_dir=args.out, device=device,
         cache_dir=cache_dir, cache_enabled=not args.no_cache,
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
-        on_plugin_failure=_warn_plugin, executor=executor_named(args.executor, args.address))
+        pack_folders={"comfy": tuple(args.comfy_nodes)}, on_plugin_failure=_warn_plugin,
+        executor=executor_named(args.executor, args.address))
     session.env.compile = session.env.compile or args.compile
     token = InterruptToken()
     sink = fanout(JsonlSink(sys.stdout) if jsonl else None,

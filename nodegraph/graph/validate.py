@@ -13,7 +13,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from ..api.errors import Problem, WorkflowInvalid
-from ..api.node import InputSpec, normalise_literal, widget_defaults
+from ..api.node import InputSpec, normalise_literal, takes_node_id, widget_defaults
 from ..api.registry import Registry
 from ..files.roots import PathEscape, demo_name
 from .graph import Graph, GraphNode
@@ -68,7 +68,9 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
                 problems.append(Problem("missing_input", f"required input is missing: it needs {what}", node_id, name))
         # Node-specific checks only make sense once the literals themselves are fine.
         if not any(p.node == node_id for p in problems):
-            for input_name, message in cls.check_inputs(literals, env):
+            found = (cls.check_inputs(literals, env, node_id=node_id) if takes_node_id(cls.check_inputs)
+                     else cls.check_inputs(literals, env))
+            for input_name, message in found:
                 problems.append(Problem("bad_value", message, node_id, input_name))
         graph.nodes[node_id] = GraphNode(node_id, cls, literals, links)
 

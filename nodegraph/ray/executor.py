@@ -29,9 +29,8 @@ from ray import exceptions as ray_errors
 from ..api.errors import Interrupted, UsageError
 from ..run.cache import CacheEntry
 from ..run.context import RunContext, phase_fields
-from ..run.executor import (Job, RunResult, check_outputs, error_event, finished_event, node_key, persistable,
+from ..run.executor import (Job, RunResult, error_event, finished_event, node_key, persistable, run_node,
                             runs_deterministically)
-from ..api.node import instantiate
 from .placement import (ACTOR, DRIVER, ModelWorkerPool, Placement, alive_nodes, describe, feasible_on,
                             placement_of)
 from .remote import RELAY_TIMEOUT_S, ClassRef, EnvSpec, EventRelay, NodeCall, run_task
@@ -342,8 +341,7 @@ class _JobRun:
         started = time.perf_counter()
         try:
             with ctx.recording():
-                outputs = instantiate(cls, inputs).run(ctx) or {}
-            check_outputs(cls, outputs, job.types)
+                outputs = run_node(cls, inputs, ctx, job.types)
             took = time.perf_counter() - started
         except Interrupted:
             self._interrupt(node_id)

@@ -50,7 +50,7 @@ def node_resources(cls: type[Node], literals: dict[str, Any]) -> Resources:
 
 
 def placement_of(cls: type[Node], literals: dict[str, Any], gpu_job: bool) -> Placement:
-    if cls.output_node:
+    if cls.output_node or cls.local_only:  # local_only: a worker could not import the class
         return Placement(DRIVER)
     res = node_resources(cls, literals)
     gpus = res.gpus if gpu_job else 0

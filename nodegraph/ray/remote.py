@@ -21,10 +21,9 @@ from typing import Any
 import ray
 
 from ..api.errors import Interrupted
-from ..api.node import instantiate
 from ..files.roots import FileRoots
 from ..run.context import Environment, RunContext
-from ..run.executor import check_outputs, error_event
+from ..run.executor import error_event, run_node
 from ..startup.paths import default_cache_dir
 from ..startup.trimmed_imports import trimmed_imports
 
@@ -205,8 +204,7 @@ def run_call(call: NodeCall, env: Environment, upstream: tuple) -> tuple[dict[st
         # As `nodegraph run` does: stored import scans (this machine's cache folder: the driver's
         # may not exist here), torch._dynamo deferred unless the job compiles.
         with ctx.recording(), trimmed_imports(default_cache_dir(), env.compile):
-            outputs = instantiate(cls, inputs).run(ctx) or {}
-        check_outputs(cls, outputs, _MEMO.type_registry(*call.types))
+            outputs = run_node(cls, inputs, ctx, _MEMO.type_registry(*call.types))
         took = time.perf_counter() - started  # run() only, measured where it ran
     except Interrupted:
         return {"status": "interrupted", "events": sent, **where}, None

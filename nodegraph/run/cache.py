@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..api.lists import ValueList
 from ..api.types import is_tensor
 from ..files.roots import atomic_write
 
@@ -146,8 +147,10 @@ def _encode_value(value: Any, path: str, tensors: dict[str, Any]) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
-        return {"$list": [_encode_value(v, f"{path}/{i}", tensors) for i, v in enumerate(value)],
-                "tuple": isinstance(value, tuple)}
+        items = [_encode_value(v, f"{path}/{i}", tensors) for i, v in enumerate(value)]
+        if isinstance(value, ValueList):
+            return {"$list": items, "values": True}
+        return {"$list": items, "tuple": isinstance(value, tuple)}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"$dict": {k: _encode_value(v, f"{path}/{k}", tensors) for k, v in value.items()}}
     cls = type(value)
@@ -164,6 +167,8 @@ def _decode_value(desc: Any, tensors: dict[str, Any]) -> Any:
             return tensors[desc["$tensor"]]
         if "$list" in desc:
             items = [_decode_value(v, tensors) for v in desc["$list"]]
+            if desc.get("values"):
+                return ValueList(items)
             return tuple(items) if desc.get("tuple") else items
         if "$dict" in desc:
             return {k: _decode_value(v, tensors) for k, v in desc["$dict"].items()}

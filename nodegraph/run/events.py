@@ -14,7 +14,7 @@ Event = dict[str, Any]
 Sink = Callable[[Event], None]
 
 # Every event the executor emits (docs/cli.md#events); tests hold the executor to it.
-VOCABULARY = ("start", "cached", "executing", "progress", "executed", "error", "interrupted", "done")
+VOCABULARY = ("start", "cached", "executing", "progress", "executed", "message", "error", "interrupted", "done")
 
 
 def null_sink(event: Event) -> None:

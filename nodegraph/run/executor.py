@@ -6,8 +6,9 @@ one after another in this process. A distributed executor (Ray) implements the s
 everything a node needs arrives through its inputs and its ``RunContext``.
 
 What every executor must do the same way is public here: ``node_key`` and
-``runs_deterministically`` (the cache key), ``check_outputs``, ``persistable``, and the events
-``finished_event`` and ``error_event``. Executors other than the in-process one are found by
+``runs_deterministically`` (the cache key), ``run_node`` (a node's run, once per item of a
+value list), ``check_outputs``, ``persistable``, and the events ``finished_event`` and
+``error_event``. Executors other than the in-process one are found by
 name (``executors.py``), never imported by the engine.
 """
 from __future__ import annotations
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from ..api.errors import Interrupted, NodeError
-from ..api.node import Node, implementation_digest, instantiate
+from ..api.lists import ValueList, as_value, item_at
+from ..api.node import NEVER_CACHED, Node, implementation_digest, instantiate, takes_node_id
 from ..api.types import TypeRegistry
 from ..files.provenance import prefetch_digests
 from ..files.roots import fingerprint_path
@@ -97,6 +99,7 @@ class _KeyFacts:
     file_inputs: tuple[tuple[str, str], ...]  # (input name, file kind)
     custom_fingerprint: bool
     custom_determinism: bool
+    fingerprint_node_id: bool  # the fingerprint override takes node_id=
 
 
 def _overrides(cls, name: str) -> bool:
@@ -109,7 +112,8 @@ def _key_facts(cls) -> _KeyFacts:
         facts = cls._ng_key_facts = _KeyFacts(
             implementation_digest(cls),
             tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
-            _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"))
+            _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"),
+            takes_node_id(cls.fingerprint))
     return facts
 
 
@@ -143,13 +147,17 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
             continue
         path = job.env.files.resolve(kind, value) if isinstance(value, str) and value else None
         parts.append(fingerprint_path(path) if path is not None else None)
+    never_cached = False
     if facts.custom_fingerprint:
-        extra = cls.fingerprint(literals, job.env)
-        if extra is not None:
+        extra = (cls.fingerprint(literals, job.env, node_id=gnode.id) if facts.fingerprint_node_id
+                 else cls.fingerprint(literals, job.env))
+        if extra is NEVER_CACHED:
+            never_cached = True
+        elif extra is not None:
             parts.append(extra)
     if cls.output_node:
         parts.append(str(job.env.output_dir))
-    if not runs_deterministically(cls, literals):
+    if never_cached or not runs_deterministically(cls, literals):
         parts.append(nonce)
     return cache_key(parts)
 
@@ -197,15 +205,14 @@ class InProcessExecutor:
                 node_started = time.perf_counter()
                 try:
                     with ctx.recording():
-                        outputs = instantiate(cls, inputs).run(ctx) or {}
-                    check_outputs(cls, outputs, job.types)
+                        outputs = run_node(cls, inputs, ctx, job.types)
                 except Interrupted:
                     result.status = "interrupted"
                     emit({"event": "interrupted", "node": node_id, **job_tag})
                     break
                 except Exception as exc:  # noqa: BLE001 - every node failure becomes an event
                     result.status = "failed"
-                    result.error = error_event(node_id, cls.node_type, exc, job_tag)
+                    result.error = error_event(node_id, cls.node_type, exc, job_tag, getattr(cls, "__plugin__", None))
                     emit(result.error)
                     break
                 entry = CacheEntry(outputs, tuple(ctx.files_written), ctx.ui)
@@ -302,6 +309,50 @@ def finished_event(kind: str, node_id: str, job_id: str, entry: CacheEntry) -> d
     return event
 
 
+def run_node(cls, inputs: dict[str, Any], ctx: RunContext, types: TypeRegistry) -> dict[str, Any]:
+    """``cls(**inputs).run(ctx)``, its outputs checked; once per item when an input holds a
+    ``ValueList`` and the class does not take lists (``api/lists.py``): its outputs are then
+    ValueLists of the per-item results, and what it shows (``ctx.ui``) is gathered."""
+    if not cls.accepts_lists:
+        lengths = [len(v) for v in inputs.values() if isinstance(v, ValueList)]
+        if lengths:
+            return _run_per_item(cls, inputs, ctx, types, max(lengths) if min(lengths) else 0)
+    outputs = instantiate(cls, inputs).run(ctx) or {}
+    check_outputs(cls, outputs, types)
+    return outputs
+
+
+def _run_per_item(cls, inputs: dict[str, Any], ctx: RunContext, types: TypeRegistry, count: int) -> dict[str, Any]:
+    """ComfyUI's list semantics for a node that takes one value per input; an empty list runs
+    nothing and gives empty lists."""
+    key = ctx.cache_key
+    results: dict[str, list[Any]] = {name: [] for name in cls.outputs}
+    shown: dict[str, Any] = {}
+    for index in range(count):
+        ctx.ui = {}
+        if count > 1 and key is not None:  # each item's files get their own names
+            ctx.cache_key = cache_key([key, index])
+        outputs = instantiate(cls, {n: item_at(v, index) for n, v in inputs.items()}).run(ctx) or {}
+        check_outputs(cls, outputs, types)
+        for name, value in outputs.items():
+            results[name].extend(value if isinstance(value, ValueList) else (value,))
+        _gather_ui(shown, ctx.ui)
+    ctx.cache_key, ctx.ui = key, shown
+    return {name: as_value(values) if values else ValueList() for name, values in results.items()}
+
+
+def _gather_ui(shown: dict[str, Any], ui: dict[str, Any]) -> None:
+    """Lists are joined, texts put on separate lines, anything else is the last item's."""
+    for name, value in ui.items():
+        before = shown.get(name)
+        if isinstance(value, list) and isinstance(before, list):
+            shown[name] = before + value
+        elif isinstance(value, str) and isinstance(before, str):
+            shown[name] = before + "\n" + value
+        else:
+            shown[name] = value
+
+
 def check_outputs(cls, outputs: Any, types: TypeRegistry) -> None:
     """Raise OutputMismatch unless ``outputs`` (what ``run`` returned) are exactly the declared ones, of their types."""
     if not isinstance(outputs, dict):
@@ -309,8 +360,11 @@ def check_outputs(cls, outputs: Any, types: TypeRegistry) -> None:
     for name, spec in cls.outputs.items():
         if name not in outputs:
             raise OutputMismatch(f"output {name!r} ({spec.type}) was not produced")
-        if not types.check_value(spec.type, outputs[name]):
-            raise OutputMismatch(f"output {name!r} should be {spec.type} but is {_describe(outputs[name])}")
+        value = outputs[name]
+        for item in (value if isinstance(value, ValueList) else (value,)):
+            if not types.check_value(spec.type, item):
+                raise OutputMismatch(f"output {name!r} should be {spec.type} but is {_describe(item)}"
+                                     + (" (an item of its list)" if item is not value else ""))
     extra = set(outputs) - set(cls.outputs)
     if extra:
         raise OutputMismatch(f"produced undeclared outputs {sorted(extra)}")
@@ -326,11 +380,15 @@ def persistable(cls, types: TypeRegistry) -> bool:
     return all(types.get(o.type) is None or types.get(o.type).persist for o in cls.outputs.values())
 
 
-def error_event(node_id: str, node_type: str, exc: BaseException, job_tag: dict) -> dict[str, Any]:
-    """The ``error`` event of a node whose run raised ``exc`` (``job_tag``: the job's id field)."""
+def error_event(node_id: str, node_type: str, exc: BaseException, job_tag: dict,
+                plugin: str | None = None) -> dict[str, Any]:
+    """The ``error`` event of a node whose run raised ``exc`` (``job_tag``: the job's id field;
+    ``plugin``: the pack of its type)."""
     event = {"event": "error", "node": node_id, "node_type": node_type,
              "message": str(exc) or type(exc).__name__, "exception": type(exc).__name__,
              "traceback": "".join(traceback.format_exception(exc)), **job_tag}
+    if plugin:
+        event["plugin"] = plugin
     if isinstance(exc, NodeError) and exc.input:
         event["input"] = exc.input
     if isinstance(exc, OutputMismatch):

@@ -17,7 +17,7 @@ The data path is one straight line: load -> validate -> plan -> execute -> event
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from ..api.errors import WorkflowInvalid
 from ..api.plugins import load_registry
@@ -52,20 +52,24 @@ class Session:
              disk_bytes: int = DEFAULT_DISK_BYTES,
              device: str = "auto", strict_paths: bool = False, plugin_dirs: tuple[str | Path, ...] = (),
              use_entry_points: bool = True, executor: Executor | None = None,
-             on_plugin_failure: Callable[[str, str], None] | None = None) -> "Session":
+             on_plugin_failure: Callable[[str, str], None] | None = None,
+             pack_folders: Mapping[str, tuple[str | Path, ...]] | None = None) -> "Session":
         """A session from plain settings (what ``nodegraph run`` and ``nodegraph serve`` take).
 
         ``cache_dir`` is the disk tier (None: memory only); ``strict_paths`` confines file inputs
         to their folders (the server's mode); ``on_plugin_failure(plugin, message)`` hears about
-        plugins that failed to load (they are skipped either way).
+        plugins that failed to load (they are skipped either way); ``pack_folders`` are folders of
+        packs in another format, by format (``{"comfy": [custom_nodes folder]}``, see
+        ``api.plugins.load_registry``).
         """
-        registry = load_registry(plugin_dirs, use_entry_points=use_entry_points)
+        roots = FileRoots(input_dir=Path(input_dir), models_dir=Path(models_dir), output_dir=Path(output_dir),
+                          strict=strict_paths)
+        registry = load_registry(plugin_dirs, use_entry_points=use_entry_points, pack_folders=pack_folders,
+                                 files=roots, device=device)
         for failure in registry.failures:
             if on_plugin_failure is not None:
                 on_plugin_failure(failure.plugin, failure.message)
         disk_dir = Path(cache_dir) if cache_dir is not None and cache_enabled else None
-        roots = FileRoots(input_dir=Path(input_dir), models_dir=Path(models_dir), output_dir=Path(output_dir),
-                          strict=strict_paths)
         # Provenance digests persist beside the cache even with the cache off: facts about files.
         digest_dir = Path(cache_dir) / "digests" if cache_dir is not None else None
         env = Environment(files=roots, device=device, cache_dir=disk_dir, digest_dir=digest_dir)

@@ -60,6 +60,7 @@ class ServerConfig:
     cache_disk: int = DEFAULT_DISK_BYTES
     web_dir: Path | None = None  # default: the installed canvas (static.default_web_dir)
     plugin_dirs: tuple[str | Path, ...] = ()
+    comfy_dirs: tuple[str | Path, ...] = ()  # ComfyUI custom_nodes folders (--comfy-nodes)
     device: str = "cpu"
     allow_hosts: tuple[str, ...] = ()
     max_message: int = MAX_MESSAGE
@@ -90,7 +91,8 @@ class Server:
             input_dir=self.input_dir, models_dir=config.models_dir, output_dir=self.output_dir,
             cache_dir=config.cache_dir or None, memory_bytes=config.cache_memory, disk_bytes=config.cache_disk,
             device=config.device, strict_paths=True,
-            plugin_dirs=config.plugin_dirs, use_entry_points=config.use_entry_points, executor=config.executor,
+            plugin_dirs=config.plugin_dirs, pack_folders={"comfy": config.comfy_dirs},
+            use_entry_points=config.use_entry_points, executor=config.executor,
             on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
         self.session.env.compile = self.session.env.compile or config.compile
         self.session.env.write_behind = write_behind(config)
@@ -240,7 +242,8 @@ def config_from_args(args) -> ServerConfig:
         cache_memory=getattr(args, "cache_memory", DEFAULT_MEMORY_BYTES),
         cache_disk=getattr(args, "cache_disk", DEFAULT_DISK_BYTES),
         web_dir=Path(args.web_dir) if getattr(args, "web_dir", None) else None,
-        plugin_dirs=tuple(args.plugins), device=args.device,
+        plugin_dirs=tuple(args.plugins), comfy_dirs=tuple(getattr(args, "comfy_nodes", None) or ()),
+        device=args.device,
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),
         max_message=getattr(args, "max_message", None) or MAX_MESSAGE,
         executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)),

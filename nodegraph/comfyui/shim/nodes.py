@@ -1,0 +1,32 @@
+"""ComfyUI's ``nodes`` module for custom-node packs: its constants, the mappings of the packs
+loaded so far, and the interrupt check ComfyUI calls before each node. ComfyUI's own node classes
+(``nodes.SaveImage``, ``nodes.KSampler``, ``common_ksampler``...) are not provided: a pack that
+imports or subclasses them fails to load, naming the class."""
+from __future__ import annotations
+
+from typing import Any
+
+from nodegraph.comfyui.surface import current
+
+MAX_RESOLUTION = 16384
+
+
+def before_node_execution() -> None:
+    from nodegraph.comfyui.shim.comfy.model_management import throw_exception_if_processing_interrupted
+    throw_exception_if_processing_interrupted()
+
+
+def interrupt_processing(value: bool = True) -> None:
+    from nodegraph.comfyui.shim.comfy.model_management import interrupt_current_processing
+    interrupt_current_processing(value)
+
+
+def __getattr__(name: str) -> Any:
+    call = current()
+    if name == "NODE_CLASS_MAPPINGS":
+        return call.classes
+    if name == "NODE_DISPLAY_NAME_MAPPINGS":
+        return call.display_names
+    if name == "EXTENSION_WEB_DIRS":
+        return call.web_dirs
+    raise AttributeError(f"nodes.{name} is one of ComfyUI's own nodes or internals, which nodegraph does not provide")
