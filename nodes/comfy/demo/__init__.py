@@ -1,0 +1,24 @@
+"""Demo assets of the comfy pack: ``demo:tiny-sd15`` (a tiny seeded Stable Diffusion 1.x pipeline)
+and ``demo:tiny-sdxl-refiner`` (a tiny seeded SDXL refiner), built on first use under the
+session's demo folder. Each carries name hints: the substrings of real checkpoint names it
+stands in for when a ComfyUI workflow runs on demo models. Importing this module does not
+import torch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodegraph import demo_build
+
+from .recipes import DEMO_VERSION, RECIPES, build
+
+_DESCRIPTIONS = {"tiny-sd15": "a few-MB Stable Diffusion 1.x pipeline (random weights, fixed seed)",
+                 "tiny-sdxl-refiner": "a few-MB SDXL refiner pipeline (random weights, fixed seed)"}
+_HINTS = {"tiny-sd15": ("v1-5", "v1_5", "sd15", "sd-1", "sd_1", "1.5", "sd1"), "tiny-sdxl-refiner": ("refiner",)}
+
+DEMOS = demo_build.recipe_assets(RECIPES, build, f"v{DEMO_VERSION}", _DESCRIPTIONS, _HINTS)
+
+
+def materialise(value: str, demo_dir: Path) -> Path:
+    """Files of demo ``value`` under ``demo_dir``, built on first use (tests, benchmarks)."""
+    return demo_build.materialise(DEMOS, value, demo_dir)
