@@ -107,8 +107,7 @@ def _set_sigmas(scheduler, sigmas, config: dict, device) -> None:
     params = inspect.signature(scheduler.set_timesteps).parameters
     values = [float(s) for s in sigmas]
     if "sigmas" in params and type(scheduler).__name__ == "EulerDiscreteScheduler":
-        body = values[:-1] if values[-1] == 0 else values
-        scheduler.set_timesteps(sigmas=body, device=device)
+        scheduler.set_timesteps(sigmas=values, device=device)  # the whole list: its last value is the end
         return
     if "timesteps" not in params:
         raise NodeError(f"{type(scheduler).__name__} cannot follow an explicit SIGMAS schedule; with SamplerCustom "
