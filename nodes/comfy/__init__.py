@@ -9,7 +9,7 @@ socket types (their values here follow ComfyUI's layouts; see values.py); the ty
 this pack's own. docs/comfyui-nodes.md lists every node and its limits.
 """
 from nodegraph import FileKind, Resources, SocketType
-from nodegraph.types import is_tensor
+from nodegraph.api.types import is_tensor
 from nodegraph_nodes.sdxl import SOCKET_TYPES as _SDXL_TYPES
 
 from . import custom_sampling, ksampler, latent, loaders, svd, text, video  # noqa: F401  (registers the nodes)

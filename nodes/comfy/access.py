@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from nodegraph import NodeError
-from nodegraph.model_cache import WarmModelManager
+from nodegraph.run.model_cache import WarmModelManager
 from nodegraph_nodes.sdxl.model_manager import ModelHandle, ModelSource, quiet_loaders
 from nodegraph_nodes.sdxl.pipeline import model_manager as image_manager
 from nodegraph_nodes.video.model_manager import VideoModelHandle

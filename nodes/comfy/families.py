@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from nodegraph.demo_build import build_once
+from nodegraph.files.demo_build import build_once
 
 UNET = "model.diffusion_model."
 VAE = "first_stage_model."

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
-from nodegraph.context import device_key, resolve_device
-from nodegraph.demo_build import demo_fingerprint
-from nodegraph.files import fingerprint_path
+from nodegraph.run.devices import device_key, resolve_device
+from nodegraph.files.demo_build import demo_fingerprint
+from nodegraph.files.roots import fingerprint_path
 from nodegraph_nodes.sdxl.lora import check_lora_file, lora_patch
 from nodegraph_nodes.sdxl.model_manager import ModelSource, default_dtype
 from nodegraph_nodes.sdxl.pipeline import pickle_refusal

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodegraph import NodeError
-from nodegraph.types import is_tensor
+from nodegraph.api.types import is_tensor
 
 
 def latent(samples, **extra) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from nodegraph.workflow import Workflow, parse_workflow
+from nodegraph.graph.workflow import Workflow, parse_workflow
 from pack_fixtures import PackUnderTest, run, with_captures
 from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 

@@ -85,7 +85,7 @@ def test_custom_sampling_family(make_session):
                                                    "sigmas": L("25", "sigmas"), "latent_image": L("5", "latent")}},
     })
     del wf["nodes"]["9"]
-    from nodegraph.workflow import parse_workflow
+    from nodegraph.graph.workflow import parse_workflow
     graph = with_captures(parse_workflow(wf), ks="3.latent", custom="24.output", turbo="26.denoised_output",
                           sigmas="23.sigmas")
     result, _ = run(make_session(), graph)

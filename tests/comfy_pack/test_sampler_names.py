@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodegraph.validate import validate
+from nodegraph.graph.validate import validate
 from nodegraph_nodes.comfy.handles import ComfyModel
 from nodegraph_nodes.comfy.sampler_names import SAMPLERS, SCHEDULES, sampler_problem, supports
 from nodegraph_nodes.comfy.sampling import make_scheduler

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from nodegraph.workflow import parse_workflow
+from nodegraph.graph.workflow import parse_workflow
 from nodegraph_nodes.comfy import families
 from nodegraph_nodes.comfy.export import pipeline_to_single_file
 
@@ -89,9 +89,9 @@ def test_real_size_architectures_are_recognised_from_shapes():
 
 
 def test_unsupported_files_are_named_at_validation(registry, tmp_path):
-    from nodegraph.context import Environment
-    from nodegraph.files import FileRoots
-    from nodegraph.validate import validate
+    from nodegraph.run.context import Environment
+    from nodegraph.files.roots import FileRoots
+    from nodegraph.graph.validate import validate
     models = tmp_path / "models"
     (models / "checkpoints").mkdir(parents=True)
     save_file({"cond_stage_model.model.token_embedding.weight": torch.zeros(2, 2),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodegraph import demo_build
+from nodegraph.files import demo_build
 
 from .recipes import DEMO_VERSION, RECIPES, build
 

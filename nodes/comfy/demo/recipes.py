@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nodegraph.demo_build import build_once
+from nodegraph.files.demo_build import build_once
 
 HERE = Path(__file__).parent / "configs"
 SDXL_DEMO = Path(__file__).resolve().parents[2] / "sdxl" / "demo" / "tiny_sdxl"
