@@ -186,7 +186,9 @@ def vae_config(shapes, family: str) -> dict[str, Any]:
               "layers_per_block": _count(shapes, rf"{re.escape(VAE)}encoder\.down\.0\.block\.(\d+)\."),
               "latent_channels": shapes[f"{VAE}encoder.conv_out.weight"][0] // 2,
               "sample_size": SAMPLE_SIZE[family] * 8, "scaling_factor": VAE_SCALING[family],
-              "force_upcast": family != "sd1" and min(channels) >= DEMO_WIDTH // 4}
+              # fp16 decodes in fp32: SVD's temporal VAE always (its released config and demo
+              # say so), SDXL's at real size (the narrow demos' configs say no)
+              "force_upcast": video or (family != "sd1" and min(channels) >= DEMO_WIDTH // 4)}
     if not video:
         config["up_block_types"] = ["UpDecoderBlock2D"] * blocks
         config["norm_num_groups"] = _groups(channels)

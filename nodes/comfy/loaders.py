@@ -165,13 +165,13 @@ class ImageOnlyCheckpointLoader(_Loader):
 @node("VAELoader", category=CATEGORY, outputs={"vae": "VAE"})
 class VAELoader(_Loader):
     """Load a VAE: a .safetensors file (LDM keys, as ComfyUI's models/vae holds them; no config
-    folder needed) or a diffusers VAE folder."""
+    folder needed), a diffusers VAE folder, or demo:tiny-sd15-vae."""
     vae_name: str = FileInput("vae", directory=True, description="the VAE to load")
 
     @classmethod
     def check_inputs(cls, literals, env):
         value = literals.get("vae_name")
-        if not value or env is None:
+        if not value or env is None or env.demo(value) is not None:
             return []
         refusal = pickle_refusal(value)
         if refusal:
@@ -188,16 +188,20 @@ class VAELoader(_Loader):
 
     def run(self, ctx):
         device = resolve_device(ctx.env.device)
-        path = ctx.env.files.resolve("vae", self.vae_name)
+        asset = ctx.env.demo(self.vae_name)
+        path = Path(ctx.env.materialise(self.vae_name)) if asset is not None \
+            else ctx.env.files.resolve("vae", self.vae_name)
         if path is None:
-            raise NodeError(f"VAE {self.vae_name!r} not found", input="vae_name")
+            raise NodeError(f"VAE {self.vae_name!r} not found (looked in "
+                            f"{', '.join(str(r) for r in ctx.env.files.roots('vae'))})", input="vae_name")
         config = None
         if path.is_file():
             try:
                 config = str(families.vae_config_folder(path, config_root(ctx.env)))
             except families.UnknownArchitecture as exc:
                 raise NodeError(f"{self.vae_name!r} {exc}", input="vae_name") from None
-        source = ModelSource("vae_file", str(path.resolve()), self.vae_name, fingerprint_path(path), device,
+        fingerprint = demo_fingerprint(asset) if asset is not None else fingerprint_path(path)
+        source = ModelSource("vae_file", str(path.resolve()), self.vae_name, fingerprint, device,
                              default_dtype(device), config=config, family="vae")
         return {"vae": ComfyVae(source, "vae")}
 

@@ -94,3 +94,17 @@ def test_custom_sampling_family(make_session):
     assert len(values["sigmas"]) == 5 and values["sigmas"][-1] == 0
     torch.testing.assert_close(values["custom"]["samples"], values["ks"]["samples"], rtol=1e-4, atol=1e-4)
     assert torch.isfinite(values["turbo"]["samples"]).all()
+
+
+def test_text_to_image_to_video_in_one_graph(make_session):
+    """The SD 1.x image a prompt makes is SVD's start frame: a new prompt, a new video."""
+    def frames(**changes):
+        wf = with_captures(edited("txt2img2vid", drop=("10",), **changes), start="8.image", video="16.image")
+        result, _ = run(make_session(), wf)
+        assert result.status == "success", result.error
+        return result.values["start"]["value"], result.values["video"]["value"]
+
+    start, video = frames()
+    assert start.shape == (1, 64, 64, 3) and video.shape == (4, 64, 64, 3)
+    other_start, other_video = frames(**{"6__text": "a red boat on a lake"})
+    assert not torch.allclose(other_start, start) and not torch.allclose(other_video, video)

@@ -1,11 +1,13 @@
 """The comfy pack's tiny demos: SD 1.x and SDXL refiner pipelines (seeded random weights, a few
 MB), built from the configs in ``configs/`` (the VAE of the refiner and the tokenizers are the
-SDXL demo's). With the SDXL pack's ``tiny-sdxl`` and LoRAs and the video pack's ``tiny-svd`` they
+SDXL demo's), and ``tiny-sd15-vae``: the SD 1.x demo's VAE as one stand-alone .safetensors file
+in the layout ComfyUI's ``models/vae/`` holds (what VAELoader loads). With the SDXL pack's ``tiny-sdxl`` and LoRAs and the video pack's ``tiny-svd`` they
 cover every family the comfy nodes load, so ComfyUI workflows run offline.
 """
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from nodegraph.files.demo_build import build_once
@@ -18,6 +20,7 @@ SEEDS = {"tiny-sd15": 20240101, "tiny-sdxl-refiner": 20240102}
 RECIPES = {
     "tiny-sd15": {"kind": "checkpoint", "path": f"tiny-sd15-v{DEMO_VERSION}"},
     "tiny-sdxl-refiner": {"kind": "checkpoint", "path": f"tiny-sdxl-refiner-v{DEMO_VERSION}"},
+    "tiny-sd15-vae": {"kind": "vae", "path": f"tiny-sd15-vae-v{DEMO_VERSION}.safetensors"},
 }
 
 
@@ -27,15 +30,18 @@ def _config(folder: Path, name: str) -> dict:
 
 def build(name: str, demo_dir: Path) -> Path:
     """The files of demo ``name`` under ``demo_dir``, built on first use."""
-    make = _build_sd15 if name == "tiny-sd15" else _build_refiner
+    if name == "tiny-sd15-vae":
+        make = partial(_build_vae_file, Path(demo_dir))
+    else:
+        make = _build_sd15 if name == "tiny-sd15" else _build_refiner
     return build_once(Path(demo_dir) / RECIPES[name]["path"], make)
 
 
 def _quietly(make):
-    def run(folder: Path) -> None:
+    def run(*args: Path) -> None:
         from nodegraph_nodes.sdxl.model_manager import quiet_loaders
         with quiet_loaders():  # the first diffusers import is chatty
-            make(folder)
+            make(*args)
     return run
 
 
@@ -76,3 +82,19 @@ def _build_refiner(folder: Path) -> None:
         unet=unet, scheduler=EulerDiscreteScheduler.from_config(_config(HERE, "scheduler.json")),
         requires_aesthetics_score=True, force_zeros_for_empty_prompt=False, add_watermarker=False)
     pipe.save_pretrained(folder, safe_serialization=True)
+
+
+def _build_vae_file(demo_dir: Path, path: Path) -> None:
+    _write_vae_file(build("tiny-sd15", demo_dir), path)
+
+
+@_quietly
+def _write_vae_file(pipeline_folder: Path, path: Path) -> None:
+    from diffusers import AutoencoderKL
+    from safetensors.torch import save_file
+
+    from nodegraph.files.roots import canonicalise_safetensors_header
+    from ..export import vae_to_single_file
+    vae = AutoencoderKL.from_pretrained(str(pipeline_folder / "vae"), local_files_only=True)
+    save_file(vae_to_single_file(vae), str(path), metadata={"format": "pt"})
+    canonicalise_safetensors_header(path)  # equal tensors, equal bytes (a stable sha256 for provenance)
