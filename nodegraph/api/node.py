@@ -57,9 +57,16 @@ def Socket(type: str, *, optional: bool = False, description: str = "") -> Any:
 
 def Widget(default: Any = PydanticUndefined, *, ge: float | None = None, le: float | None = None,
            step: float | None = None, multiline: bool = False, description: str = "",
-           socket: str | None = None) -> Any:
-    """A literal input (number, text, enum, bool) with bounds and UI hints."""
+           socket: str | None = None, control_after_generate: bool = False) -> Any:
+    """A literal input (number, text, enum, bool) with bounds and UI hints.
+
+    ``control_after_generate``: a seed-like INT that ComfyUI's UI follows with a "fixed /
+    randomize / increment / decrement" choice (its workflow files keep that choice as one extra
+    ``widgets_values`` entry); in the catalogue as ``"control_after_generate": true``.
+    """
     meta: dict[str, Any] = {}
+    if control_after_generate:
+        meta["control_after_generate"] = True
     if step is not None:
         meta["step"] = step
     if multiline:
@@ -118,6 +125,7 @@ class InputSpec:
     maximum: float | None = None
     step: float | None = None
     multiline: bool = False
+    control_after_generate: bool = False
     options: tuple[Any, ...] = ()
     file_kind: str | None = None
     extensions: tuple[str, ...] = ()
@@ -146,6 +154,8 @@ class InputSpec:
                 out[key] = getattr(self, key)
         if self.multiline:
             out["multiline"] = True
+        if self.control_after_generate:
+            out["control_after_generate"] = True
         if self.options:
             out["options"] = list(self.options)
         if self.file_kind:
@@ -262,7 +272,9 @@ def _describe_input(name: str, info: Any) -> InputSpec:
     if base in _SCALAR_SOCKETS:
         socket, widget = _SCALAR_SOCKETS[base]
         return InputSpec(socket=extra.get("socket", socket), widget=widget, minimum=minimum, maximum=maximum,
-                         step=extra.get("step"), multiline=extra.get("multiline", False), validates=validates, **common)
+                         step=extra.get("step"), multiline=extra.get("multiline", False),
+                         control_after_generate=extra.get("control_after_generate", False), validates=validates,
+                         **common)
     # Any other annotation (lists, dicts): a JSON literal validated by pydantic.
     return InputSpec(socket=extra.get("socket", ANY), widget="json", validates=validates, **common)
 

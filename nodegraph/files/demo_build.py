@@ -41,14 +41,15 @@ def build_once(target: Path, make: Callable[[Path], None]) -> Path:
 
 
 def recipe_assets(recipes: Mapping[str, Mapping[str, str]], build: Callable[[str, Path], Path], version: str,
-                  descriptions: Mapping[str, str]) -> list[DemoAsset]:
+                  descriptions: Mapping[str, str], hints: Mapping[str, tuple[str, ...]] | None = None) -> list[DemoAsset]:
     """The DemoAssets of a pack's built demos.
 
     ``recipes[name]`` holds the demo's file ``kind`` and its ``path`` under the demo folder;
-    ``build(name, demo_dir)`` builds it there (``build_once``) and returns that path.
+    ``build(name, demo_dir)`` builds it there (``build_once``) and returns that path. ``hints``:
+    each demo's name hints (``DemoAsset.hints``).
     """
     return [DemoAsset(name, spec["kind"], build=partial(build, name), locate=partial(_locate, spec["path"]),
-                      version=version, description=descriptions.get(name, ""))
+                      version=version, description=descriptions.get(name, ""), hints=tuple((hints or {}).get(name, ())))
             for name, spec in recipes.items()]
 
 

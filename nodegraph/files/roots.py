@@ -48,13 +48,19 @@ class DemoAsset:
     locate: Callable[[Path], "Path | None"] = field(compare=False)
     version: str = "1"
     description: str = ""
+    # Substrings of real file names this demo stands in for (e.g. ("refiner",)): which demo a
+    # ComfyUI workflow's file name maps to when its model files are replaced by demos.
+    hints: tuple[str, ...] = ()
 
     @property
     def value(self) -> str:
         return DEMO_SCHEME + self.name
 
     def to_json(self) -> dict:
-        return {"name": self.value, "kind": self.kind, "version": self.version, "description": self.description}
+        data = {"name": self.value, "kind": self.kind, "version": self.version, "description": self.description}
+        if self.hints:
+            data["hints"] = list(self.hints)
+        return data
 
 
 def demo_name(value: object) -> str | None:

@@ -41,4 +41,11 @@ def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
     # Generations are levels of mutually independent nodes; concatenated, a topological order.
     levels = tuple(tuple(level) for level in nx.topological_generations(g))
     order = tuple(n for level in levels for n in level)
-    return Plan(order, levels, dict(g.out_degree()), g)
+    # Consumers count links, not edges: a node reading two outputs of one parent (a loader's
+    # MODEL and CLIP) releases that parent's values only after both reads.
+    consumers = dict.fromkeys(order, 0)
+    for node_id in order:
+        for link in graph.nodes[node_id].links.values():
+            if link.node in consumers:
+                consumers[link.node] += 1
+    return Plan(order, levels, consumers, g)

@@ -171,7 +171,11 @@ class _JobRun:
             for p in ps:
                 self.children[p].append(n)
         self.waiting = {n: len(ps) for n, ps in self.parents.items()}
-        self.remaining = dict(plan.consumers)
+        self.remaining = {n: 0 for n in plan.consumers}  # children reading each node (one per child here)
+        for ps in self.parents.values():
+            for parent in ps:
+                if parent in self.remaining:
+                    self.remaining[parent] += 1
         self.keys: dict[str, str] = {}
         self.local: dict[str, dict[str, Any]] = {}  # values the driver holds
         self.refs: dict[str, Any] = {}  # values in the object store

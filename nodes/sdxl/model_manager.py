@@ -49,6 +49,9 @@ class ModelSource:
     dtype: str = "float32"
     config: str | None = None  # local diffusers config folder for single files
     vae: str | None = None  # a VAE file or diffusers folder replacing the checkpoint's own
+    # Which diffusers pipeline holds the weights: "sdxl" (StableDiffusionXLPipeline), "sd1"
+    # (StableDiffusionPipeline) or "sdxl_refiner" (StableDiffusionXLImg2ImgPipeline, no CLIP-L).
+    family: str = "sdxl"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class LoraPatch:
     label: str  # the name the user wrote
     node: str = ""  # node id that applied it, for error messages
     role: str = "lora"  # "lora", "style" or "acceleration"
+    # The pipeline components it may patch; empty = every component its file has keys for.
+    # ComfyUI's LoraLoader applies one file at two strengths: the UNet part and the text part.
+    components: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,15 +92,21 @@ class _Adapter:
     components: tuple[str, ...]  # which pipeline components it patches
 
 
-PatchSet = tuple[tuple[tuple[str, str], float], ...]  # ((path, fingerprint), summed strength), in order
+PatchSet = tuple[tuple[tuple, float], ...]  # ((path, fingerprint[, components]), summed strength), in order
+
+
+def patch_key(patch: LoraPatch) -> tuple:
+    """(path, fingerprint), plus the components when the patch is restricted to some."""
+    key = (patch.path, patch.fingerprint)
+    return key + (patch.components,) if patch.components else key
 
 
 def patch_set(handle: ModelHandle) -> PatchSet:
     """The handle's LoRAs by file with summed strengths: the same file twice adds up, as the
     weights would."""
-    weights: dict[tuple[str, str], float] = {}
+    weights: dict[tuple, float] = {}
     for patch in handle.patches:
-        key = (patch.path, patch.fingerprint)
+        key = patch_key(patch)
         weights[key] = weights.get(key, 0.0) + float(patch.strength)
     return tuple(weights.items())
 
@@ -166,7 +178,7 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         load that follows (LoadSDXL calls this: it only builds a handle). Only for a diffusers
         folder and while this manager holds no model: a cold process, where the reads overlap the
         imports, and never beside a warm model the load may have to evict first."""
-        if not (self.prefetch_weights and source.kind == "diffusers"
+        if not (self.prefetch_weights and source.kind == "diffusers" and source.family == "sdxl"
                 and (source.device != "cpu" or self.prefetch_on_cpu)):
             return False
         from . import prefetch
@@ -246,17 +258,24 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
 
     def _wanted(self, entry: _Loaded, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
         """(peft adapter name, summed strength) of the handle's patches, loading adapters as needed."""
-        by_key = {(p.path, p.fingerprint): p for p in handle.patches}
+        by_key = {patch_key(p): p for p in handle.patches}
+        restricted = [p for p in handle.patches if p.components]
+        if restricted:  # peft's set_adapters scales a whole file; only the direct merge splits it
+            raise NodeError(_misfit(restricted[0], "it needs peft (DoRA, LoRA biases or another adapter kind), "
+                                                   "which cannot give its UNet and text-encoder parts "
+                                                   "different strengths"))
         return tuple((self._adapter(entry, by_key[key]).name, weight) for key, weight in patch_set(handle))
 
     def _text_part(self, patches: PatchSet) -> PatchSet:
         """The patches among ``patches`` that touch a text encoder (from the files' key names)."""
         return tuple(item for item in patches if set(self._file_components(item[0])) & set(TEXT_COMPONENTS))
 
-    def _file_components(self, key: tuple[str, str]) -> tuple[str, ...]:
-        components = self._components.get(key)
+    def _file_components(self, key: tuple) -> tuple[str, ...]:
+        components = self._components.get(key[:2])
         if components is None:
-            components = self._components[key] = lora_file_components(key[0])
+            components = self._components[key[:2]] = lora_file_components(key[0])
+        if len(key) > 2:  # restricted to some components
+            components = tuple(c for c in components if c in key[2])
         return components
 
     def _apply(self, entry: _Loaded, handle: ModelHandle) -> None:
@@ -294,7 +313,7 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
     def _merge_files(self, entry: _Loaded, handle: ModelHandle, wanted: PatchSet) -> bool:
         """Fuse ``wanted`` straight from the LoRA files; False when a file needs peft."""
         from . import merge
-        by_key = {(p.path, p.fingerprint): p for p in handle.patches}
+        by_key = {patch_key(p): p for p in handle.patches}
         factors = []
         for key, weight in wanted:
             patch = by_key[key]
@@ -307,7 +326,9 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
                 raise NodeError(_misfit(patch, str(exc))) from None
             except Exception as exc:  # noqa: BLE001 - any reader failure means "does not fit"
                 raise NodeError(_misfit(patch, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)) from None
-            self._components[key] = parsed.components()
+            self._components[key[:2]] = parsed.components()
+            if patch.components:
+                parsed = merge.Factors({c: m for c, m in parsed.modules.items() if c in patch.components})
             factors.append((patch, parsed, weight))
         try:
             entry.merged = merge.merge(entry.pipe, [(parsed, weight) for _, parsed, weight in factors])
@@ -501,9 +522,15 @@ def _load_vae(source: ModelSource, dtype):
                                           local_files_only=source.kind != "hub")
 
 
+# The diffusers pipeline class of each family a ModelSource may name (see ``ModelSource.family``).
+PIPELINE_CLASSES = {"sdxl": "StableDiffusionXLPipeline", "sd1": "StableDiffusionPipeline",
+                    "sdxl_refiner": "StableDiffusionXLImg2ImgPipeline"}
+
+
 @functools.cache
-def placed_pipeline_class():
-    """StableDiffusionXLPipeline that reads its execution device from the UNet's first parameter.
+def placed_pipeline_class(family: str = "sdxl"):
+    """The family's diffusers pipeline class (StableDiffusionXLPipeline for SDXL), reading its
+    execution device from the UNet's first parameter.
 
     diffusers' ``_execution_device`` walks every module of every component looking for offload
     hooks, then walks them again for ``.device``: 20 ms per pipeline call at SDXL size on a busy
@@ -512,14 +539,15 @@ def placed_pipeline_class():
     still names a class diffusers can load.
     """
     with quiet_loaders():  # transformers warns that its image processors fall back to PIL
-        from diffusers import StableDiffusionXLPipeline
+        import diffusers
+        base = getattr(diffusers, PIPELINE_CLASSES[family])
 
-    class Pipeline(StableDiffusionXLPipeline):
+    class Pipeline(base):
         @property
         def _execution_device(self):
             return next(self.unet.parameters()).device
 
-    Pipeline.__name__ = Pipeline.__qualname__ = StableDiffusionXLPipeline.__name__
+    Pipeline.__name__ = Pipeline.__qualname__ = base.__name__
     return Pipeline
 
 
@@ -544,9 +572,12 @@ def _prefetched_components(source: ModelSource, prefetched, dtype) -> dict:
 def _load_pipeline(source: ModelSource, straight_to_device: bool = False, prefetched=None):
     import torch
 
-    StableDiffusionXLPipeline = placed_pipeline_class()
+    StableDiffusionXLPipeline = placed_pipeline_class(source.family)
     dtype = getattr(torch, source.dtype)
-    common = dict(torch_dtype=dtype, add_watermarker=False)
+    if source.family == "sd1":  # no safety checker (nodegraph never filters images)
+        common = dict(torch_dtype=dtype, safety_checker=None, requires_safety_checker=False)
+    else:
+        common = dict(torch_dtype=dtype, add_watermarker=False)
     if source.vae:
         try:
             common["vae"] = _load_vae(source, dtype)
@@ -576,7 +607,8 @@ def _load_pipeline(source: ModelSource, straight_to_device: bool = False, prefet
     except NodeError:
         raise
     except Exception as exc:  # noqa: BLE001 - turn loader errors into a message naming the file
-        raise NodeError(f"cannot load SDXL model {source.label!r}: {exc}") from None
+        what = {"sd1": "Stable Diffusion 1.x", "sdxl_refiner": "SDXL refiner"}.get(source.family, "SDXL")
+        raise NodeError(f"cannot load {what} model {source.label!r}: {exc}") from None
     pipe.set_progress_bar_config(disable=True)
     parts = [getattr(pipe, n, None) for n in ("unet", "vae", "text_encoder", "text_encoder_2")]
     if source.device != "cpu" and any(next(m.parameters()).device.type == "cpu" for m in parts if m is not None):

@@ -173,9 +173,20 @@ def placement(module):
     return param.device, param.dtype
 
 
+def refuse_comfy_value(value, input_name: str, use: str) -> None:
+    """A NodeError when ``value`` is a comfy-pack value (ComfyUI's layout) on an input of a native
+    node: the two packs share the type names, not the layouts."""
+    if isinstance(value, (dict, list, tuple)) and (isinstance(value, (list, tuple)) or "samples" in value):
+        raise NodeError(f"this is a ComfyUI-layout value from a comfy-pack node; {use}", input=input_name)
+    if getattr(value, "comfy_family", None) is not None:
+        raise NodeError(f"this is a comfy-pack model handle; {use}", input=input_name)
+
+
 def sample(ctx, handle: ModelHandle, cond: dict, make_scheduler, steps: int, guidance: float, seed: int,
            width: int, height: int, batch_size: int):
     """Shared sampling loop: the diffusers SDXL pipeline with per-step progress and interrupt."""
+    refuse_comfy_value(handle, "model", "sample it with KSampler")
+    refuse_comfy_value(cond, "conditioning", "sample it with KSampler")
     torch = imported("torch")
     manager = model_manager(ctx)
     scheduler = make_scheduler(manager.scheduler_config(handle))
@@ -296,6 +307,7 @@ class DecodeLatent(Node):
     latent: Any = Socket("LATENT")
 
     def run(self, ctx):
+        refuse_comfy_value(self.latent, "latent", "decode it with VAEDecode")
         torch = imported("torch")
         with torch.inference_mode(), model_manager(ctx).use(self.model, parts="vae", compiled=ctx.env.compile,
                                                             call=tuple(self.latent.shape)) as pipe:

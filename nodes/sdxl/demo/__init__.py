@@ -33,7 +33,10 @@ _DESCRIPTIONS = {"tiny-sdxl": "a few-MB SDXL-architecture pipeline (random weigh
                  "tiny-sdxl-lcm-lora": "a stand-in LCM acceleration LoRA (kohya format) for tiny-sdxl",
                  "tiny-sdxl-style-lora": "a stand-in style LoRA (diffusers/peft format) for tiny-sdxl"}
 
-DEMOS = demo_build.recipe_assets(RECIPES, build, f"v{DEMO_VERSION}", _DESCRIPTIONS)
+# Which real file names each demo stands in for (a ComfyUI workflow run on demo models).
+_HINTS = {"tiny-sdxl": ("sdxl", "sd_xl", "xl_base", "xl-base"), "tiny-sdxl-lcm-lora": ("lcm",)}
+
+DEMOS = demo_build.recipe_assets(RECIPES, build, f"v{DEMO_VERSION}", _DESCRIPTIONS, _HINTS)
 
 
 def materialise(value: str, demo_dir: Path) -> Path:

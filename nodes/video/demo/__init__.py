@@ -41,7 +41,7 @@ _DESCRIPTIONS = {"tiny-svd": "a few-MB Stable Video Diffusion pipeline (random w
                  "camera-zoom-in": "a stand-in camera-motion LoRA (temporal attention) for tiny-svd",
                  "camera-static": "a stand-in camera-motion LoRA (temporal attention) for tiny-svd"}
 
-DEMOS = demo_build.recipe_assets(RECIPES, build, f"v{DEMO_VERSION}", _DESCRIPTIONS) + [
+DEMOS = demo_build.recipe_assets(RECIPES, build, f"v{DEMO_VERSION}", _DESCRIPTIONS, {"tiny-svd": ("svd",)}) + [
     DemoAsset("svd-start-frame", "image", build=lambda _dir: START_FRAME, locate=lambda _dir: START_FRAME,
               version="v1", description="a 256x192 landscape drawing: a start frame for SVD")]
 

@@ -1,0 +1,133 @@
+"""ComfyUI's animation and video nodes: SaveAnimatedWEBP, SaveAnimatedPNG, CreateVideo,
+GetVideoComponents (ComfyUI's SaveVideo is the video pack's SaveVideo: ``COMFY_ALIASES``).
+
+SaveAnimatedWEBP writes what ComfyUI writes: ``<prefix>_<counter:05>_.webp`` in the output folder
+(a prefix may hold sub-folders), frames at `fps`, with the EXIF tags ComfyUI uses for metadata:
+0x0110 = "prompt:" + the API-format prompt, 0x010F = "workflow:" + the workflow. This engine's
+prompt is the nodegraph workflow (ComfyUI's API format where the job came from one: the importer
+keeps it under ``extra["comfyui_prompt"]``), and the workflow tag holds the ComfyUI UI-format
+workflow when the job was imported from one (``extra["comfyui_workflow"]``), else the nodegraph
+workflow; nodegraph's provenance goes into the EXIF UserComment. SaveAnimatedPNG writes an APNG
+with "prompt" / "workflow" text chunks the same way. VIDEO values are the video pack's
+``{"frames", "fps"}``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from nodegraph import Node, NodeError, Socket, Widget, node
+from nodegraph_nodes.video.values import make_video
+
+WEBP_METHODS = {"default": 4, "fastest": 0, "slowest": 6}
+
+
+def comfy_texts(ctx) -> dict[str, str]:
+    """The "prompt" and "workflow" texts ComfyUI readers look for, and nodegraph's provenance."""
+    if ctx.graph is None:
+        return {}
+    workflow = ctx.workflow or {}
+    extra = workflow.get("extra") or {}
+    prompt = extra.get("comfyui_prompt") or workflow
+    ui = extra.get("comfyui_workflow") or workflow
+    return {"prompt": json.dumps(prompt, sort_keys=True), "workflow": json.dumps(ui, sort_keys=True),
+            "nodegraph.provenance": json.dumps(ctx.provenance(), sort_keys=True)}
+
+
+def counter_path(out_dir: Path, prefix: str, extension: str) -> Path:
+    """ComfyUI's naming: ``<folder>/<name>_<counter:05>_.<ext>``, the counter one past the highest
+    existing one of that name. A prefix may name sub-folders; it may not leave the output folder."""
+    prefix = prefix or "ComfyUI"
+    relative = Path(prefix)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise NodeError(f"filename_prefix {prefix!r} leaves the output folder", input="filename_prefix")
+    folder = out_dir / relative.parent
+    name = relative.name or "ComfyUI"
+    pattern = re.compile(rf"^{re.escape(name)}_(\d+)_\.")
+    taken = [int(m.group(1)) for p in (folder.iterdir() if folder.is_dir() else ()) if (m := pattern.match(p.name))]
+    return folder / f"{name}_{max(taken, default=0) + 1:05d}_.{extension}"
+
+
+def _pictures(images) -> list:
+    from nodegraph_nodes.basic.image import tensor_to_pil
+    return tensor_to_pil(images)
+
+
+@node("SaveAnimatedWEBP", category="image/animation", output_node=True)
+class SaveAnimatedWEBP(Node):
+    """Save images as one animated WebP (ComfyUI's naming and EXIF metadata)."""
+    images: Any = Socket("IMAGE")
+    filename_prefix: str = Widget("ComfyUI")
+    fps: float = Widget(6.0, ge=0.01, le=1000.0, step=0.01)
+    lossless: bool = Widget(True)
+    quality: int = Widget(80, ge=0, le=100)
+    method: Literal["default", "fastest", "slowest"] = Widget("default")
+
+    def run(self, ctx):
+        from PIL import Image
+        pictures = _pictures(self.images)
+        texts = comfy_texts(ctx)
+        exif = Image.Exif()
+        if texts:
+            exif[0x0110] = "prompt:" + texts["prompt"]
+            exif[0x010F] = "workflow:" + texts["workflow"]
+            exif[0x9286] = texts["nodegraph.provenance"]
+        path = counter_path(ctx.env.output_dir, self.filename_prefix, "webp")
+
+        def write(tmp):
+            pictures[0].save(tmp, format="WEBP", save_all=True, append_images=pictures[1:], duration=int(1000.0 / self.fps),
+                             loop=0, lossless=self.lossless, quality=self.quality, method=WEBP_METHODS[self.method],
+                             exif=exif)
+        ctx.write_files([(path, write)])
+        ctx.ui["images"] = [str(path.relative_to(ctx.env.output_dir))]
+        ctx.ui["animated"] = [True]
+        return {}
+
+
+@node("SaveAnimatedPNG", category="image/animation", output_node=True)
+class SaveAnimatedPNG(Node):
+    """Save images as one animated PNG (ComfyUI's naming; "prompt"/"workflow" text chunks)."""
+    images: Any = Socket("IMAGE")
+    filename_prefix: str = Widget("ComfyUI")
+    fps: float = Widget(6.0, ge=0.01, le=1000.0, step=0.01)
+    compress_level: int = Widget(4, ge=0, le=9)
+
+    def run(self, ctx):
+        from PIL.PngImagePlugin import PngInfo
+        pictures = _pictures(self.images)
+        info = PngInfo()
+        for key, text in comfy_texts(ctx).items():
+            info.add_text(key, text)
+        path = counter_path(ctx.env.output_dir, self.filename_prefix, "png")
+
+        def write(tmp):
+            pictures[0].save(tmp, format="PNG", save_all=True, append_images=pictures[1:], duration=int(1000.0 / self.fps),
+                             loop=0, pnginfo=info, compress_level=self.compress_level)
+        ctx.write_files([(path, write)])
+        ctx.ui["images"] = [str(path.relative_to(ctx.env.output_dir))]
+        ctx.ui["animated"] = [True]
+        return {}
+
+
+@node("CreateVideo", category="image/video", outputs={"video": "VIDEO"})
+class CreateVideo(Node):
+    """A video from images at `fps` (audio is not supported: the input is accepted only unlinked)."""
+    images: Any = Socket("IMAGE")
+    fps: float = Widget(30.0, ge=1.0, le=120.0, step=1.0)
+    audio: Any = Socket("AUDIO", optional=True)
+
+    def run(self, ctx):
+        if self.audio is not None:
+            raise NodeError("audio is not supported: nodegraph's VIDEO holds frames and a frame rate", input="audio")
+        return {"video": make_video(self.images[..., :3], self.fps)}
+
+
+@node("GetVideoComponents", category="image/video", outputs={"images": "IMAGE", "audio": "AUDIO", "fps": "FLOAT"})
+class GetVideoComponents(Node):
+    """A video's frames, audio (always none here) and frame rate."""
+    video: Any = Socket("VIDEO")
+
+    def run(self, ctx):
+        return {"images": self.video["frames"], "audio": None, "fps": float(self.video["fps"])}
