@@ -149,16 +149,16 @@ def test_a_comma_type_takes_either_and_a_2d_mask_becomes_a_batch(session):
     assert [p.code for p in bad.value.problems] == ["type_mismatch"]
 
 
-def test_latents_are_ours_on_edges_and_comfyui_dicts_inside_pack_nodes(session):
-    """This catalogue's LATENT (the sdxl pack's) is the tensor itself; a pack node returns and
-    receives ComfyUI's {"samples": tensor}."""
+def test_latents_stay_comfyui_dicts_on_edges_so_comfy_pack_nodes_take_them(session):
+    """This catalogue's LATENT takes a native tensor or ComfyUI's {"samples": tensor} (the comfy
+    pack's layout): a pack node's latent stays the dict on the edge, as ComfyUI's KSampler wants."""
     result, sink = run(session, workflow(l=("ToolsEmptyLatent", {"width": 64, "height": 32}),
                                          i=("ToolsLatentInfo", {"samples": link("l", "latent")}),
                                          show=("Show", {"value": link("i", "string")}),
                                          edge=("Show", {"value": link("l", "latent")})))
     assert result.ok, result.error
     assert shown(sink, "show") == "['samples'] [1, 4, 4, 8]"
-    assert shown(sink, "edge").startswith("Tensor (1, 4, 4, 8)")
+    assert shown(sink, "edge").startswith("{'samples': tensor(")
 
 
 def test_a_failing_node_is_an_error_naming_node_type_and_pack(session):
