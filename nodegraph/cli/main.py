@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.INPUT=VALUE",
                      help="change one literal input before running (repeatable; VALUE is read by the input's "
                           "type, e.g. --set sampler.seed=7 --set prompt.prompt='a red fox')")
+    run.add_argument("--sweep", action="append", default=[], metavar="NODE.INPUT=V1,V2,...",
+                     help="run once per value (a range FROM:TO:STEP for numbers); several --sweep cross "
+                          "(every combination) unless --zip; one job, shared nodes run once (docs/sweeps.md)")
+    run.add_argument("--zip", action="store_true", help="pair the --sweep values (equal counts) instead of crossing")
     run.add_argument("--out", default="output", help="output folder (default ./output)")
     run.add_argument("--cache-dir", default=None, help="disk cache folder (default $NODEGRAPH_CACHE_DIR "
                                                        "or ~/.cache/nodegraph)")
@@ -249,7 +253,8 @@ def _run_here(args, cache_dir: Path) -> int:
     if jsonl:  # stdout carries events only: stray prints (nodes, Ray's own notices) go to stderr
         sys.stdout = sys.stderr
     try:
-        job = session.prepare(args.workflow, args.overrides, sink=sink, interrupt=token)
+        workflow = _with_sweep(args, session.registry)
+        job = session.prepare(workflow, args.overrides, sink=sink, interrupt=token)
     except WorkflowInvalid as exc:
         sys.stdout = stdout
         _print_problems(exc.problems, jsonl)
@@ -268,6 +273,18 @@ def _run_here(args, cache_dir: Path) -> int:
     if chosen:  # auto is resolved only once a node needed torch (a cached run never imports it)
         print(chosen, file=sys.stderr)
     return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[result.status]
+
+
+def _with_sweep(args, registry):
+    """The workflow (a path, loaded here) with ``--sweep``/``--zip`` in place of its own sweep."""
+    if not args.sweep:
+        if args.zip:
+            raise UsageError("--zip pairs --sweep values: give two --sweep or more")
+        return args.workflow
+    from ..graph.sweep import parse_sweep_args
+    from ..graph.workflow import load_workflow
+    workflow = load_workflow(args.workflow, registry.workflow_readers)
+    return workflow.model_copy(update={"sweep": parse_sweep_args(workflow, args.sweep, args.zip, registry)})
 
 
 def _on_sigint(token):

@@ -81,6 +81,14 @@ class HumanProgress:
             self._write(f"error: {where}: {event['message']}")
             if event.get("exception") not in (None, "NodeError", "OutputMismatch") and event.get("traceback"):
                 self._write(event["traceback"].rstrip())
+        elif kind == "sweep":
+            if not self.quiet:
+                axes = " x ".join(f"{a['name']} ({len(a['values'])})" for a in event["axes"])
+                self._write(f"sweep of {event['cells']} cells: {axes}{' zipped' if event.get('zip') else ''}")
+        elif kind == "cell":
+            if not self.quiet:
+                how = "cached" if event.get("cached") else f"{event['seconds']:.2f} s"
+                self._write(f"cell {event['done']}/{event['total']} done: {event['label']} ({how})")
         elif kind == "interrupted":
             self._close()
             self._write(f"interrupted at node {event.get('node')!r}; finished nodes stay cached")
@@ -91,6 +99,10 @@ class HumanProgress:
                             f"{event['seconds']:.2f} s")
                 for path in event["outputs"]:
                     self._write(f"  wrote {path}")
+                sweep = event.get("sweep")
+                if sweep:
+                    self._write(f"  sweep: {sweep['done']}/{sweep['cells']} cells; contact sheet {sweep['sheet']}, "
+                                f"index {sweep['index']}")
             if self.profile:
                 self._write_profile(event.get("seconds"))
             self._times = {}

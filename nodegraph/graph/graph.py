@@ -20,6 +20,12 @@ class GraphNode:
 class Graph:
     workflow: Workflow
     nodes: dict[str, GraphNode] = field(default_factory=dict)
+    # A sweep's combined graph (sweep.py): node id -> the graph of the cell it belongs to,
+    # whose workflow and provenance the node's outputs embed (so one cell re-runs alone).
+    origins: dict[str, "Graph"] = field(default_factory=dict)
+
+    def own_graph(self, node_id: str) -> "Graph":
+        return self.origins.get(node_id, self)
 
     def edges(self):
         for node in self.nodes.values():

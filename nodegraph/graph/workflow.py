@@ -41,12 +41,35 @@ class NodeEntry(BaseModel):
         "normal", description="bypass: does not run, passes its matching input on; mute: does not run (nodegraph.bypass)")
 
 
+class SweepAxis(BaseModel):
+    """One swept input: the values it takes, one per cell along this axis."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    node: str = Field(min_length=1, description="id of the node whose input is swept")
+    input: str = Field(min_length=1, description="the widget input that takes each value in turn")
+    values: list[JsonValue] = Field(min_length=1, description="the values, typed as in the node's inputs")
+
+
+class Sweep(BaseModel):
+    """A parameter sweep (docs/sweeps.md): the workflow runs once per combination of values."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    axes: list[SweepAxis] = Field(min_length=1)
+    zip: bool = Field(False, description="pair the axes' values (equal lengths) instead of crossing them")
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"axes": [{"node": a.node, "input": a.input, "values": list(a.values)}
+                                         for a in self.axes]}
+        if self.zip:
+            data["zip"] = True
+        return data
+
+
 class Workflow(BaseModel):
     model_config = ConfigDict(extra="forbid", title="nodegraph workflow")
     format: Literal["nodegraph/workflow"] = FORMAT
     version: Literal[1] = VERSION
     nodes: dict[str, NodeEntry] = Field(default_factory=dict)
     ui: dict[str, Any] = Field(default_factory=dict, description="canvas state (viewport, ...); optional")
+    sweep: Sweep | None = Field(None, description="run once per combination of these inputs' values (a sweep)")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "nodes": {}}
@@ -60,6 +83,8 @@ class Workflow(BaseModel):
             data["nodes"][node_id] = item
         if self.ui:
             data["ui"] = self.ui
+        if self.sweep is not None:
+            data["sweep"] = self.sweep.to_json()
         return data
 
 

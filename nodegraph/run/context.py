@@ -226,12 +226,12 @@ class RunContext:
     @property
     def workflow(self) -> dict | None:
         """The job's workflow file as JSON (for outputs that embed it)."""
-        return self.graph.workflow.to_json() if self.graph is not None else None
+        return self.graph.own_graph(self.node_id).workflow.to_json() if self.graph is not None else None
 
     def provenance(self) -> dict:
         """Workflow-independent facts for outputs: node versions and input-file hashes."""
         from ..files.provenance import build_provenance
-        return build_provenance(self.graph, self.env)
+        return build_provenance(self.graph.own_graph(self.node_id) if self.graph is not None else None, self.env)
 
     @property
     def device(self) -> str:

@@ -53,6 +53,8 @@ class Job:
     # returns without ``done`` and ``RunResult.finish`` waits for them and emits it: the
     # server's worker starts the next job meanwhile. False: ``execute`` waits itself.
     finish_later: bool = False
+    # A sweep (graph/sweep.py): its plan, and the tracker in front of ``sink`` (run/sweep.py).
+    sweep: Any = None
 
 
 @dataclass

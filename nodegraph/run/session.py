@@ -26,6 +26,7 @@ from ..files.roots import FileRoots
 from ..graph.bypass import apply_modes, merge_problems
 from ..graph.overrides import apply_overrides
 from ..graph.plan import make_plan
+from ..graph.sweep import plan_sweep
 from ..graph.validate import build_graph
 from ..graph.workflow import Workflow, load_workflow, parse_workflow
 from .cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Cache
@@ -33,6 +34,7 @@ from .context import Environment, InterruptToken
 from .events import Sink
 from .executor import Executor, InProcessExecutor, Job, RunResult
 from .gctune import collector_paused
+from .sweep import SweepTracker
 
 
 class Session:
@@ -89,6 +91,8 @@ class Session:
             workflow = load_workflow(workflow, self.registry.workflow_readers)
         if overrides:
             workflow = apply_overrides(workflow, overrides, self.registry)
+        if workflow.sweep is not None:
+            return self._prepare_sweep(workflow, sink, interrupt, job_id)
         runnable, mode_problems = apply_modes(workflow, self.registry)
         with collector_paused():
             try:
@@ -102,6 +106,20 @@ class Session:
         job = Job(graph, plan, self.env, self.cache, self.registry.types)
         if sink is not None:
             job.sink = sink
+        if interrupt is not None:
+            job.interrupt = interrupt
+        if job_id is not None:
+            job.id = job_id
+        return job
+
+    def _prepare_sweep(self, workflow: Workflow, sink: Sink | None, interrupt: InterruptToken | None,
+                       job_id: str | None) -> Job:
+        """One job for every cell of the sweep: the cells' graphs combined (graph/sweep.py)."""
+        with collector_paused():
+            sweep = plan_sweep(workflow, self.registry, self.env)
+        job = Job(sweep.graph, sweep.plan, self.env, self.cache, self.registry.types)
+        job.sweep = sweep
+        job.sink = SweepTracker(sweep, sink if sink is not None else job.sink, self.env.output_dir)
         if interrupt is not None:
             job.interrupt = interrupt
         if job_id is not None:

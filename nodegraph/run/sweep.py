@@ -1,0 +1,132 @@
+"""A sweep while it runs: cells done / total, the index and the contact sheet (docs/sweeps.md).
+
+``SweepTracker`` sits between the executor and the job's sink. It passes every event on and,
+as the nodes of a cell finish (run or served from the cache), announces the cell (a ``cell``
+event), and rewrites the sweep's index (``index.json``, ``index.csv``) and contact sheet
+(``sheet.png``) in ``<output>/sweeps/sweep-<id>/``: an interrupted sweep leaves an index of the
+cells it finished, and a canvas can show the sheet growing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from ..files.roots import atomic_write
+from ..graph.sweep import SweepPlan
+from .events import Sink
+
+
+class SweepTracker:
+    def __init__(self, sweep: SweepPlan, sink: Sink, output_dir: Path) -> None:
+        self.sweep = sweep
+        self.sink = sink
+        self.folder = Path(output_dir) / "sweeps" / f"sweep-{sweep.id}"
+        self.job_id: str | None = None
+        cells = sweep.cells
+        self.waiting = [set(sweep.members[c.index].values()) for c in cells]  # combined ids not finished
+        self.first_cell: dict[str, int] = {}  # combined id -> the first cell (in order) that needs it
+        for cell in cells:
+            for cid in sweep.members[cell.index].values():
+                if cid in sweep.plan.graph:
+                    self.first_cell.setdefault(cid, cell.index)
+        for waiting in self.waiting:
+            waiting &= set(sweep.plan.order)  # what the plan runs (only what outputs need)
+        self.files: dict[str, list[str]] = {}
+        self.records: list[dict[str, Any] | None] = [None] * len(cells)
+        self.seconds = [0.0] * len(cells)
+        self.ran = [False] * len(cells)
+        self.done = 0
+
+    @property
+    def index_json(self) -> Path:
+        return self.folder / "index.json"
+
+    @property
+    def sheet_path(self) -> Path:
+        return self.folder / "sheet.png"
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            self.job_id = event.get("job")
+            self.sink(event)
+            self.sink({"event": "sweep", "job": self.job_id, "sweep": self.sweep.id, "cells": len(self.sweep.cells),
+                       "axes": [{"name": n, "values": list(a.values)}
+                                for n, a in zip(self.sweep.axis_names, self.sweep.sweep.axes)],
+                       "zip": self.sweep.sweep.zip, "folder": str(self.folder)})
+            return
+        if kind == "error" and event.get("node") in self.first_cell:
+            cell = self.sweep.cells[self.first_cell[event["node"]]]
+            cells = [c.index for c in self.sweep.cells if event["node"] in self.waiting[c.index]]
+            event = {**event, "cell": cell.index, "cells": cells,
+                     "message": f"cell {cell.index + 1} ({cell.label}): {event.get('message', '')}"}
+        if kind == "done":
+            self._write(final=True)
+            event = {**event, "sweep": {"id": self.sweep.id, "cells": len(self.sweep.cells), "done": self.done,
+                                        "index": str(self.index_json), "sheet": str(self.sheet_path)}}
+        self.sink(event)
+        if kind in ("executed", "cached"):
+            self._finished(event)
+
+    def _finished(self, event: dict[str, Any]) -> None:
+        node = event["node"]
+        self.files[node] = list(event.get("outputs", ()))
+        if kind_ran := event["event"] == "executed":
+            first = self.first_cell.get(node)
+            if first is not None:
+                self.seconds[first] += float(event.get("seconds") or 0.0)
+        for cell in self.sweep.cells:
+            waiting = self.waiting[cell.index]
+            if node not in waiting:
+                continue
+            waiting.discard(node)
+            if kind_ran and self.first_cell.get(node) == cell.index:
+                self.ran[cell.index] = True
+            if not waiting:
+                self._cell_done(cell.index)
+
+    def _cell_done(self, index: int) -> None:
+        cell = self.sweep.cells[index]
+        outputs = [f for cid in self.sweep.outputs[index] for f in self.files.get(cid, ())]
+        self.done += 1
+        record = self.records[index] = {
+            "cell": index, "values": dict(cell.values), "outputs": outputs,
+            "seconds": round(self.seconds[index], 6), "cached": not self.ran[index]}
+        self._write(final=False)
+        self.sink({"event": "cell", "job": self.job_id, "sweep": self.sweep.id, **record,
+                   "label": cell.label, "done": self.done, "total": len(self.sweep.cells),
+                   "workflow": self.sweep.cell_workflows[index].to_json(), "sheet": str(self.sheet_path)})
+
+    def _write(self, final: bool) -> None:
+        """The index (every cell; ``status`` says which ran) and the contact sheet, atomically."""
+        from .sweep_sheet import draw_sheets
+        cells = []
+        for cell, record in zip(self.sweep.cells, self.records):
+            row = record or {"cell": cell.index, "values": dict(cell.values), "outputs": [], "seconds": None,
+                             "cached": None}
+            cells.append({**row, "status": "done" if record else "not run",
+                          "workflow": self.sweep.cell_workflows[cell.index].to_json()})
+        self.folder.mkdir(parents=True, exist_ok=True)
+        pages = draw_sheets(self.sweep, self.records, self.folder)
+        index = {"sweep": self.sweep.id, "axes": [{"name": n, "values": list(a.values)}
+                                                  for n, a in zip(self.sweep.axis_names, self.sweep.sweep.axes)],
+                 "zip": self.sweep.sweep.zip, "cells_total": len(cells), "cells_done": self.done,
+                 "sheets": pages, "cells": cells}
+        atomic_write(self.index_json, json.dumps(index, indent=2, default=str).encode())
+        atomic_write(self.folder / "index.csv", _csv(self.sweep.axis_names, cells).encode())
+
+
+def _csv(names: list[str], cells: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["cell", *names, "status", "cached", "seconds", "outputs"])
+    for row in cells:
+        values = row["values"]
+        writer.writerow([row["cell"], *(json.dumps(values[n]) if not isinstance(values[n], str) else values[n]
+                                         for n in names),
+                         row["status"], "" if row["cached"] is None else str(row["cached"]).lower(),
+                         "" if row["seconds"] is None else row["seconds"], " ".join(row["outputs"])])
+    return out.getvalue()
