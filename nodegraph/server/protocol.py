@@ -212,6 +212,8 @@ def event_message(event: dict[str, Any], output_dir: Path, token: str | None = N
     if isinstance(files, list) and files:
         urls = [output_url(f, output_dir, token) for f in files]
         msg["urls"] = [u for u in urls if u]
+    if event.get("event") == "cell" and isinstance(event.get("sheet"), str):  # a sweep's contact sheet
+        msg["sheet_url"] = output_url(event["sheet"], output_dir, token)
     return msg
 
 

@@ -19,3 +19,8 @@ class TestSleep(Node):
             ctx.progress(i, steps)  # also an interrupt point
             time.sleep(max(0.0, min(0.05, end - time.monotonic())))
         return {"value": self.value}
+
+
+@node("TestSteadySleep", category="test", outputs={"value": "INT"})
+class TestSteadySleep(TestSleep):
+    """TestSleep that is deterministic: its result is cached (a sweep resumed after a restart)."""
