@@ -317,6 +317,10 @@ def _run_remote(args) -> int:
             catalogue = remote.catalogue()
             if args.overrides:
                 workflow = apply_overrides(workflow, args.overrides, catalogue)
+            if args.sweep:
+                from ..graph.sweep import parse_sweep_args
+                workflow = workflow.model_copy(update={"sweep": parse_sweep_args(workflow, args.sweep, args.zip,
+                                                                                 catalogue)})
             data = workflow.to_json()
             remote.upload_local_files(data, catalogue)
             remote.queue(data)
