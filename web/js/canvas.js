@@ -351,6 +351,8 @@ export class CanvasView {
       services: this.services,
       literal: (name) => this.graph.literal(id, name),
       onLiteral: (name, v) => this.graph.setLiteral(id, name, v),
+      swept: (name) => this.graph.sweptValues(id, name),
+      onSweep: (name, values) => this.graph.setSweep(id, name, values),
     });
     if (old) { this.resizes.unobserve(old); old.replaceWith(box); } else parent.append(box);
     this.nodeEls.set(id, box);

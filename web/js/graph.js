@@ -83,6 +83,7 @@ export class Graph {
     this.nodes = new Map();
     this.extraUi = undefined; // the workflow's top-level "ui", kept as loaded (groups apart)
     this.groups = []; // [{title, bounds: [x, y, w, h], color}], saved as ui.groups
+    this.sweep = { axes: [], zip: false, zipKey: false }; // the workflow's `sweep` (docs/sweeps.md)
     this.listeners = new Set();
   }
 
@@ -121,6 +122,7 @@ export class Graph {
 
   removeNode(id) {
     if (!this.nodes.has(id)) return;
+    this.sweep.axes = this.sweep.axes.filter((a) => a.node !== id);
     for (const link of this.links()) {
       if (link.from === id) this.disconnect(link.to, link.input);
     }
@@ -282,6 +284,35 @@ export class Graph {
     this.emit("literal", { id, name });
   }
 
+  // ---- sweeps: inputs that take a list of values, one per cell (docs/sweeps.md) -----------
+  /** The values a swept input takes, or undefined when it is not swept. */
+  sweptValues(id, name) {
+    const axis = this.sweep.axes.find((a) => a.node === id && a.input === name);
+    return axis ? axis.values : undefined;
+  }
+
+  /** Sweep `id.name` over `values` (a new axis goes last); null stops sweeping it. */
+  setSweep(id, name, values) {
+    const axes = this.sweep.axes;
+    const i = axes.findIndex((a) => a.node === id && a.input === name);
+    const toggled = (i < 0) !== !values;
+    if (!values) { if (i >= 0) axes.splice(i, 1); } else if (i >= 0) axes[i] = { node: id, input: name, values: clone(values) };
+    else axes.push({ node: id, input: name, values: clone(values) });
+    // on or off changes the node's widget; new values only its text
+    this.emit(toggled ? "node" : "sweep", { id, name });
+  }
+
+  setSweepZip(on) {
+    this.sweep.zip = !!on;
+    this.sweep.zipKey = true;
+    this.emit("sweep", {});
+  }
+
+  /** The axes the engine gets: those of nodes on the canvas whose input is not linked. */
+  sweepAxes() {
+    return this.sweep.axes.filter((a) => a.values.length && this.nodes.has(a.node) && !isLink(this.nodes.get(a.node).inputs[a.input]));
+  }
+
   /** The literal an input shows: its own value, else the schema default. */
   literal(id, name) {
     const node = this.nodes.get(id);
@@ -327,6 +358,7 @@ export class Graph {
     this.nodes.clear();
     this.extraUi = undefined;
     this.groups = [];
+    this.sweep = { axes: [], zip: false, zipKey: false };
     this.emit("load", {});
   }
 
@@ -341,6 +373,11 @@ export class Graph {
     const ui = { ...(this.extraUi || {}) };
     if (this.groups.length) ui.groups = clone(this.groups);
     if (Object.keys(ui).length) wf.ui = ui;
+    const axes = this.sweepAxes();
+    if (axes.length) {
+      wf.sweep = { axes: clone(axes) };
+      if (this.sweep.zip || this.sweep.zipKey) wf.sweep.zip = this.sweep.zip;
+    }
     return wf;
   }
 
@@ -366,6 +403,13 @@ export class Graph {
     const { groups, ...rest } = data.ui && typeof data.ui === "object" ? clone(data.ui) : {};
     this.groups = Array.isArray(groups) ? groups.filter((g) => g && Array.isArray(g.bounds) && g.bounds.length === 4) : [];
     this.extraUi = Object.keys(rest).length ? rest : undefined;
+    const sweep = data.sweep && typeof data.sweep === "object" ? data.sweep : {};
+    const axes = Array.isArray(sweep.axes) ? sweep.axes : [];
+    this.sweep = {
+      axes: axes.filter((a) => a && typeof a.node === "string" && typeof a.input === "string" && Array.isArray(a.values))
+        .map((a) => ({ node: a.node, input: a.input, values: clone(a.values) })),
+      zip: sweep.zip === true, zipKey: "zip" in sweep,
+    };
     this.emit("load", {});
   }
 }

@@ -7,6 +7,7 @@ import { Catalogue, Graph } from "./graph.js";
 import { QueuePanel, outputName } from "./panels.js";
 import { Palette } from "./palette.js";
 import { isPng, readPngWorkflow } from "./png.js";
+import { SweepPanel } from "./sweep.js";
 import { MEDIA_RE, isMatroska, isMp4, isWebpOrGif, readVideoWorkflow } from "./video.js";
 import { el } from "./widgets.js";
 
@@ -84,6 +85,8 @@ const panel = new QueuePanel($("#queue-panel"), api, {
     } catch (err) { toast(`Cannot open job: ${err.message}`, "error"); }
   },
 });
+
+const sweepPanel = new SweepPanel($("#queue-panel"), graph, api, { onOpenCell: (cell) => openCell(cell) });
 
 let currentJob = null;
 const myJobs = new Set();
@@ -198,6 +201,24 @@ async function loadFile(file) {
   return loadObject(data, file.name);
 }
 
+/**
+ * A sweep cell's own workflow onto the canvas: read from the image it wrote (the same path as
+ * dropping that PNG), else from its `cell` event (outputs that carry no workflow).
+ */
+async function openCell(cell) {
+  const png = (cell.urls || []).find((u) => /\.png(\?|$)/i.test(u));
+  if (png) {
+    const name = decodeURIComponent(png.split("?")[0].split("/").pop());
+    try {
+      const reply = await fetch(png);
+      if (!reply.ok) throw new Error(`HTTP ${reply.status}`);
+      if (await loadFile(new File([await reply.arrayBuffer()], name, { type: "image/png" }))) return;
+    } catch (err) { console.warn(`cell image ${name}:`, err.message); }
+  }
+  if (cell.workflow) loadObject(cell.workflow, `cell-${cell.label || "sweep"}.json`);
+  else toast("This cell left no workflow to open", "error");
+}
+
 // ---- queue / interrupt / events -------------------------------------------------------
 async function queue() {
   if (!graph.nodes.size) { toast("Nothing to run: the canvas is empty.", "error"); return; }
@@ -242,15 +263,23 @@ function imagesFrom(ev) {  // images and playable clips: the node shows both
   return names.map((n) => api.outputUrl(outputName(n)));
 }
 
+/** A sweep names a node that differs between cells `solid[red=0.2]`: show it on node `solid`. */
+function canvasId(id) {
+  if (typeof id !== "string" || graph.nodes.has(id)) return id;
+  const m = /^(.+?)\[.*\]$/.exec(id);
+  return m && graph.nodes.has(m[1]) ? m[1] : id;
+}
+
 function onEvent(ev) {
   panel.trackEvent(ev);
   if (ev.job && !myJobs.has(ev.job)) return; // another client's job: the panel shows it
-  const id = ev.node;
+  sweepPanel.onEvent(ev);
+  const id = canvasId(ev.node);
   switch (ev.event) {
     case "start":
       currentJob = ev.job;
       canvas.clearRunState();
-      for (const n of ev.nodes || []) canvas.setRunState(n, { status: "queued", error: null, errorInputs: null });
+      for (const n of ev.nodes || []) canvas.setRunState(canvasId(n), { status: "queued", error: null, errorInputs: null });
       setRunning(true);
       break;
     case "cached":
@@ -307,9 +336,10 @@ api.on("status", (msg) => {
 api.on("preview", (msg) => {
   if (!msg.node || (msg.job && !myJobs.has(msg.job))) return;
   const url = api.withToken(msg.url);
-  const s = canvas.runState.get(msg.node) || {};
+  const node = canvasId(msg.node);
+  const s = canvas.runState.get(node) || {};
   const images = s.images || [];
-  if (!images.includes(url)) canvas.setRunState(msg.node, { images: [...images, url] });
+  if (!images.includes(url)) canvas.setRunState(node, { images: [...images, url] });
 });
 api.on("open", async () => {
   setConnection("connected");
@@ -430,4 +460,4 @@ api.connect();
 requestAnimationFrame(() => { if (graph.nodes.size) canvas.fitView(); });
 
 // For tests and the console: the live objects.
-window.nodegraph = { api, graph, canvas, editor, palette, panel, workflowText, loadObject };
+window.nodegraph = { api, graph, canvas, editor, palette, panel, sweepPanel, workflowText, loadObject };

@@ -4,14 +4,16 @@
 // extend `buildNodeElement` / `applyRunState` here without touching the canvas's architecture.
 
 import { isLink } from "./graph.js";
+import { parseSweepText, sweepText } from "./sweep.js";
 import { mediaElement } from "./video.js";
 import { createWidget, el } from "./widgets.js";
 
 /**
  * Build the element of `node` (its spec may be missing: an unknown type keeps its inputs as JSON).
- * `literal(name)` gives a widget's value, `onLiteral(name, value)` stores a new one.
+ * `literal(name)` gives a widget's value, `onLiteral(name, value)` stores a new one;
+ * `swept(name)` gives a swept input's values, `onSweep(name, values | null)` sweeps it or stops.
  */
-export function buildNodeElement(node, catalogue, { services, literal, onLiteral }) {
+export function buildNodeElement(node, catalogue, { services, literal, onLiteral, swept = () => undefined, onSweep = null }) {
   const spec = catalogue.get(node.type);
   const box = el("div", { class: "node", "data-node-id": node.id, "data-node-type": node.type, tabindex: "-1" });
   if (!spec) box.classList.add("unknown");
@@ -38,10 +40,14 @@ export function buildNodeElement(node, catalogue, { services, literal, onLiteral
       socket("in", input.name, input.type, catalogue.color(input.type)),
       el("span", { class: "label", text: input.name }));
     if (input.widget && !linked) {
-      const widget = createWidget(input, literal(input.name), (v) => onLiteral(input.name, v), services);
+      const values = swept(input.name);
+      const widget = values ? sweepWidget(input, values, (v) => onSweep(input.name, v))
+        : createWidget(input, literal(input.name), (v) => onLiteral(input.name, v), services);
       widget.classList.add("widget");
       row.append(widget);
-      if ((input.widget === "string" && input.multiline) || input.widget === "json") row.classList.add("tall");
+      if (values) row.classList.add("swept");
+      else if ((input.widget === "string" && input.multiline) || input.widget === "json") row.classList.add("tall");
+      if (onSweep && spec) row.append(sweepToggle(input, values, literal, (v) => onSweep(input.name, v)));
     } else {
       row.append(el("span", { class: "type-tag", text: linked ? `← #${value.from}.${value.output}` : input.type }));
     }
@@ -64,6 +70,41 @@ export function applyLook(box, node) {
   box.classList.toggle("colored", !!ui.color);
   box.dataset.mode = node.mode || "";
   box.querySelector(".node-mode").textContent = node.mode || "";
+}
+
+/** The field of a swept input: its values as text (a list or FROM:TO:STEP), red while unreadable. */
+function sweepWidget(spec, values, onValues) {
+  const field = el("input", { type: "text", class: "w-sweep", "data-widget": spec.name, "data-sweep": spec.name, spellcheck: "false",
+    placeholder: spec.widget === "int" || spec.widget === "float" ? "0, 0.5, 1  or  0:1:0.25" : "a, b, c" });
+  field.value = sweepText(spec, values);
+  const hint = `${spec.name}: swept, one cell per value (a list, FROM:TO:STEP, or a JSON array)`;
+  field.title = hint;
+  field.addEventListener("change", () => {
+    try {
+      const parsed = parseSweepText(spec, field.value);
+      field.classList.remove("invalid");
+      field.title = `${hint}\n${parsed.length} value${parsed.length === 1 ? "" : "s"}`;
+      onValues(parsed);
+    } catch (err) {
+      field.classList.add("invalid");
+      field.title = `${spec.name}: ${err.message}`;
+    }
+  });
+  return field;
+}
+
+/** The per-input switch between one value and a sweep; sweeping starts from the current value. */
+function sweepToggle(spec, values, literal, onSweep) {
+  const on = !!values;
+  const b = el("button", { type: "button", class: `sweep-toggle${on ? " on" : ""}`, "data-sweep-toggle": spec.name,
+    title: on ? "stop sweeping: back to one value" : "sweep: try several values of this input, one cell each", text: "⋮" });
+  b.setAttribute("aria-pressed", on ? "true" : "false");
+  b.addEventListener("click", () => {
+    if (on) return onSweep(null);
+    const v = literal(spec.name);
+    onSweep(v === undefined || v === null ? [] : [v]);
+  });
+  return b;
 }
 
 function socket(dir, name, type, color) {

@@ -1,0 +1,77 @@
+"""Sweeps on the canvas: mark inputs as swept, queue, watch the cells arrive, open one cell."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# Every .sweep-progress the panel renders, in order: the grid must grow one cell at a time.
+RECORD_PROGRESS = """() => {
+    window.__sweepDone = [];
+    new MutationObserver(records => {
+        for (const r of records) for (const n of r.addedNodes) {
+            if (n.classList && n.classList.contains('sweep-progress')) window.__sweepDone.push(Number(n.dataset.done));
+        }
+    }).observe(document.querySelector('#queue-panel'), { childList: true, subtree: true });
+}"""
+
+
+def test_sweep_two_inputs_watch_cells_and_open_one(canvas, page):
+    solid = canvas.drag_node("SolidImage", 40, 80)
+    resize = canvas.drag_node("ResizeImage", 360, 80)
+    save = canvas.drag_node("SaveImage", 700, 80)
+    canvas.set_widget(solid, "width", 12)
+    canvas.set_widget(solid, "height", 12)
+    canvas.set_widget(resize, "height", 8)
+    canvas.set_widget(save, "prefix", "swept")
+    canvas.wire(solid, "image", resize, "image")
+    canvas.wire(resize, "image", save, "images")
+
+    # sweep solid.red: the field starts from the current value and takes a list
+    canvas.node(solid).locator("[data-sweep-toggle='red']").click()
+    assert canvas.widget(solid, "red").get_attribute("data-sweep") == "red"
+    assert canvas.widget(solid, "red").input_value() == "0.5"
+    canvas.set_widget(solid, "red", "0.2, oops")  # unreadable: marked, and the sweep keeps its values
+    assert "invalid" in canvas.widget(solid, "red").get_attribute("class")
+    assert canvas.workflow()["sweep"]["axes"][0]["values"] == [0.5]
+    canvas.set_widget(solid, "red", "0.2, 0.8")
+    # resize.width as a range, both ends included
+    canvas.node(resize).locator("[data-sweep-toggle='width']").click()
+    canvas.set_widget(resize, "width", "16:24:8")
+    assert canvas.workflow()["sweep"] == {"axes": [
+        {"node": solid, "input": "red", "values": [0.2, 0.8]},
+        {"node": resize, "input": "width", "values": [16, 24]}]}
+    assert page.locator(".sweep-count").get_attribute("data-cells") == "4"
+
+    page.evaluate(RECORD_PROGRESS)
+    canvas.queue()
+    page.wait_for_selector(".sweep-progress[data-done='4'][data-total='4']", timeout=60000)
+    assert canvas.wait_done() == "success"
+    assert page.evaluate("window.__sweepDone").count(4) >= 1
+    seen = sorted(set(page.evaluate("window.__sweepDone")))
+    assert seen == [0, 1, 2, 3, 4], seen  # drawn empty, then one more cell per event
+    assert page.locator(".sweep-count-done").inner_text() == "4 / 4 cells"
+
+    # the grid: rows are red's values, columns width's, each tile labelled and showing its image
+    assert page.locator(".sweep-head.row").all_inner_texts() == ["0.2", "0.8"]
+    assert page.locator(".sweep-head.col").all_inner_texts() == ["16", "24"]
+    tiles = page.locator(".sweep-cell[data-status='done']")
+    assert tiles.count() == 4
+    assert page.locator(".sweep-cell .sweep-label").all_inner_texts() == [
+        "red=0.2 · width=16", "red=0.2 · width=24", "red=0.8 · width=16", "red=0.8 · width=24"]
+    for i, width in enumerate([16, 24, 16, 24]):
+        img = page.locator(f".sweep-cell[data-cell='{i}'] img.sweep-thumb")
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle())
+        assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [width, 8]
+    assert "/output/sweeps/sweep-" in page.locator(".sweep-sheet-link").get_attribute("href")
+
+    # a click on cell 3 (red=0.8, width=16) puts that cell's own workflow on the canvas
+    page.locator(".sweep-cell[data-cell='2']").click()
+    page.wait_for_selector(".toast:has-text('Loaded swept_')")
+    wf = canvas.workflow()
+    assert "sweep" not in wf
+    assert wf["nodes"][solid]["inputs"]["red"] == 0.8 and wf["nodes"][resize]["inputs"]["width"] == 16
+    assert canvas.widget(solid, "red").input_value() == "0.8"
+    assert canvas.widget(resize, "width").input_value() == "16"
+    assert canvas.widget(solid, "red").get_attribute("data-sweep") is None
+    assert page.locator(".row.swept").count() == 0
