@@ -75,3 +75,26 @@ def test_sweep_two_inputs_watch_cells_and_open_one(canvas, page):
     assert canvas.widget(resize, "width").input_value() == "16"
     assert canvas.widget(solid, "red").get_attribute("data-sweep") is None
     assert page.locator(".row.swept").count() == 0
+
+
+def test_a_workflow_with_a_sweep_opens_with_its_inputs_swept(canvas, page):
+    wf = {"format": "nodegraph/workflow", "version": 1, "nodes": {
+        "solid": {"type": "SolidImage", "inputs": {"width": 8, "height": 8, "red": 0.5, "green": 0.5, "blue": 0.5}},
+        "save": {"type": "SaveImage", "inputs": {"images": {"from": "solid", "output": "image"}, "prefix": "z"}}},
+        "sweep": {"axes": [{"node": "solid", "input": "width", "values": [8, 16, 32]},
+                           {"node": "solid", "input": "red", "values": [0.1, 0.9, 0.5]}], "zip": True}}
+    page.evaluate("wf => nodegraph.loadObject(wf, 'swept.json')", wf)
+    assert canvas.widget("solid", "width").input_value() == "8, 16, 32"
+    assert canvas.widget("solid", "red").input_value() == "0.1, 0.9, 0.5"
+    assert canvas.widget("solid", "green").get_attribute("data-sweep") is None
+    assert canvas.workflow()["sweep"] == wf["sweep"]  # saved as it was opened
+    # zipped: 3 cells; crossed: 9
+    assert page.locator(".sweep-count").get_attribute("data-cells") == "3"
+    page.locator(".sweep-zip").uncheck()
+    assert page.locator(".sweep-count").get_attribute("data-cells") == "9"
+    assert canvas.workflow()["sweep"]["zip"] is False
+    # back to one value: the field is a number again, holding the value it had before the sweep
+    canvas.node("solid").locator("[data-sweep-toggle='width']").click()
+    assert canvas.widget("solid", "width").input_value() == "8"
+    assert canvas.workflow()["sweep"]["axes"] == [wf["sweep"]["axes"][1]]
+    assert page.locator(".sweep-count").get_attribute("data-cells") == "3"
