@@ -90,9 +90,9 @@ def main() -> None:
     print(f"sweep {len(strengths)} x {len(seeds)} = {cells} cells of {WORKFLOW.name} on {args.device}")
     print(f"  executed nodes: {len(executed)}  distinct node inputs: {distinct}  "
           f"({'equal' if len(executed) == distinct else 'NOT equal'})  per node: {per_node}")
-    print(f"  sweep, one process (wall):           {sweep_wall:8.2f} s   job {sweep_job:.2f} s")
-    print(f"  16 separate processes (wall, sum):   {separate_wall:8.2f} s   ratio separate/sweep {separate_wall / sweep_wall:.2f}")
-    print(f"  16 runs in one session (wall):       {session_wall:8.2f} s   ratio session/sweep-job {session_wall / sweep_job:.2f}")
+    print(f"  sweep, one process (wall):              {sweep_wall:8.2f} s   job {sweep_job:.2f} s")
+    print(f"  {cells:2d} separate processes (wall, sum):   {separate_wall:8.2f} s   ratio separate/sweep {separate_wall / sweep_wall:.2f}")
+    print(f"  {cells:2d} runs in one session (wall):       {session_wall:8.2f} s   ratio session/sweep-job {session_wall / sweep_job:.2f}")
     print(f"  ideal: 1 load + merge per strength + {cells} x sample/decode/save (node run times): "
           f"{node_seconds:.2f} s   sweep job / ideal {sweep_job / node_seconds:.2f} (target <= {TARGET})")
 
