@@ -1,16 +1,42 @@
-"""Timing helpers the A/B benchmarks share (lcm_overhead.py, svd_overhead.py, fast_mode.py).
+"""What the benchmarks share: this checkout on the path, children's environments, the model-size
+options of the process benchmarks, and the timing helpers of the A/B ones.
 
 Benchmarks run as scripts (``python benchmarks/x.py``), so Python puts this folder on the path
-and they import this module by its plain name.
+and they import this module by its plain name. Importing it puts the checkout first on the path
+(a benchmark measures this checkout's code) and keeps the hub offline unless told otherwise.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
+import sys
 import time
 from functools import partial
 from pathlib import Path
 from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def checkout_env(extra: dict | None = None) -> dict:
+    """The environment of a benchmark's child process: this one, offline, this checkout first
+    on PYTHONPATH, plus ``extra``."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", **(extra or {}),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+
+
+def add_model_args(parser: argparse.ArgumentParser, rounds: str) -> None:
+    """The process benchmarks' model options: --full, --device, --size, --rounds (``rounds``:
+    what one round is), --workdir."""
+    parser.add_argument("--full", action="store_true", help="real SDXL-size architecture, random weights")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--size", type=int, default=None, help="image size (default 256 tiny, 1024 full)")
+    parser.add_argument("--rounds", type=int, default=1, help=f"{rounds} (the median is printed)")
+    parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
 
 
 def sync(device: str) -> None:

@@ -46,10 +46,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_timing import add_model_args, checkout_env  # noqa: E402 - also: this checkout first on the path
 
 # --ablate: the usual cold run, then with one speed-up turned off at a time.
 ABLATIONS = {
@@ -79,8 +76,7 @@ def bytecode_env(prefix: Path, write: bool = False) -> dict:
 def child_env(extra_env: dict) -> dict:
     """A benchmark child's environment: offline, this repo first on the path, and Python's
     bytecode settings only as ``extra_env`` sets them."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", **extra_env,
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = checkout_env(extra_env)
     for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):
         if name not in extra_env:
             env.pop(name, None)
@@ -140,11 +136,7 @@ def import_and_init(device: str, extra_env: dict, scan_store: Path | None = None
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help="real SDXL-size architecture, random weights")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--size", type=int, default=None, help="image size (default 256 tiny, 1024 full)")
-    parser.add_argument("--rounds", type=int, default=1, help="processes per variant (the median is printed)")
-    parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
+    add_model_args(parser, rounds="processes per variant")
     parser.add_argument("--python", default=None, metavar="PATH",
                         help="run the processes with this interpreter (e.g. a lean environment from lean_env.py)")
     parser.add_argument("--pyc-only", action="store_true",

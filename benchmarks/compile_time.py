@@ -25,14 +25,10 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from bench_timing import add_model_args  # noqa: E402 - also: this checkout first on the path, the hub offline
 from cold_start import run_cli  # noqa: E402
 
 MODES = {"regions": {"NODEGRAPH_COMPILE_REGIONS": "1"}, "inline": {"NODEGRAPH_COMPILE_REGIONS": "0"}}
@@ -40,11 +36,7 @@ MODES = {"regions": {"NODEGRAPH_COMPILE_REGIONS": "1"}, "inline": {"NODEGRAPH_CO
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help="real SDXL-size architecture, random weights")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--size", type=int, default=None, help="image size (default 256 tiny, 1024 full)")
-    parser.add_argument("--rounds", type=int, default=1, help="processes per row (the median is printed)")
-    parser.add_argument("--workdir", default=None, help="where --full keeps its random model")
+    add_model_args(parser, rounds="processes per row")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                         help="LoadSDXL's dtype (auto: float16 on a GPU, float32 on a CPU, where a --full "
                              "compile needs more than 24 GB: use bfloat16 there)")

@@ -24,18 +24,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from unittest.mock import patch
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_timing import demo_dir as default_demo_dir, sync  # noqa: E402
+from bench_timing import demo_dir as default_demo_dir, sync  # noqa: E402 - also: this checkout first on the path
 from lcm_overhead import build_full, main_job, model_label  # noqa: E402
 
 

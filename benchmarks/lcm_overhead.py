@@ -17,17 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from functools import partial
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_timing import alternated, demo_dir as default_demo_dir, engine_and_direct, timed  # noqa: E402
+from bench_timing import REPO, alternated, demo_dir as default_demo_dir, engine_and_direct, timed  # noqa: E402 - also: this checkout first on the path
 
 PROMPT = "a watercolor painting of a lighthouse at sunset, highly detailed"
 LCM, STYLE = 1.0, 0.8

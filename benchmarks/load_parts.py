@@ -29,10 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_timing  # noqa: E402, F401 - this checkout first on the path, the hub offline
 
 COMPONENTS = ("unet", "text_encoder", "text_encoder_2", "vae")
 

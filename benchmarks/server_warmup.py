@@ -21,10 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_timing import checkout_env  # noqa: E402 - also: this checkout first on the path, the hub offline
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
 
 
@@ -40,7 +37,7 @@ def first_job(run: Path, job: dict, device: str, compiled: bool, warmups: tuple,
            "--input-dir", str(run / "in"), "--cache-dir", str(models.parent / "cache-dir")] + (["--compile"] if compiled else [])
     for path in warmups:
         cmd += ["--warmup", str(path)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = checkout_env()
     log = (run / "server.log").open("w+")
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=log, text=True)

@@ -18,20 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_timing import alternated, demo_dir as default_demo_dir, engine_and_direct, timed  # noqa: E402
+from bench_timing import alternated, demo_dir as default_demo_dir, engine_and_direct, timed  # noqa: E402 - also: this checkout first on the path
 from nodegraph_nodes.video import svd_xt  # noqa: E402  (real SVD-XT sizes, random weights)
 
 FULL_LORA = dict(name="full-camera", seed=7, rank=32, scale=0.3)

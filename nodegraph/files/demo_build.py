@@ -1,5 +1,6 @@
 """File work for packs whose demo assets (``DemoAsset``) are built on first use: build a file or
-folder once, atomically, and describe a pack's table of built demos as DemoAssets.
+folder once, atomically (``build_once``), a pack's table of recipes built by kind
+(``build_recipe``), and that table described as DemoAssets (``recipe_assets``).
 
 What to build (models, LoRAs, ...) stays in each pack; nothing here imports torch.
 """
@@ -10,7 +11,7 @@ import shutil
 import tempfile
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .roots import DemoAsset, demo_name
 
@@ -38,6 +39,18 @@ def build_once(target: Path, make: Callable[[Path], None]) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def build_recipe(recipes: Mapping[str, Mapping[str, Any]], name: str, demo_dir: Path,
+                 makers: Mapping[str, Callable[[Path, Mapping[str, Any], Path], None]]) -> Path:
+    """The files of demo ``name`` under ``demo_dir``, built on first use (``build_once``).
+
+    ``recipes[name]`` holds the demo's ``kind``, its ``path`` under the demo folder and whatever
+    its maker reads; ``makers[kind](demo_dir, recipe, path)`` writes it at ``path`` (a maker may
+    build other demos it starts from, e.g. a LoRA's base model, through the same table).
+    """
+    recipe = recipes[name]
+    return build_once(Path(demo_dir) / recipe["path"], partial(makers[recipe["kind"]], Path(demo_dir), recipe))
 
 
 def recipe_assets(recipes: Mapping[str, Mapping[str, str]], build: Callable[[str, Path], Path], version: str,

@@ -3,8 +3,11 @@ first when together they exceed a memory budget (``NODEGRAPH_MODEL_MEMORY``, e.g
 
 Pack-neutral: ``WarmModels`` holds a manager's own entries (a pipeline and whatever state it
 tracks on it) by key; ``WarmModelManager`` is the base of a manager: those entries, the lock that
-guards them and their state, and counters. Loading and patching stay in the pack. Importing
-this module does not import torch.
+guards them and their state, counters, the ``imports``/``load`` phases of a cold load, and
+``_using`` (an entry, loaded if cold and patched, held under the lock). Below it, what every
+pipeline-keeping manager does alike: ``weights_mode``, ``parameter_bytes`` (an entry's size),
+``place`` (device moves, CPU weight alignment) and setting peft adapter layers aside. What to
+load and how to patch it stays in the pack. Importing this module does not import torch.
 """
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ import os
 import sys
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from operator import attrgetter
-from typing import Callable, Generic, Hashable, TypeVar
+from typing import Any, Callable, Generic, Hashable, Iterable, Iterator, TypeVar
 
 from .context import phase
 
@@ -109,6 +113,18 @@ class WarmModelManager(Generic[K, V]):
         with self._lock:
             self._models.clear()
 
+    @contextmanager
+    def _using(self, key: K, prepare: Callable[[V], None] | None = None) -> Iterator[V]:
+        """The entry of ``key`` (loaded now if cold, ``prepare(entry)`` applied: the caller's
+        patches), the manager's lock held for the block. Loading and patching run in
+        ``weights_mode``; the block itself runs as the caller's code does."""
+        with self._lock:
+            with weights_mode():
+                entry = self._entry(key)
+                if prepare is not None:
+                    prepare(entry)
+            yield entry
+
     def _entry(self, key: K) -> V:
         entry = self._models.get(key)
         if entry is None:
@@ -137,3 +153,74 @@ def _release_memory() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+# --- the pipelines the managers keep: pack-neutral torch/peft helpers, imported on first call ---
+@contextmanager
+def weights_mode() -> Iterator[None]:
+    """Loading, patching and restoring weights happen outside inference mode and without grad
+    (callers often sample inside inference mode): tensors made there would be inference tensors
+    that later merges, unmerges or adapter switches may not modify."""
+    import torch
+    with torch.inference_mode(False), torch.no_grad():
+        yield
+
+
+def parameter_bytes(pipe, components: Iterable[str]) -> int:
+    """Bytes of the parameters of ``pipe``'s ``components`` (those it has): a warm entry's size."""
+    total = 0
+    for name in components:
+        module = getattr(pipe, name, None)
+        if module is not None:
+            total += sum(p.numel() * p.element_size() for p in module.parameters())
+    return total
+
+
+def place(pipe, device: str, components: Iterable[str], alignment: int = 64) -> int:
+    """Put a freshly loaded ``pipe`` where it runs: on a GPU, move any of ``components`` still
+    on the CPU; on the CPU, copy weights at an odd address (a tensor's offset inside its
+    .safetensors file) into fresh allocations, returning how many moved.
+
+    CPU kernels pick vector paths by alignment, so the same weights at another offset round
+    differently (~1e-6 per UNet call): a single-file checkpoint and the diffusers folder it was
+    saved from would give different results. Aligned, the result depends on the weights only.
+    """
+    models = [m for m in (getattr(pipe, name, None) for name in components) if m is not None]
+    if device != "cpu" and any(next(m.parameters()).device.type == "cpu" for m in models):
+        pipe.to(device)
+        return 0
+    moved = 0
+    for model in models:
+        for module in model.modules():
+            for table in (module._parameters, module._buffers):  # noqa: SLF001 - torch keeps no public view
+                for tensor in table.values():
+                    if tensor is not None and tensor.device.type == "cpu" and tensor.data_ptr() % alignment:
+                        tensor.data = tensor.data.clone()
+                        moved += 1
+    return moved
+
+
+def adapter_layers(model) -> list[tuple[Any, str, Any]]:
+    """(parent module, attribute, peft adapter layer) of every adapter layer injected in ``model``."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    found = []
+    for name, module in list(model.named_modules()):
+        if isinstance(module, BaseTunerLayer) and name:
+            parent_name, _, attr = name.rpartition(".")
+            found.append((model.get_submodule(parent_name) if parent_name else model, attr, module))
+    return found
+
+
+def set_aside(layers: list[tuple[Any, str, Any]]) -> list[tuple[Any, str, Any]]:
+    """Swap each adapter layer for its base layer (while its deltas are fused into that, or no
+    adapter is active): a set-aside wrapper costs nothing per call. Returns what ``put_back``
+    restores."""
+    for parent, attr, layer in layers:
+        setattr(parent, attr, layer.get_base_layer())
+    return list(layers)
+
+
+def put_back(stripped: list[tuple[Any, str, Any]]) -> None:
+    """Undo ``set_aside``."""
+    for parent, attr, layer in stripped:
+        setattr(parent, attr, layer)

@@ -30,11 +30,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from nodegraph import NodeError, phase
-from nodegraph.run.model_cache import WarmModelManager
+from nodegraph.run.model_cache import (WarmModelManager, adapter_layers, parameter_bytes, place, put_back, set_aside,
+                                       weights_mode)
 
 SERVICE_NAME = "sdxl_models"
 LORA_COMPONENTS = ("unet", "text_encoder", "text_encoder_2")
 TEXT_COMPONENTS = ("text_encoder", "text_encoder_2")
+PIPELINE_COMPONENTS = ("unet", "vae", "text_encoder", "text_encoder_2")  # what holds weights
 
 
 @dataclass(frozen=True)
@@ -154,14 +156,12 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         pipeline (``fast.py``); ``call`` names the shapes the caller runs them at, so the first
         call at new ones is reported as the node's "compile" phase.
         """
-        with self._lock:
-            with _weights_mode():
-                entry = self._entry(handle.source)
-                if parts == "all":
-                    self._apply(entry, handle)
-                elif parts == "text":
-                    if self._text_part(patch_set(handle)) != self._text_part(entry.active):
-                        self._apply(entry, handle)
+        def patch(entry: _Loaded) -> None:
+            if parts == "all" or (parts == "text" and
+                                  self._text_part(patch_set(handle)) != self._text_part(entry.active)):
+                self._apply(entry, handle)
+
+        with self._using(handle.source, patch) as entry:
             if not compiled:
                 yield entry.pipe
                 return
@@ -193,12 +193,12 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
 
     def adapter_weights(self, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
         """(peft adapter name, summed strength) of the handle's patches, loading adapters as needed."""
-        with self._lock, _weights_mode():
+        with self._lock, weights_mode():
             return self._wanted(self._entry(handle.source), handle)
 
     def scheduler_config(self, handle: ModelHandle) -> dict:
-        with self._lock, _weights_mode():
-            return dict(self._entry(handle.source).scheduler_config)
+        with self._using(handle.source) as entry:
+            return dict(entry.scheduler_config)
 
     def close(self) -> None:
         self._claim_prefetch(None)  # whatever was read ahead, no node used
@@ -213,7 +213,7 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         pipe = load_pipeline(source, prefetched=prefetched)
         if prefetched is not None:
             self.stats["prefetched_components"] += len(prefetched.used)
-        return _Loaded(pipe, _pipeline_bytes(pipe), dict(pipe.scheduler.config))
+        return _Loaded(pipe, parameter_bytes(pipe, PIPELINE_COMPONENTS), dict(pipe.scheduler.config))
 
     def _claim_prefetch(self, source: ModelSource | None):
         """The weights read ahead for ``source`` (or None); any read for another model is dropped."""
@@ -253,7 +253,7 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
                                            "(is it a LoRA for another architecture?)"))
         adapter = entry.adapters[key] = _Adapter(name, patch.path, patch.fingerprint, components)
         self.stats["adapter_loads"] += 1
-        entry.nbytes = _pipeline_bytes(entry.pipe)
+        entry.nbytes = parameter_bytes(entry.pipe, PIPELINE_COMPONENTS)
         return adapter
 
     def _wanted(self, entry: _Loaded, handle: ModelHandle) -> tuple[tuple[str, float], ...]:
@@ -345,20 +345,19 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
         self.stats["direct_merge"] += 1
         entry.stripped = _strip_lora_wrappers(entry.pipe) if entry.adapters else []
         entry.active, entry.fused = wanted, True
-        entry.nbytes = _pipeline_bytes(entry.pipe) + merge.saved_bytes(entry.merged)
+        entry.nbytes = parameter_bytes(entry.pipe, PIPELINE_COMPONENTS) + merge.saved_bytes(entry.merged)
         return True
 
     def _reset(self, entry: _Loaded) -> None:
         """Back to base weights: copy merged weights back, unfuse peft (with the scales that
         were fused) and disable adapters."""
-        for parent, attr, wrapper in entry.stripped:
-            setattr(parent, attr, wrapper)
+        put_back(entry.stripped)
         entry.stripped = []
         if entry.merged:
             from . import merge
             merge.restore(entry.merged)
             entry.merged = []
-            entry.nbytes = _pipeline_bytes(entry.pipe)
+            entry.nbytes = parameter_bytes(entry.pipe, PIPELINE_COMPONENTS)
             self.stats["restore"] += 1
         elif entry.fused:
             entry.pipe.unfuse_lora(components=list(LORA_COMPONENTS))
@@ -392,29 +391,8 @@ def _strip_lora_wrappers(pipe) -> list:
     base layer): ~1.5% of a step on the tiny model, more on a launch-bound GPU. Set aside, fused
     steps cost exactly what base steps cost; ``_reset`` puts the wrappers back before unfusing.
     """
-    from peft.tuners.tuners_utils import BaseTunerLayer
-    swapped = []
-    for component in LORA_COMPONENTS:
-        model = getattr(pipe, component, None)
-        if model is None:
-            continue
-        for name, module in list(model.named_modules()):
-            if isinstance(module, BaseTunerLayer) and name:
-                parent_name, _, attr = name.rpartition(".")
-                parent = model.get_submodule(parent_name) if parent_name else model
-                setattr(parent, attr, module.get_base_layer())
-                swapped.append((parent, attr, module))
-    return swapped
-
-
-@contextmanager
-def _weights_mode() -> Iterator[None]:
-    """Loading, fusing and unfusing happen outside inference mode (callers often sample inside
-    it): weights created there would be inference tensors that later fuse/unfuse calls and
-    peft's adapter switching may not modify."""
-    import torch
-    with torch.inference_mode(False), torch.no_grad():
-        yield
+    models = [getattr(pipe, c) for c in LORA_COMPONENTS if getattr(pipe, c, None) is not None]
+    return set_aside([layer for model in models for layer in adapter_layers(model)])
 
 
 def _misfit(patch: LoraPatch, why: str) -> str:
@@ -434,15 +412,6 @@ def _discard(pipe, name: str) -> None:
         pipe.delete_adapters(name)
     except Exception:  # noqa: BLE001 - nothing was injected
         pass
-
-
-def _pipeline_bytes(pipe) -> int:
-    total = 0
-    for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
-        module = getattr(pipe, name, None)
-        if module is not None:
-            total += sum(p.numel() * p.element_size() for p in module.parameters())
-    return total
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -486,29 +455,6 @@ def quiet_loaders() -> Iterator[None]:
         tlog.set_verbosity(levels[1])
         dlog.enable_progress_bar()
         tlog.enable_progress_bar()
-
-
-def _align_weights(pipe, alignment: int = 64) -> int:
-    """Copy CPU weights that sit at an odd address (a tensor's offset inside its .safetensors
-    file) into fresh allocations; returns how many moved.
-
-    CPU kernels pick vector paths by alignment, so the same weights at another offset round
-    differently (~1e-6 per UNet call, ~1e-5 after 4 steps): a single-file checkpoint and the
-    diffusers folder it was saved from would give different images. Aligned, the result
-    depends on the weights only, whatever file layout they came from.
-    """
-    moved = 0
-    for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
-        model = getattr(pipe, name, None)
-        if model is None:
-            continue
-        for module in model.modules():
-            for table in (module._parameters, module._buffers):
-                for key, tensor in table.items():
-                    if tensor is not None and tensor.device.type == "cpu" and tensor.data_ptr() % alignment:
-                        tensor.data = tensor.data.clone()
-                        moved += 1
-    return moved
 
 
 def _load_vae(source: ModelSource, dtype):
@@ -610,11 +556,7 @@ def _load_pipeline(source: ModelSource, straight_to_device: bool = False, prefet
         what = {"sd1": "Stable Diffusion 1.x", "sdxl_refiner": "SDXL refiner"}.get(source.family, "SDXL")
         raise NodeError(f"cannot load {what} model {source.label!r}: {exc}") from None
     pipe.set_progress_bar_config(disable=True)
-    parts = [getattr(pipe, n, None) for n in ("unet", "vae", "text_encoder", "text_encoder_2")]
-    if source.device != "cpu" and any(next(m.parameters()).device.type == "cpu" for m in parts if m is not None):
-        pipe.to(source.device)  # loaded on the CPU (or a separate VAE was): move what is not there yet
-    else:
-        _align_weights(pipe)
+    place(pipe, source.device, PIPELINE_COMPONENTS)  # what loaded on the CPU moves; on the CPU, aligned
     vae = pipe.vae
     if vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False):
         vae.to(torch.float32)  # the SDXL VAE overflows in fp16; diffusers upcasts it too

@@ -68,7 +68,7 @@ class LoadSDXL(Node):
             refusal = pickle_refusal(text) if text else None
             if refusal:
                 return [(name, refusal)]
-        path = _resolve(env, value)
+        path = resolve_checkpoint(env, value)
         if path is None:  # a hub id (the core checked the shape of it)
             return []
         if path.is_file():
@@ -81,19 +81,14 @@ class LoadSDXL(Node):
         elif not (path / "model_index.json").is_file():
             return [("checkpoint", f"folder {value!r} is not a diffusers pipeline (no model_index.json)")]
         if config:
-            config_path = _resolve(env, config)
+            config_path = resolve_checkpoint(env, config)
             if config_path is None or not (config_path / "model_index.json").is_file():
                 return [("config", f"config folder {config!r} has no model_index.json")]
         return _check_vae(literals.get("vae", ""), env)
 
     def run(self, ctx):
-        device = resolve_device(ctx.env.device)
-        warm_up(device)  # the CUDA context gets made while diffusers imports and the weights load
-        source = base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device))
-        if source.kind == "single_file":
-            config = _resolve(ctx.env, self.config)
-            if config is None:
-                raise NodeError(f"config folder {self.config!r} not found", input="config")
+        source, config = loader_source(ctx, self.checkpoint, self.config, self.dtype)
+        if config is not None:
             source = replace(source, config=str(config.resolve()))
         if self.vae:
             vae = ctx.env.files.resolve("vae", self.vae)
@@ -112,7 +107,7 @@ def base_source(ctx, value: str, device: str, dtype: str) -> ModelSource:
     asset = ctx.env.demo(value)
     if asset is not None:
         return ModelSource("diffusers", str(ctx.env.materialise(value)), value, demo_fingerprint(asset), device, dtype)
-    path = _resolve(ctx.env, value)
+    path = resolve_checkpoint(ctx.env, value)
     if path is None:
         return ModelSource("hub", value, value, value, device, dtype)
     kind = "single_file" if path.is_file() else "diffusers"
@@ -135,12 +130,28 @@ def _check_vae(value: str, env) -> list[tuple[str | None, str]]:
     return []
 
 
-def _dtype(choice: str, device: str) -> str:
+def pick_dtype(choice: str, device: str) -> str:
+    """A loader's dtype widget: "auto" is the device's default."""
     return default_dtype(device) if choice == "auto" else choice
 
 
-def _resolve(env, value: str) -> Path | None:
+def resolve_checkpoint(env, value: str) -> Path | None:
     return env.files.resolve("checkpoint", value) if value else None
+
+
+def loader_source(ctx, checkpoint: str, config: str, dtype: str) -> tuple[ModelSource, Path | None]:
+    """What a loader node (LoadSDXL, LoadSVD) loads: the source of ``checkpoint`` on the session's
+    device, with the config folder a single file needs (else None). The CUDA context starts
+    warming meanwhile: it gets made while diffusers imports and the weights load."""
+    device = resolve_device(ctx.env.device)
+    warm_up(device)
+    source = base_source(ctx, checkpoint, device, pick_dtype(dtype, device))
+    if source.kind != "single_file":
+        return source, None
+    folder = resolve_checkpoint(ctx.env, config)
+    if folder is None:
+        raise NodeError(f"config folder {config!r} not found", input="config")
+    return source, folder
 
 
 @node("EncodePrompt", category="sdxl", outputs={"conditioning": "CONDITIONING"})

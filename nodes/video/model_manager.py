@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from nodegraph import NodeError, phase
-from nodegraph.run.model_cache import WarmModelManager
+from nodegraph.run.model_cache import WarmModelManager, adapter_layers, parameter_bytes, place, put_back, set_aside
 from nodegraph_nodes.sdxl.model_manager import LoraPatch, ModelHandle, ModelSource, default_dtype, quiet_loaders
 
 from .lora_format import LoraFileError, read_camera_lora
@@ -65,11 +66,7 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
     def use(self, handle: ModelHandle, patched: bool = True) -> Iterator[Any]:
         """The pipeline of ``handle``, its patches applied (``patched=False``: as it is, for the
         VAE and the image encoder, which LoRAs never touch), locked for the caller."""
-        with self._lock:
-            with _weights_mode():
-                entry = self._entry(handle.source)
-                if patched:
-                    self._apply(entry, handle)
+        with self._using(handle.source, partial(self._apply, handle=handle) if patched else None) as entry:
             yield entry.pipe
 
     # --- base pipelines ------------------------------------------------------------------------
@@ -79,7 +76,7 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
 
     def _load(self, source: ModelSource) -> _Loaded:
         pipe = load_pipeline(source)
-        return _Loaded(pipe, _pipeline_bytes(pipe))
+        return _Loaded(pipe, parameter_bytes(pipe, COMPONENTS))
 
     # --- adapters -----------------------------------------------------------------------------
     def _adapter(self, entry: _Loaded, patch: LoraPatch) -> str:
@@ -102,7 +99,7 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
             raise NodeError(f"LoRA {patch.label!r}{where}: {exc}", input="lora") from None
         _inject(entry.pipe.unet, name, lora)
         entry.adapters[key] = name
-        entry.nbytes = _pipeline_bytes(entry.pipe)
+        entry.nbytes = parameter_bytes(entry.pipe, COMPONENTS)
         self.stats["adapter_loads"] += 1
         return name
 
@@ -128,7 +125,7 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
     def _switch(self, entry: _Loaded, wanted: tuple[tuple[str, float], ...], fuse: bool, plain: bool) -> None:
         """From the entry's current adapter state to ``wanted`` (fused, or plain layers)."""
         self._reset(entry)
-        layers = _lora_layers(entry.pipe.unet)
+        layers = adapter_layers(entry.pipe.unet)
         if wanted:
             names = [n for n, _ in wanted]
             for _parent, _attr, layer in layers:
@@ -146,15 +143,12 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
             self.stats["switches"] += 1
             self.stats["fuse"] += int(fuse)
         if plain:
-            for parent, attr, layer in layers:
-                setattr(parent, attr, layer.get_base_layer())
-                entry.stripped.append((parent, attr, layer))
+            entry.stripped = set_aside(layers)
         entry.active, entry.fused = wanted, fuse
 
     def _reset(self, entry: _Loaded) -> None:
         """Back to the exact base weights with every adapter disabled."""
-        for parent, attr, layer in entry.stripped:
-            setattr(parent, attr, layer)
+        put_back(entry.stripped)
         entry.stripped = []
         if entry.fused:
             for layer, weight in entry.saved:  # restore the copies: bit-exact, unlike unmerge()
@@ -163,20 +157,9 @@ class VideoModelManager(WarmModelManager[ModelSource, _Loaded]):
             self.stats["unfuse"] += 1
         entry.saved = []
         if entry.active:
-            for _parent, _attr, layer in _lora_layers(entry.pipe.unet):
+            for _parent, _attr, layer in adapter_layers(entry.pipe.unet):
                 layer.enable_adapters(False)
         entry.active, entry.fused = (), False
-
-
-def _lora_layers(unet) -> list:
-    """(parent module, attribute, peft LoRA layer) of every injected layer."""
-    from peft.tuners.lora import LoraLayer
-    found = []
-    for name, module in unet.named_modules():
-        if isinstance(module, LoraLayer) and name:
-            parent_name, _, attr = name.rpartition(".")
-            found.append((unet.get_submodule(parent_name) if parent_name else unet, attr, module))
-    return found
 
 
 def _inject(unet, name: str, lora) -> None:
@@ -199,42 +182,15 @@ def _inject(unet, name: str, lora) -> None:
     missing = [k for k in getattr(result, "unexpected_keys", ()) if name in k or "lora" in k]
     if missing:  # pragma: no cover - read_camera_lora checked names and shapes already
         raise NodeError(f"LoRA weights were not used: {missing[:5]}")
-    for _parent, _attr, layer in _lora_layers(unet):
+    for _parent, _attr, layer in adapter_layers(unet):
         if name in layer.lora_A:
             layer.enable_adapters(False)
 
 
 def _delete_adapter(unet, name: str) -> None:
-    for _parent, _attr, layer in _lora_layers(unet):
+    for _parent, _attr, layer in adapter_layers(unet):
         if name in layer.lora_A:
             layer.delete_adapter(name)
-
-
-@contextmanager
-def _weights_mode() -> Iterator[None]:
-    """Loading and merging happen outside inference mode (callers sample inside it): tensors
-    created there would be inference tensors that later merges may not modify."""
-    import torch
-    with torch.inference_mode(False), torch.no_grad():
-        yield
-
-
-def _pipeline_bytes(pipe) -> int:
-    return sum(p.numel() * p.element_size() for name in COMPONENTS if getattr(pipe, name, None) is not None
-               for p in getattr(pipe, name).parameters())
-
-
-def _align_weights(pipe, alignment: int = 64) -> None:
-    """Copy CPU weights at an odd address (their offset inside a .safetensors file) into fresh
-    memory: CPU kernels round differently by alignment, so results then depend on the weights
-    only, not on the file layout they came from (as in the SDXL pack)."""
-    for name in COMPONENTS:
-        model = getattr(pipe, name, None)
-        for module in (model.modules() if model is not None else ()):
-            for table in (module._parameters, module._buffers):
-                for tensor in table.values():
-                    if tensor is not None and tensor.device.type == "cpu" and tensor.data_ptr() % alignment:
-                        tensor.data = tensor.data.clone()
 
 
 def load_pipeline(source: ModelSource):
@@ -262,8 +218,5 @@ def load_pipeline(source: ModelSource):
         # take another path for weights that need no grad (~2e-5 apart), so "no LoRA" would
         # otherwise depend on whether a LoRA had been loaded before.
         getattr(pipe, name).requires_grad_(False)
-    if source.device != "cpu":
-        pipe.to(source.device)
-    else:
-        _align_weights(pipe)
+    place(pipe, source.device, COMPONENTS)  # on the GPU, or on the CPU with its weights aligned
     return pipe

@@ -14,26 +14,18 @@ from typing import Any, Literal
 
 from nodegraph import FileInput, Node, NodeError, Socket, Widget, imported, node
 from nodegraph.files.roots import fingerprint_path
-from nodegraph.run.devices import resolve_device, warm_up
-from nodegraph_nodes.sdxl.pipeline import MAX_SEED, base_source, pickle_refusal
+from nodegraph.run.devices import resolve_device
+from nodegraph_nodes.sdxl.pipeline import MAX_SEED, loader_source, pick_dtype, pickle_refusal, resolve_checkpoint
 
 from . import demo
 from .interrupts import interrupt_modules, interrupt_points
-from .model_manager import SERVICE_NAME, VideoModelHandle, VideoModelManager, default_dtype
+from .model_manager import SERVICE_NAME, VideoModelHandle, VideoModelManager
 from .single_file import SingleFileError, check_single_file, family_problem, read_header
 from .values import make_latent_video, make_video
 
 
 def model_manager(ctx) -> VideoModelManager:
     return ctx.service(SERVICE_NAME, VideoModelManager)
-
-
-def _resolve(env, value: str) -> Path | None:
-    return env.files.resolve("checkpoint", value) if value else None
-
-
-def _dtype(choice: str, device: str) -> str:
-    return default_dtype(device) if choice == "auto" else choice
 
 
 @node("LoadSVD", category="video", outputs={"model": "VIDEO_MODEL"})
@@ -53,7 +45,7 @@ class LoadSVD(Node):
     def fingerprint(cls, literals: dict[str, Any], env: Any) -> str | None:
         # The weights' device and dtype (what "auto" means here); a demo is keyed by the core.
         device = resolve_device(getattr(env, "device", "auto"))
-        return f"{device}|{_dtype(literals.get('dtype'), device)}"
+        return f"{device}|{pick_dtype(literals.get('dtype'), device)}"
 
     @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
@@ -68,7 +60,7 @@ class LoadSVD(Node):
             refusal = pickle_refusal(text) if text else None
             if refusal:
                 return [(name, refusal)]
-        path = _resolve(env, value)
+        path = resolve_checkpoint(env, value)
         if path is None:  # a hub id (the core checked its shape)
             return []
         if path.is_file():
@@ -78,13 +70,8 @@ class LoadSVD(Node):
         return []
 
     def run(self, ctx):
-        device = resolve_device(ctx.env.device)
-        warm_up(device)  # the CUDA context gets made while diffusers imports and the weights load
-        source = base_source(ctx, self.checkpoint, device, _dtype(self.dtype, device))
-        if source.kind == "single_file":
-            config = _resolve(ctx.env, self.config)
-            if config is None:
-                raise NodeError(f"config folder {self.config!r} not found", input="config")
+        source, config = loader_source(ctx, self.checkpoint, self.config, self.dtype)
+        if config is not None:
             try:  # names, shapes and config folder checked now (no weights read): errors name this node
                 check_single_file(source.location, config)
             except SingleFileError as exc:
@@ -110,7 +97,7 @@ def _check_single_file(value: str, path: Path, config: str | None, env) -> list[
         return [("config", f"single-file checkpoint {value!r} needs a local config folder (a diffusers "
                            "stable-video-diffusion-img2vid(-xt) folder, weights optional): offline loading "
                            "cannot fetch one")]
-    config_path = _resolve(env, config)
+    config_path = resolve_checkpoint(env, config)
     if config_path is None or not (config_path / "model_index.json").is_file():
         return [("config", f"config folder {config!r} has no model_index.json")]
     missing = [f"{c}/config.json" for c in ("unet", "vae", "image_encoder") if not (config_path / c / "config.json").is_file()]

@@ -1,7 +1,7 @@
 """Built demo assets (nodegraph.files.demo_build): made once, whole or not at all, described as DemoAssets."""
 import pytest
 
-from nodegraph.files.demo_build import build_once, materialise, recipe_assets
+from nodegraph.files.demo_build import build_once, build_recipe, materialise, recipe_assets
 
 
 def test_a_folder_or_a_file_is_built_once_and_renamed_into_place(tmp_path):
@@ -60,3 +60,24 @@ def test_recipe_assets_locate_and_build_under_the_demo_folder(tmp_path):
     assert materialise(assets, "tiny", tmp_path).read_text() == "tiny"
     with pytest.raises(KeyError, match="demo:nothing"):
         materialise(assets, "demo:nothing", tmp_path)
+
+
+def test_a_recipe_table_builds_each_demo_by_its_kind_once(tmp_path):
+    recipes = {"base": {"kind": "checkpoint", "path": "base-v1"},
+               "lora": {"kind": "lora", "path": "lora-v1.safetensors", "seed": 7}}
+    made = []
+
+    def checkpoint(demo_dir, recipe, path):
+        made.append(recipe["path"])
+        path.mkdir()
+
+    def lora(demo_dir, recipe, path):  # a LoRA starts from its base, built through the same table
+        base = build_recipe(recipes, "base", demo_dir, makers)
+        made.append(recipe["path"])
+        path.write_text(f"{base.name} seed {recipe['seed']}")
+
+    makers = {"checkpoint": checkpoint, "lora": lora}
+    built = build_recipe(recipes, "lora", tmp_path, makers)
+    assert built == tmp_path / "lora-v1.safetensors" and built.read_text() == "base-v1 seed 7"
+    assert build_recipe(recipes, "base", tmp_path, makers).is_dir()
+    assert build_recipe(recipes, "lora", tmp_path, makers) == built and made == ["base-v1", "lora-v1.safetensors"]

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from nodegraph.run.model_cache import DEFAULT_BUDGET, WarmModelManager, WarmModels, budget_from_env, parse_bytes
+from nodegraph.run.model_cache import (DEFAULT_BUDGET, WarmModelManager, WarmModels, adapter_layers, budget_from_env,
+                                       parameter_bytes, parse_bytes, place, put_back, set_aside)
 
 
 @dataclass
@@ -65,3 +66,72 @@ def test_a_manager_loads_once_per_key_and_counts_loads_and_evictions():
     assert manager.loaded() == []
     with pytest.raises(NotImplementedError):
         WarmModelManager(memory_budget=1)._entry("x")
+
+
+class Patched(WarmModelManager[str, Entry]):
+    def _load(self, key: str) -> Entry:
+        return Entry(len(key))
+
+
+def test_using_loads_a_cold_entry_once_patches_it_and_holds_the_lock_for_the_block():
+    import threading
+    manager, patched = Patched(), []
+    with manager._using("abc", patched.append) as entry:
+        assert patched == [entry] and entry.nbytes == 3
+        other = threading.Thread(target=lambda: manager._lock.acquire() and manager._lock.release())
+        other.start()
+        other.join(0.2)
+        assert other.is_alive()  # another job waits until this one is done with the entry
+    other.join(5)
+    assert not other.is_alive()
+    with manager._using("abc") as again:
+        assert again is entry
+    assert manager.stats["pipeline_loads"] == 1 and patched == [entry]  # warm, and no patch asked for
+
+
+class Pipe:
+    """A pipeline as the managers see one: components that are torch modules, some absent."""
+    def __init__(self, **parts):
+        for name, module in parts.items():
+            setattr(self, name, module)
+
+    def to(self, device):
+        self.moved_to = device
+
+
+def test_parameter_bytes_counts_the_named_components_that_exist():
+    import torch
+    pipe = Pipe(unet=torch.nn.Linear(4, 4), vae=torch.nn.Linear(2, 2).half())
+    assert parameter_bytes(pipe, ("unet",)) == (16 + 4) * 4
+    assert parameter_bytes(pipe, ("unet", "vae", "text_encoder")) == (16 + 4) * 4 + (4 + 2) * 2
+
+
+def test_place_aligns_cpu_weights_at_odd_addresses_and_moves_a_gpu_pipeline():
+    import torch
+    storage = torch.arange(40, dtype=torch.float32)
+    unet = torch.nn.Linear(4, 4)
+    unet.weight.data = storage[1:17].view(4, 4)  # 4 bytes into its storage, as inside a .safetensors file
+    assert unet.weight.data_ptr() % 64
+    pipe = Pipe(unet=unet)
+    assert place(pipe, "cpu", ("unet", "vae")) >= 1
+    assert unet.weight.data_ptr() % 64 == 0 and torch.equal(unet.weight, storage[1:17].view(4, 4))  # same values
+    assert place(pipe, "cpu", ("unet",)) == 0 and not hasattr(pipe, "moved_to")  # aligned already
+    assert place(pipe, "cuda", ("unet",)) == 0 and pipe.moved_to == "cuda"  # weights still on the CPU: moved
+
+
+def test_adapter_layers_set_aside_and_put_back():
+    import torch
+    from peft import LoraConfig, inject_adapter_in_model
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4))
+
+    net = inject_adapter_in_model(LoraConfig(r=2, target_modules=["inner.0", "inner.2"]), Net())
+    layers = adapter_layers(net)
+    assert [(type(parent).__name__, attr) for parent, attr, _ in layers] == [("Sequential", "0"), ("Sequential", "2")]
+    stripped = set_aside(layers)
+    assert type(net.inner[0]) is torch.nn.Linear and adapter_layers(net) == []  # plain layers while set aside
+    put_back(stripped)
+    assert [layer for _, _, layer in adapter_layers(net)] == [layer for _, _, layer in layers]

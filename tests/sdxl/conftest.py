@@ -7,7 +7,6 @@ import pytest
 
 from nodegraph.graph.workflow import Workflow
 from pack_fixtures import PackUnderTest, run, shipped_workflow, with_captures
-from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN_JOB = REPO / "workflows" / "lcm_lora_sdxl.json"

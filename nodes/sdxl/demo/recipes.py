@@ -14,10 +14,12 @@ so they change the images visibly: tests comparing fused / unfused / no LoRA mea
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable, ContextManager, Iterator
 
-from nodegraph.files.demo_build import build_once
+from nodegraph.files.demo_build import build_recipe
 from nodegraph.files.roots import canonicalise_safetensors_header
 
 HERE = Path(__file__).parent / "tiny_sdxl"
@@ -39,24 +41,36 @@ def _config(name: str) -> dict:
 
 def build(name: str, demo_dir: Path) -> Path:
     """The files of demo ``name`` under ``demo_dir``, built on first use."""
-    spec = RECIPES[name]
-    make = _build_pipeline if spec["kind"] == "checkpoint" else partial(_build_lora, Path(demo_dir), spec["recipe"])
-    return build_once(Path(demo_dir) / spec["path"], make)
+    return build_recipe(RECIPES, name, demo_dir, {"checkpoint": _build_pipeline, "lora": _build_lora})
 
 
-def _build_pipeline(folder: Path) -> None:
+def save_seeded_pipeline(folder: Path, seed: int, assemble: Callable[[Callable[[], ContextManager]], Any]) -> None:
+    """Save to ``folder`` the demo pipeline ``assemble(seeded)`` returns; it makes its networks
+    inside ``with seeded():`` (their classes' own random init under ``seed``, the caller's RNG left
+    as it was). Loader chatter is off: the first diffusers import is chatty (torchvision fallbacks).
+    The video pack's demo uses it too."""
     from ..model_manager import quiet_loaders
-    with quiet_loaders():  # the first diffusers import is chatty (torchvision fallbacks)
-        _build_pipeline_quietly(folder)
+    with quiet_loaders():
+        assemble(partial(_seeded, seed)).save_pretrained(folder, safe_serialization=True)
 
 
-def _build_pipeline_quietly(folder: Path) -> None:
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
     import torch
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _build_pipeline(demo_dir: Path, recipe: dict, folder: Path) -> None:
+    save_seeded_pipeline(folder, BASE_SEED, _tiny_sdxl)
+
+
+def _tiny_sdxl(seeded):
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
-    with torch.random.fork_rng(devices=[]):  # seeded init without disturbing the caller's RNG
-        torch.manual_seed(BASE_SEED)
+    with seeded():
         unet = UNet2DConditionModel(**_config("unet.json"))
         vae = AutoencoderKL(**_config("vae.json"))
         text_encoder = CLIPTextModel(CLIPTextConfig(**_config("text_encoder.json")))
@@ -65,10 +79,9 @@ def _build_pipeline_quietly(folder: Path) -> None:
     tokenizer = CLIPTokenizer(vocab, merges, model_max_length=77)
     tokenizer_2 = CLIPTokenizer(vocab, merges, pad_token="!", model_max_length=77)  # as SDXL's second tokenizer
     scheduler = EulerDiscreteScheduler.from_config(_config("scheduler.json"))
-    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
+    return StableDiffusionXLPipeline(vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
                                      tokenizer=tokenizer, tokenizer_2=tokenizer_2, unet=unet,
                                      scheduler=scheduler, add_watermarker=False)
-    pipe.save_pretrained(folder, safe_serialization=True)
 
 
 def lora_targets(unet_state: dict, targets: list[str]) -> list[str]:
@@ -82,8 +95,8 @@ def lora_targets(unet_state: dict, targets: list[str]) -> list[str]:
     return sorted(names)
 
 
-def _build_lora(demo_dir: Path, recipe_name: str, path: Path) -> None:
-    write_lora(build("tiny-sdxl", demo_dir), _config("loras.json")[recipe_name], path)
+def _build_lora(demo_dir: Path, recipe: dict, path: Path) -> None:
+    write_lora(build("tiny-sdxl", demo_dir), _config("loras.json")[recipe["recipe"]], path)
 
 
 def write_lora(base: Path, recipe: dict, path: Path) -> None:

@@ -14,11 +14,11 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 
-from nodegraph.files.demo_build import build_once
+from nodegraph.files.demo_build import build_recipe
 from nodegraph.files.roots import canonicalise_safetensors_header
+from nodegraph_nodes.sdxl.demo.recipes import save_seeded_pipeline
 
 HERE = Path(__file__).parent / "tiny_svd"
 DEMO_VERSION = 1  # bump when a recipe or config changes: new folder names, new cache keys
@@ -40,37 +40,30 @@ def _config(name: str) -> dict:
 
 def build(name: str, demo_dir: Path) -> Path:
     """The files of demo ``name`` under ``demo_dir``, built on first use."""
-    spec = RECIPES[name]
-    make = _build_pipeline if spec["kind"] == "checkpoint" else partial(_build_lora, Path(demo_dir), spec["recipe"])
-    return build_once(Path(demo_dir) / spec["path"], make)
+    return build_recipe(RECIPES, name, demo_dir, {"checkpoint": _build_pipeline, "lora": _build_lora})
 
 
-def _build_pipeline(folder: Path) -> None:
-    from ..model_manager import quiet_loaders
-    with quiet_loaders():  # the first diffusers import is chatty (torchvision fallbacks)
-        _build_pipeline_quietly(folder)
+def _build_pipeline(demo_dir: Path, recipe: dict, folder: Path) -> None:
+    save_seeded_pipeline(folder, BASE_SEED, _tiny_svd)
 
 
-def _build_pipeline_quietly(folder: Path) -> None:
-    import torch
+def _tiny_svd(seeded):
     from diffusers import (AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline,
                            UNetSpatioTemporalConditionModel)
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    with torch.random.fork_rng(devices=[]):  # seeded init without disturbing the caller's RNG
-        torch.manual_seed(BASE_SEED)
+    with seeded():
         unet = UNetSpatioTemporalConditionModel(**_config("unet.json"))
         vae = AutoencoderKLTemporalDecoder(**_config("vae.json"))
         image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(**_config("image_encoder.json")))
-    pipe = StableVideoDiffusionPipeline(
+    return StableVideoDiffusionPipeline(
         vae=vae, image_encoder=image_encoder, unet=unet,
         scheduler=EulerDiscreteScheduler.from_config(_config("scheduler.json")),
         feature_extractor=CLIPImageProcessor(**_config("feature_extractor.json")))
-    pipe.save_pretrained(folder, safe_serialization=True)
 
 
-def _build_lora(demo_dir: Path, recipe_name: str, path: Path) -> None:
-    write_lora(build("tiny-svd", demo_dir), _config("loras.json")[recipe_name], path)
+def _build_lora(demo_dir: Path, recipe: dict, path: Path) -> None:
+    write_lora(build("tiny-svd", demo_dir), _config("loras.json")[recipe["recipe"]], path)
 
 
 def temporal_attention_modules(unet_state: dict) -> list[str]:
