@@ -15,7 +15,6 @@ import pytest
 
 from nodegraph.graph.workflow import Workflow, parse_workflow
 from pack_fixtures import PackUnderTest, run, with_captures
-from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 
 HERE = Path(__file__).parent
 WORKFLOWS = HERE / "workflows"

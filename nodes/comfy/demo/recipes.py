@@ -7,19 +7,18 @@ cover every family the comfy nodes load, so ComfyUI workflows run offline.
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 
-from nodegraph.files.demo_build import build_once
+from nodegraph.files.demo_build import build_recipe
+from nodegraph_nodes.sdxl.demo.recipes import save_seeded_pipeline
 
 HERE = Path(__file__).parent / "configs"
 SDXL_DEMO = Path(__file__).resolve().parents[2] / "sdxl" / "demo" / "tiny_sdxl"
 DEMO_VERSION = 1  # bump when a recipe or config changes: new folder names, new cache keys
-SEEDS = {"tiny-sd15": 20240101, "tiny-sdxl-refiner": 20240102}
-
 RECIPES = {
-    "tiny-sd15": {"kind": "checkpoint", "path": f"tiny-sd15-v{DEMO_VERSION}"},
-    "tiny-sdxl-refiner": {"kind": "checkpoint", "path": f"tiny-sdxl-refiner-v{DEMO_VERSION}"},
+    "tiny-sd15": {"kind": "checkpoint", "path": f"tiny-sd15-v{DEMO_VERSION}", "pipeline": "sd15", "seed": 20240101},
+    "tiny-sdxl-refiner": {"kind": "checkpoint", "path": f"tiny-sdxl-refiner-v{DEMO_VERSION}", "pipeline": "refiner",
+                          "seed": 20240102},
     "tiny-sd15-vae": {"kind": "vae", "path": f"tiny-sd15-vae-v{DEMO_VERSION}.safetensors"},
 }
 
@@ -30,65 +29,51 @@ def _config(folder: Path, name: str) -> dict:
 
 def build(name: str, demo_dir: Path) -> Path:
     """The files of demo ``name`` under ``demo_dir``, built on first use."""
-    if name == "tiny-sd15-vae":
-        make = partial(_build_vae_file, Path(demo_dir))
-    else:
-        make = _build_sd15 if name == "tiny-sd15" else _build_refiner
-    return build_once(Path(demo_dir) / RECIPES[name]["path"], make)
+    return build_recipe(RECIPES, name, demo_dir, {"checkpoint": _build_pipeline, "vae": _build_vae_file})
 
 
-def _quietly(make):
-    def run(*args: Path) -> None:
-        from nodegraph_nodes.sdxl.model_manager import quiet_loaders
-        with quiet_loaders():  # the first diffusers import is chatty
-            make(*args)
-    return run
+def _build_pipeline(demo_dir: Path, recipe: dict, folder: Path) -> None:
+    assemble = {"sd15": _tiny_sd15, "refiner": _tiny_refiner}[recipe["pipeline"]]
+    save_seeded_pipeline(folder, recipe["seed"], assemble)
 
 
-@_quietly
-def _build_sd15(folder: Path) -> None:
-    import torch
+def _tiny_sd15(seeded):
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-    with torch.random.fork_rng(devices=[]):  # seeded init without disturbing the caller's RNG
-        torch.manual_seed(SEEDS["tiny-sd15"])
+    with seeded():
         unet = UNet2DConditionModel(**_config(HERE, "sd1_unet.json"))
         vae = AutoencoderKL(**_config(HERE, "sd1_vae.json"))
         text_encoder = CLIPTextModel(CLIPTextConfig(**_config(HERE, "sd1_text_encoder.json")))
     tokenizer = CLIPTokenizer(str(SDXL_DEMO / "vocab.json"), str(SDXL_DEMO / "merges.txt"), model_max_length=77)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
+    return StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet,
                                    scheduler=EulerDiscreteScheduler.from_config(_config(HERE, "scheduler.json")),
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-    pipe.save_pretrained(folder, safe_serialization=True)
 
 
-@_quietly
-def _build_refiner(folder: Path) -> None:
-    import torch
+def _tiny_refiner(seeded):
     from diffusers import (AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLImg2ImgPipeline,
                            UNet2DConditionModel)
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPTokenizer
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(SEEDS["tiny-sdxl-refiner"])
+    with seeded():
         unet = UNet2DConditionModel(**_config(HERE, "refiner_unet.json"))
         vae = AutoencoderKL(**_config(SDXL_DEMO, "vae.json"))
         text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(**_config(SDXL_DEMO, "text_encoder_2.json")))
     tokenizer_2 = CLIPTokenizer(str(SDXL_DEMO / "vocab.json"), str(SDXL_DEMO / "merges.txt"), pad_token="!",
                                 model_max_length=77)
-    pipe = StableDiffusionXLImg2ImgPipeline(
+    return StableDiffusionXLImg2ImgPipeline(
         vae=vae, text_encoder=None, text_encoder_2=text_encoder_2, tokenizer=None, tokenizer_2=tokenizer_2,
         unet=unet, scheduler=EulerDiscreteScheduler.from_config(_config(HERE, "scheduler.json")),
         requires_aesthetics_score=True, force_zeros_for_empty_prompt=False, add_watermarker=False)
-    pipe.save_pretrained(folder, safe_serialization=True)
 
 
-def _build_vae_file(demo_dir: Path, path: Path) -> None:
-    _write_vae_file(build("tiny-sd15", demo_dir), path)
+def _build_vae_file(demo_dir: Path, recipe: dict, path: Path) -> None:
+    from nodegraph_nodes.sdxl.model_manager import quiet_loaders
+    with quiet_loaders():  # the first diffusers import is chatty
+        _write_vae_file(build("tiny-sd15", demo_dir), path)
 
 
-@_quietly
 def _write_vae_file(pipeline_folder: Path, path: Path) -> None:
     from diffusers import AutoencoderKL
     from safetensors.torch import save_file
