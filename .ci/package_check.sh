@@ -32,7 +32,9 @@ tops = sorted({n.split("/")[0] + ("/" if "/" in n else "") for n in names})
 print("[package] wheel top level:", " ".join(tops))
 need = ["nodegraph/web/index.html", "nodegraph/web/js/main.js", "nodegraph/web/style.css",
         "nodegraph_nodes/llm/demo/orca_demo_tasks.jsonl", "nodegraph_nodes/sdxl/demo/tiny_sdxl/unet.json",
-        "nodegraph/comfyui/shim/folder_paths.py", "nodegraph/comfyui/shim/comfy/utils.py"]
+        "nodegraph/comfyui/shim/folder_paths.py", "nodegraph/comfyui/shim/comfy/utils.py",
+        "nodegraph_nodes/comfy/ksampler.py", "nodegraph_nodes/comfy/demo/configs/sd1_unet.json",
+        "nodegraph_nodes/sdxl/demo/tiny_sdxl/merges.txt", "nodegraph_nodes/video/demo/tiny_svd/unet.json"]
 missing = [n for n in need if n not in names]
 if missing:
     sys.exit(f"[package] FAIL: the wheel lacks {missing}")
@@ -94,6 +96,12 @@ JOB
 ls out/comfy_*.png >/dev/null || { echo "[package] FAIL: the ComfyUI pack's workflow wrote no PNG"; exit 1; }
 step "ComfyUI pack: $(cd out && ls comfy_*.png | tr '\n' ' ')"
 
+# ComfyUI's core nodes (the comfy pack): SD 1.x text → image → SVD video, on the demos built from
+# the wheel's configs.
+"$NG" run "$REPO/tests/comfy_pack/workflows/txt2img2vid.json" --out out --quiet
+ls out/txt2vid_*.webp >/dev/null || { echo "[package] FAIL: the comfy-pack workflow wrote no WebP"; exit 1; }
+step "comfy pack: $(cd out && ls txt2vid_*.webp | tr '\n' ' ')"
+
 "$NG" serve --port 0 --data-dir data --out out --device cpu >serve.log 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 300); do
@@ -113,4 +121,4 @@ for path, kind, marker in (("", "text/html", b"<html"), ("js/main.js", "text/jav
         sys.exit(f"[package] FAIL: GET /{path} -> {resp.status} {ctype}, {len(body)} bytes")
     print(f"[package] GET /{path} -> {resp.status} {ctype}, {len(body)} bytes")
 EOF
-step "ok: the installed wheel runs the main job, the Orca demo, a ComfyUI pack and the canvas"
+step "ok: the installed wheel runs the main job, the Orca demo, a ComfyUI pack, the comfy pack and the canvas"
