@@ -2,7 +2,8 @@
 MB), built from the configs in ``configs/`` (the VAE of the refiner and the tokenizers are the
 SDXL demo's), and ``tiny-sd15-vae``: the SD 1.x demo's VAE as one stand-alone .safetensors file
 in the layout ComfyUI's ``models/vae/`` holds (what VAELoader loads). With the SDXL pack's
-``tiny-sdxl`` and LoRAs and the video pack's ``tiny-svd`` they cover every family the comfy nodes load, so ComfyUI workflows run offline.
+``tiny-sdxl`` and LoRAs and the video pack's ``tiny-svd`` they cover every family the comfy
+nodes load, so ComfyUI workflows run offline.
 """
 from __future__ import annotations
 
