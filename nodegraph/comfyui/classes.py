@@ -78,3 +78,24 @@ def missing_classes_problem(missing: dict[str, list[str]]) -> Problem:
     return Problem("unknown_type", f"{len(missing)} ComfyUI node type{'s' if len(missing) != 1 else ''} "
                                    f"that no installed pack provides: {'; '.join(parts)}. Install the packs "
                                    "that provide them (nodegraph nodes lists what is installed).")
+
+
+def keep_needed(native: dict, registry: Registry) -> dict:
+    """Native workflow JSON without the nodes no output node needs.
+
+    ComfyUI runs and validates only what its outputs need, so a stray node left unconnected on
+    the canvas never stops a prompt there; it must not stop the same file here either.
+    """
+    nodes = native.get("nodes", {})
+    wanted = [nid for nid, e in nodes.items()
+              if e.get("mode") != "mute" and getattr(registry.get(e.get("type")), "output_node", False)]
+    needed: set[str] = set()
+    while wanted:
+        nid = wanted.pop()
+        if nid in needed or nid not in nodes:
+            continue
+        needed.add(nid)
+        wanted.extend(v["from"] for v in nodes[nid].get("inputs", {}).values() if isinstance(v, dict) and "from" in v)
+    if not needed or len(needed) == len(nodes):
+        return native  # no output at all: validation says so, about the whole file
+    return {**native, "nodes": {nid: e for nid, e in nodes.items() if nid in needed}}
