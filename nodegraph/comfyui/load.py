@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem, WorkflowInvalid
-from ..mp4meta import is_mp4
-from ..registry import Registry
-from ..workflow import PNG_SIGNATURE, PNG_WORKFLOW_KEY, Workflow, load_workflow, parse_workflow, strict_json
+from ..api.errors import Problem, WorkflowInvalid
+from ..api.readers import HEAD_BYTES
+from ..api.registry import Registry
+from ..graph.workflow import Workflow, load_workflow, parse_workflow, strict_json
 from .api_format import api_to_workflow, is_api_prompt
 from .classes import keep_needed
 from .ui_format import is_ui_workflow, ui_to_workflow
@@ -55,7 +55,8 @@ def native_from_data(data: Any, registry: Registry, *, keep_original: bool = Tru
     elif kind == "comfyui-api":
         native = api_to_workflow(data, registry)
     else:
-        return keep_needed(native, registry) if to_run else native
+        return data  # native, or nothing known: parse_workflow names what is wrong
+    return keep_needed(native, registry) if to_run else native
 
 
 def workflow_from_data(data: Any, registry: Registry) -> Workflow:
@@ -88,32 +89,62 @@ def comfy_pair(workflow_text: str | None, prompt_text: str | None, registry: Reg
     raise WorkflowInvalid([Problem("bad_format", f"{name} holds no workflow (neither nodegraph's nor ComfyUI's)")])
 
 
-def load_any(source: str | Path, registry: Registry) -> Workflow:
-    """A workflow from a file of any supported kind, as nodegraph runs it."""
+def load(source: Workflow | dict | str | Path, registry: Registry) -> Workflow:
+    """The session's loader (``Session(loader=load)``): a parsed workflow as it is, JSON of any
+    supported format, or a file of any supported kind."""
+    if isinstance(source, Workflow):
+        return source
+    if isinstance(source, dict):
+        return workflow_from_data(source, registry)
+    return load_any(source, registry)
+
+
+def load_any(source: str | Path, registry: Registry, *, to_run: bool = True) -> Workflow:
+    """A workflow from a file of any supported kind, as nodegraph runs it (``to_run``: a ComfyUI
+    file without the nodes its outputs do not need, as ComfyUI runs it; else every node).
+
+    JSON is read here; any other file first by the packs' readers (nodegraph's own PNG and MP4),
+    then, when they find no nodegraph workflow in it, as a ComfyUI PNG or WebP.
+    """
     path = Path(source)
     name = str(path)
     try:
         with open(path, "rb") as fh:
-            head = fh.read(12)
+            head = fh.read(HEAD_BYTES)
     except FileNotFoundError:
         raise WorkflowInvalid([Problem("not_found", f"workflow file {name!r} does not exist")]) from None
     except OSError as exc:
         raise WorkflowInvalid([Problem("unreadable", f"cannot read {name!r}: {exc}")]) from None
-    if head[:8] == PNG_SIGNATURE:
-        chunks = _png_text(path)
-        if PNG_WORKFLOW_KEY in chunks:  # nodegraph's own first: it also carries ComfyUI's for ComfyUI
-            return load_workflow(path)
-        return parse_workflow(comfy_pair(chunks.get(COMFY_WORKFLOW_KEY), chunks.get(COMFY_PROMPT_KEY), registry, name))
-    if is_webp(head):
-        texts = webp_texts(path)
-        return parse_workflow(comfy_pair(texts.get(COMFY_WORKFLOW_KEY), texts.get(COMFY_PROMPT_KEY), registry, name))
-    if is_mp4(head[:8]):
-        return load_workflow(path)
+    if not head.lstrip().startswith((b"{", b"[")):
+        try:
+            return load_workflow(path, registry.workflow_readers)
+        except WorkflowInvalid as exc:
+            texts = comfy_embedded_texts(path, head)
+            if not (texts.get(COMFY_WORKFLOW_KEY) or texts.get(COMFY_PROMPT_KEY)):
+                raise exc from None
+        return parse_workflow(comfy_pair(texts.get(COMFY_WORKFLOW_KEY), texts.get(COMFY_PROMPT_KEY), registry, name,
+                                         to_run=to_run))
     try:
         data = strict_json(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return load_workflow(path)  # its own reading names the problem (bad JSON, unreadable, ...)
-    return parse_workflow(native_from_data(data, registry))
+        return load_workflow(path, registry.workflow_readers)  # its own reading names the problem
+    return parse_workflow(native_from_data(data, registry, to_run=to_run))
+
+
+def comfy_embedded_texts(path: Path, head: bytes) -> dict[str, str]:
+    """ComfyUI's ``workflow``/``prompt`` texts in a PNG (text chunks) or a WebP (EXIF); {} when
+    the file is neither or cannot be read as one."""
+    try:
+        if head.startswith(PNG_SIGNATURE):
+            return _png_text(path)
+        if is_webp(head):
+            return webp_texts(path)
+    except WorkflowInvalid:
+        return {}
+    return {}
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _png_text(path: Path) -> dict[str, str]:

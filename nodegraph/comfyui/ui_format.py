@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Problem, WorkflowInvalid
-from ..registry import Registry
-from ..workflow import FORMAT, VERSION
+from ..api.errors import Problem, WorkflowInvalid
+from ..api.registry import Registry
+from ..graph.workflow import FORMAT, VERSION
 from .classes import ComfyClass, missing_classes_problem, resolve_class
 
 CONTROL_VALUES = ("fixed", "randomize", "increment", "decrement")

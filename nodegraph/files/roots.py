@@ -40,7 +40,8 @@ class DemoAsset:
     ``build(demo_dir)`` returns its path, building it under ``demo_dir`` on first use (atomically;
     a later call returns the same path at once). ``locate(demo_dir)`` returns that path when it
     already exists, else None, and never builds. ``version`` goes into cache keys in place of
-    the file's fingerprint: change it whenever the recipe's result changes.
+    the file's fingerprint: change it whenever the recipe's result changes. ``hints``: which real
+    files it stands in for under ``--demo-models``.
     """
     name: str
     kind: str  # the FileKind it stands in for (checkpoint, lora, tasks, ...)
@@ -76,6 +77,12 @@ MODEL_FOLDERS = {
     "vae": ("vae",),
     "embedding": ("embedding", "embeddings"),
     "llm": ("llm", "LLM"),
+    # Further ComfyUI folders, for packs that declare these kinds.
+    "clip_vision": ("clip_vision",),
+    "controlnet": ("controlnet",),
+    "upscale_model": ("upscale_model", "upscale_models"),
+    "unet": ("unet", "diffusion_models"),
+    "clip": ("clip", "text_encoders"),
 }
 # What a picker offers for these kinds: weights the loaders here open (pickles are refused, so
 # .ckpt/.pt/.bin are left out); any kind kept in models/ also lists model folders (a folder

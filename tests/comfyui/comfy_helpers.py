@@ -11,9 +11,16 @@ TEST_PLUGIN = textwrap.dedent('''
     """ComfyUI-shaped test nodes over strings: each output says what made it."""
     from typing import Any, Literal
     from pathlib import Path
-    from nodegraph import Node, Socket, SocketType, Widget, node
+    from nodegraph import DemoAsset, FileInput, FileKind, Node, Socket, SocketType, Widget, node
 
     SOCKET_TYPES = [SocketType(n) for n in ("TMODEL", "TCLIP", "TVAE", "TCOND", "TLATENT", "TIMAGE")]
+    FILE_KINDS = [FileKind("tckpt", "models", "test checkpoints")]
+
+    def _demo(name, hints=()):
+        return DemoAsset(name, "tckpt", build=lambda d: Path(d) / name, locate=lambda d: None, hints=hints)
+
+    DEMOS = [_demo("tiny-base"), _demo("tiny-refiner", ("refiner",)), _demo("tiny-v15", ("v1-5", "sd15")),
+             _demo("tiny-video", ("svd",))]
     COMFY_ALIASES = {
         "TSaveImage": {"type": "TSave", "inputs": {"filename_prefix": "prefix", "upload": None},
                        "set": {"style": "comfy"}},
@@ -21,10 +28,19 @@ TEST_PLUGIN = textwrap.dedent('''
 
     @node("TCheckpointLoader", category="test", outputs={"model": "TMODEL", "clip": "TCLIP", "vae": "TVAE"})
     class TCheckpointLoader(Node):
-        ckpt_name: str = Widget("a.safetensors")
+        ckpt_name: str = FileInput("tckpt", extensions=(".safetensors",))
         def run(self, ctx):
             return {"model": f"model({self.ckpt_name})", "clip": f"clip({self.ckpt_name})",
                     "vae": f"vae({self.ckpt_name})"}
+
+    @node("TVideoLoader", category="test", outputs={"model": "TMODEL"})
+    class TVideoLoader(Node):
+        ckpt_name: str = FileInput("tckpt", extensions=(".safetensors",))
+        @classmethod
+        def default_demo(cls, input_name, value):
+            return "demo:tiny-video"
+        def run(self, ctx):
+            return {"model": f"video({self.ckpt_name})"}
 
     @node("TTextEncode", category="test", outputs={"conditioning": "TCOND"})
     class TTextEncode(Node):

@@ -5,9 +5,9 @@ import pytest
 from nodegraph.comfyui import api_to_workflow
 from nodegraph.comfyui.classes import keep_needed
 from nodegraph.comfyui.ui_format import ui_to_workflow
-from nodegraph.errors import WorkflowInvalid
-from nodegraph.validate import validate
-from nodegraph.workflow import parse_workflow
+from nodegraph.api.errors import WorkflowInvalid
+from nodegraph.graph.validate import validate
+from nodegraph.graph.workflow import parse_workflow
 
 from comfy_helpers import UIBuilder, api_txt2img, ui_txt2img
 
