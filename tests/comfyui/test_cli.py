@@ -151,7 +151,7 @@ def test_png_prefers_the_ui_workflow_and_falls_back_to_the_prompt(tmp_path, plug
     plain = tmp_path / "plain.png"
     Image.new("RGB", (4, 4)).save(plain)
     result, _ = _run(tmp_path / "n", plugin_dir, plain)
-    assert result.returncode == 2 and "holds no workflow" in result.stderr
+    assert result.returncode == 2 and "without an embedded nodegraph workflow" in result.stderr
 
 
 def test_animated_webp_exif_as_saveanimatedwebp_writes_it(tmp_path, plugin_dir, models):
