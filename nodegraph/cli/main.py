@@ -251,7 +251,7 @@ def _run_here(args, cache_dir: Path) -> int:
     """``run`` in this process (or on its executor), inside ``started``."""
     from ..run.context import InterruptToken
     from ..run.events import JsonlSink, fanout
-    from ..comfyui.load import load as comfyui_load
+    from ..comfyui import install as install_comfyui
     from ..run.session import Session
     from .progress import HumanProgress
 
@@ -266,7 +266,8 @@ def _run_here(args, cache_dir: Path) -> int:
         cache_dir=cache_dir, cache_enabled=not args.no_cache,
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
         pack_folders={"comfy": tuple(args.comfy_nodes)}, on_plugin_failure=_warn_plugin,
-        executor=executor_named(args.executor, args.address), demo_models=args.demo_models, loader=comfyui_load)
+        executor=executor_named(args.executor, args.address), demo_models=args.demo_models)
+    install_comfyui(session)  # ComfyUI's workflow files, and ComfyUI's metadata in outputs saved for it
     session.env.compile = session.env.compile or args.compile
     token = InterruptToken()
     sink = fanout(JsonlSink(sys.stdout) if jsonl else None,

@@ -7,5 +7,6 @@ modules when a ComfyUI feature is asked for. The workflow importer reads what it
 from the registry (input order, output slots, ``COMFY_ALIASES``); no pack is imported.
 """
 from .api_format import api_to_workflow, is_api_prompt, workflow_to_api
+from .install import install
 
-__all__ = ["api_to_workflow", "is_api_prompt", "workflow_to_api"]
+__all__ = ["api_to_workflow", "install", "is_api_prompt", "workflow_to_api"]

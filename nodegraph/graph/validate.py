@@ -35,7 +35,7 @@ def build_graph(workflow: Workflow, registry: Registry, env: Any = None) -> Grap
 
 def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, list[Problem]]:
     problems: list[Problem] = []
-    graph = Graph(workflow)
+    graph = Graph(workflow, registry=registry)
     if env is not None:
         env.use_catalogue(registry)  # where the pack-declared file kinds live, which demos exist
     for node_id, entry in workflow.nodes.items():

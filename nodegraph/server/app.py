@@ -28,7 +28,7 @@ from pathlib import Path
 from websockets.asyncio.server import serve
 
 from ..api.errors import UsageError, WorkflowInvalid
-from ..comfyui.load import load as comfyui_load
+from ..comfyui import install as install_comfyui
 from ..run.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
 from ..run.executor import Executor, InProcessExecutor
 from ..run.executors import executor_named
@@ -96,7 +96,8 @@ class Server:
             plugin_dirs=config.plugin_dirs, pack_folders={"comfy": config.comfy_dirs},
             use_entry_points=config.use_entry_points, executor=config.executor,
             on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message),
-            demo_models=config.demo_models, loader=comfyui_load)
+            demo_models=config.demo_models)
+        install_comfyui(self.session)  # ComfyUI's workflow files; ComfyUI's metadata in outputs saved for it
         self.session.env.compile = self.session.env.compile or config.compile
         self.session.env.write_behind = write_behind(config)
         for workflow in config.warmups:  # refused now, with its problems, not after the server is up
