@@ -13,8 +13,9 @@ from ..api.registry import Registry
 @dataclass(frozen=True)
 class ComfyClass:
     """How a ComfyUI class type runs here: ``native_type`` (``cls``), ComfyUI's input names renamed
-    to the native ones (a name mapped to None is a UI-only widget the native node ignores), and
-    native inputs fixed for such callers (``fixed``)."""
+    to the native ones (a name mapped to None is a UI-only widget the native node ignores; an alias
+    lists ComfyUI's inputs in ComfyUI's order, which is its widgets' order), and native inputs
+    fixed for such callers (``fixed``)."""
     comfy_name: str
     native_type: str
     cls: type[Node]

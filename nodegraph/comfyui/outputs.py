@@ -71,10 +71,10 @@ def _write_widgets(raw: dict, comfy: Any, inputs: dict) -> None:
     for name in widget_order(comfy):
         if at >= len(values):
             break
-        if name in inputs and not isinstance(inputs[name], dict):
+        if name is not None and name in inputs and not isinstance(inputs[name], dict):
             values[at] = inputs[name]
         at += 1
-        if has_control(comfy.cls, name) and at < len(values) and values[at] in CONTROL_VALUES:
+        if name is not None and has_control(comfy.cls, name) and at < len(values) and values[at] in CONTROL_VALUES:
             at += 1
 
 

@@ -275,8 +275,11 @@ class _Converter:
         for name in widget_order(comfy):
             if at >= len(values):
                 break
-            inputs[name] = values[at]
+            if name is not None:
+                inputs[name] = values[at]
             at += 1
+            if name is None:
+                continue
             if has_control(comfy.cls, name) and at < len(values) and values[at] in CONTROL_VALUES:
                 controls[name] = values[at]
                 at += 1
@@ -357,9 +360,18 @@ class _Converter:
 _MISSING = object()
 
 
-def widget_order(comfy: ComfyClass) -> list[str]:
-    """The native names of a class's widget inputs in ComfyUI's order (declaration order; the
-    inputs an alias fixes are not ComfyUI's)."""
+def widget_order(comfy: ComfyClass) -> list[str | None]:
+    """The native names of a class's widget inputs in ComfyUI's order: declaration order (the
+    inputs an alias fixes are not ComfyUI's); for an alias that lists ComfyUI's inputs, their
+    order, where None stands for a UI-only widget whose value is skipped."""
+    if comfy.renames:
+        order: list[str | None] = []
+        for native in comfy.renames.values():
+            if native is None:
+                order.append(None)
+            elif native in comfy.cls.inputs and comfy.cls.inputs[native].widget is not None:
+                order.append(native)
+        return order
     return [name for name, spec in comfy.cls.inputs.items() if spec.widget is not None and name not in comfy.fixed]
 
 

@@ -40,8 +40,7 @@ class DemoAsset:
     ``build(demo_dir)`` returns its path, building it under ``demo_dir`` on first use (atomically;
     a later call returns the same path at once). ``locate(demo_dir)`` returns that path when it
     already exists, else None, and never builds. ``version`` goes into cache keys in place of
-    the file's fingerprint: change it whenever the recipe's result changes. ``hints``: which real
-    files it stands in for under ``--demo-models``.
+    the file's fingerprint: change it whenever the recipe's result changes.
     """
     name: str
     kind: str  # the FileKind it stands in for (checkpoint, lora, tasks, ...)

@@ -189,7 +189,8 @@ class PreviewImage(Node):
 PREVIEW_FOLDER = "temp"  # inside the output folder: what ComfyUI's API calls the "temp" folder
 
 # ComfyUI callers of these nodes (docs/comfyui.md): its SaveImage names files its own way, and its
-# LoadImage's upload widget is UI-only.
+# LoadImage's upload widget is UI-only. ``inputs`` lists ComfyUI's inputs in ComfyUI's order (the
+# order of its widgets_values).
 COMFY_ALIASES = {
     "SaveImage": {"type": "SaveImage", "inputs": {"filename_prefix": "prefix"}, "set": {"naming": "comfyui"}},
     "LoadImage": {"type": "LoadImage", "inputs": {"image": "image", "upload": None}},

@@ -156,3 +156,13 @@ def test_widgets_saved_by_name_are_read_by_name(registry):
                                                                   "sampler_name": "lcm", "denoise": 0.5}
     sampler = ui_to_workflow(b.to_json(), registry)["nodes"]["3"]["inputs"]
     assert (sampler["seed"], sampler["steps"], sampler["sampler_name"], sampler["denoise"]) == (9, 3, "lcm", 0.5)
+
+
+def test_an_alias_lists_comfyuis_widget_order_and_skips_ui_only_widgets(registry):
+    b = UIBuilder()
+    b.node(1, "TCheckpointLoader", ["m.safetensors"], outputs=["MODEL", "CLIP", "VAE"])
+    b.node(2, "TSaveImage", ["fox", "image"], inputs=["images"])
+    b.node(3, "TDecode", [], inputs=["samples", "vae"], outputs=["IMAGE"])
+    b.connect(3, 0, 2, "images")
+    save = ui_to_workflow(b.to_json(), registry)["nodes"]["2"]
+    assert save["inputs"]["prefix"] == "fox" and save["inputs"]["style"] == "comfy"
