@@ -177,6 +177,20 @@ def webp_texts(path: Path) -> dict[str, str]:
     return texts
 
 
+def import_message(msg: dict, registry: Registry) -> dict:
+    """What a canvas opens for a file it was given (the server's ``import`` message): the JSON of
+    the file (``data``) or the ``workflow``/``prompt`` texts a PNG or WebP embeds, converted
+    with every node kept -> ``{"workflow": native JSON, "source": format}``."""
+    if "data" in msg:
+        source = source_format(msg["data"])
+        native = native_from_data(msg["data"], registry, to_run=False)
+    else:
+        source = "comfyui"
+        native = comfy_pair(msg.get("workflow"), msg.get("prompt"), registry, msg.get("name") or "the file",
+                            to_run=False)
+    return {"workflow": parse_workflow(native).to_json(), "source": source}
+
+
 def without_original(data: dict) -> dict:
     """Native workflow JSON without the ComfyUI UI workflow it carries (``convert`` writes this)."""
     ui = data.get("ui")

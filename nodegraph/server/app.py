@@ -29,6 +29,7 @@ from websockets.asyncio.server import serve
 
 from ..api.errors import UsageError, WorkflowInvalid
 from ..comfyui import install as install_comfyui
+from ..comfyui.load import import_message
 from ..run.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
 from ..run.executor import Executor, InProcessExecutor
 from ..run.executors import executor_named
@@ -114,7 +115,8 @@ class Server:
             list_files=self.session.env.files.listing,
             interrupt=lambda job_id: self.worker.interrupt(job_id),
             instance=uuid.uuid4().hex[:12], server=f"nodegraph {__version__}", token=self.token,
-            limits={"max_message": config.max_message, "max_text": config.max_text}, clock=time.time)
+            limits={"max_message": config.max_message, "max_text": config.max_text}, clock=time.time,
+            convert=lambda msg: import_message(msg, self.session.registry))
         self.hub = Hub(self.services, lambda: self.worker.wake(), self.input_dir, self.output_dir, config.max_text)
         self.worker = Worker(self.store, self.session, self.output_dir, self.hub.sink_for, self.hub.notify_status,
                              tuple(config.warmups))
