@@ -79,6 +79,8 @@ def comfy_pair(workflow_text: str | None, prompt_text: str | None, registry: Reg
                                                                               f"{kind} is not valid JSON: {exc}")])
             continue
         try:
+            if source_format(data) == "native":  # a saver that embedded nodegraph's own workflow there
+                return data
             if (kind == "workflow" and is_ui_workflow(data)) or (kind == "prompt" and is_api_prompt(data)):
                 return native_from_data(data, registry, to_run=to_run)
         except WorkflowInvalid as exc:
