@@ -186,7 +186,7 @@ async function loadFile(file) {
       return loadObject(wf, file.name);
     }
     if (text.workflow || text.prompt) return importFile({ workflow: text.workflow, prompt: text.prompt, name: file.name }, file.name);
-    toast(`${file.name} holds no nodegraph or ComfyUI workflow`, "error");
+    toast(`${file.name} holds no nodegraph workflow (nor a ComfyUI one)`, "error");
     return false;
   }
   if (isWebp(head)) {  // an animated WebP saved by ComfyUI's SaveAnimatedWEBP: its EXIF holds the workflow
