@@ -54,7 +54,8 @@ def pixels(path: Path) -> list[bytes]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_comfyui_workflow_runs_on_the_demo_models(name, tmp_path, cache_dir):
-    done, outputs = run(WORKFLOWS / f"{name}.json", tmp_path / "ui", cache_dir)
+    out = tmp_path / "out"  # one output folder: an output node's cache key holds its folder
+    done, outputs = run(WORKFLOWS / f"{name}.json", out, cache_dir)
     assert outputs and all(p.is_file() for p in outputs)
     for path in outputs:
         frames = pixels(path)
@@ -68,11 +69,11 @@ def test_comfyui_workflow_runs_on_the_demo_models(name, tmp_path, cache_dir):
             with Image.open(path) as img:
                 assert {"prompt", "workflow", "nodegraph.workflow", "nodegraph.provenance"} <= set(img.info)
     # the API-format twin is the same graph: everything comes from the cache the UI file filled
-    twin, twin_outputs = run(WORKFLOWS / f"{name}.api.json", tmp_path / "api", cache_dir)
+    twin, twin_outputs = run(WORKFLOWS / f"{name}.api.json", out, cache_dir)
     assert twin["executed"] == 0 and sorted(twin_outputs) == sorted(outputs)
     # a changed seed (ComfyUI's node id) changes what comes out
-    changed, changed_outputs = run(WORKFLOWS / f"{name}.json", tmp_path / "set", cache_dir, "--set", CASES[name])
-    assert changed["executed"] > 0
+    changed, changed_outputs = run(WORKFLOWS / f"{name}.json", out, cache_dir, "--set", CASES[name])
+    assert changed["executed"] > 0 and not set(changed_outputs) & set(outputs)  # new files, numbered on
     before = {p.suffix: pixels(p) for p in outputs}
     after = {p.suffix: pixels(p) for p in changed_outputs}
     assert before.keys() == after.keys() and all(before[k] != after[k] for k in before)
@@ -117,9 +118,9 @@ def _embed_webp(path: Path, name: str) -> Path:
 @pytest.mark.parametrize("name, embed", [("sd15_txt2img", _embed_png), ("svd_webp", _embed_webp)],
                          ids=["png", "webp"])
 def test_embedded_comfyui_workflows_run_as_their_files(name, embed, tmp_path, cache_dir):
-    _, outputs = run(WORKFLOWS / f"{name}.json", tmp_path / "file", cache_dir)
+    _, outputs = run(WORKFLOWS / f"{name}.json", tmp_path / "out", cache_dir)
     carrier = embed(tmp_path / f"carrier{'.png' if embed is _embed_png else '.webp'}", name)
-    done, embedded_outputs = run(carrier, tmp_path / "embedded", cache_dir)
+    done, embedded_outputs = run(carrier, tmp_path / "out", cache_dir)
     assert done["executed"] == 0 and sorted(embedded_outputs) == sorted(outputs)
 
 
