@@ -170,3 +170,29 @@ def test_animated_webp_exif_as_saveanimatedwebp_writes_it(tmp_path, plugin_dir, 
     result, saved = _run(tmp_path / "w2", plugin_dir, path, "--models-dir", str(models))
     assert result.returncode == 0, result.stderr
     assert ",53," in saved["ComfyUI-comfy.txt"]
+
+
+def test_run_on_a_server_takes_a_comfyui_file(tmp_path, plugin_dir, models):
+    import os
+    import signal
+    import subprocess
+    import sys
+    out = tmp_path / "server-out"
+    cmd = [sys.executable, "-m", "nodegraph.cli", "serve", "--port", "0", "--data-dir", str(tmp_path / "data"),
+           "--out", str(out), "--models-dir", str(models), "--input-dir", str(tmp_path / "in"),
+           "--plugins", str(plugin_dir), "--device", "cpu", "--cache-dir", str(tmp_path / "cache")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url = proc.stdout.readline().split()[-1]
+        ui = write(tmp_path / "ui.json", ui_txt2img(seed=5).to_json())
+        result = cli("run", str(ui), "--server", url, "--plugins", str(plugin_dir), "--set", "3.seed=8",
+                     "--out", str(tmp_path / "client-out"), "-q")
+        assert result.returncode == 0, result.stderr
+        assert ",8,20," in (out / "ComfyUI-comfy.txt").read_text()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
