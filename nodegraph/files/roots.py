@@ -76,9 +76,7 @@ MODEL_FOLDERS = {
     "vae": ("vae",),
     "embedding": ("embedding", "embeddings"),
     "llm": ("llm", "LLM"),
-    # Further ComfyUI folders, for packs that declare these kinds.
-    "clip_vision": ("clip_vision",),
-    "controlnet": ("controlnet",),
+    # ComfyUI's names for further kinds (a kind not listed is looked up in models/<kind>/).
     "upscale_model": ("upscale_model", "upscale_models"),
     "unet": ("unet", "diffusion_models"),
     "clip": ("clip", "text_encoders"),
