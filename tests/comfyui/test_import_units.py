@@ -3,9 +3,9 @@ workflow, ComfyUI's output numbering."""
 import pytest
 
 from nodegraph.comfyui.load import import_message
-from nodegraph.comfyui.outputs import expand_prefix, numbered_paths, output_folder, refresh_ui_workflow
+from nodegraph.comfyui.outputs import refresh_ui_workflow
+from nodegraph.files.numbering import expand_prefix, numbered_paths, output_folder
 from nodegraph.comfyui.ui_format import ui_to_workflow
-from nodegraph.errors import NodeError
 from nodegraph.server import handlers
 from nodegraph.server.protocol import ProtocolError, parse
 
@@ -59,6 +59,6 @@ def test_comfyui_numbering_and_prefixes(tmp_path):
     (folder / "foxes_00050_.png").write_bytes(b"")  # another prefix: not counted
     assert [p.name for p in numbered_paths(folder, base, 1)] == ["fox_00008_.png"]
     for bad in ("../x", "/etc/x", "a/../../x"):
-        with pytest.raises(NodeError):
+        with pytest.raises(ValueError):
             output_folder(tmp_path, bad)
     assert expand_prefix("%width%x%height%/p", 64, 32) == "64x32/p"

@@ -265,7 +265,7 @@ UI_EXTRAS = {
 
 
 def main() -> None:
-    from nodegraph.plugins import load_registry
+    from nodegraph.api.plugins import load_registry
     registry = load_registry(use_env=False)
     assert registry.get("KSampler") is not None, "needs the comfy pack"
     for name, make in WORKFLOWS.items():
