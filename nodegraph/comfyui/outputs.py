@@ -18,7 +18,8 @@ def comfy_texts(ctx: Any) -> dict[str, str]:
     prompt of what runs, and the ComfyUI workflow the job came from (with the values that ran)
     when it came from one and still has its shape. Empty outside a job."""
     workflow = ctx.workflow
-    registry = getattr(ctx.graph, "registry", None) if ctx.graph is not None else None
+    graph = ctx.graph.own_graph(ctx.node_id) if ctx.graph is not None else None  # a sweep's cell graph
+    registry = getattr(graph, "registry", None) or getattr(ctx.graph, "registry", None)
     if workflow is None or registry is None:
         return {}
     texts: dict[str, str] = {}

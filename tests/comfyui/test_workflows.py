@@ -63,11 +63,19 @@ def test_comfyui_workflow_runs_on_the_demo_models(name, tmp_path, cache_dir):
         if path.suffix == ".webp":
             assert len(frames) == 4  # video_frames
             with Image.open(path) as img:
-                assert img.getexif().get(0x0110, "").startswith("prompt:")
+                exif = img.getexif()
+            prompt, workflow = exif.get(0x0110, ""), exif.get(0x010F, "")
+            assert prompt.startswith("prompt:") and workflow.startswith("workflow:")
+            prompt, workflow = json.loads(prompt[len("prompt:"):]), json.loads(workflow[len("workflow:"):])
         else:
             assert path.name.endswith("_00001_.png")  # ComfyUI's numbering
             with Image.open(path) as img:
-                assert {"prompt", "workflow", "nodegraph.workflow", "nodegraph.provenance"} <= set(img.info)
+                info = dict(img.info)
+            assert {"nodegraph.workflow", "nodegraph.provenance"} <= set(info)
+            prompt, workflow = json.loads(info["prompt"]), json.loads(info["workflow"])
+        # ComfyUI's own metadata, so the file opens in ComfyUI: its API prompt and the UI workflow
+        assert all("class_type" in entry for entry in prompt.values()) and "3" in prompt or "13" in prompt
+        assert isinstance(workflow["nodes"], list) and workflow == json.loads((WORKFLOWS / f"{name}.json").read_text())
     # the API-format twin is the same graph: everything comes from the cache the UI file filled
     twin, twin_outputs = run(WORKFLOWS / f"{name}.api.json", out, cache_dir)
     assert twin["executed"] == 0 and sorted(twin_outputs) == sorted(outputs)
