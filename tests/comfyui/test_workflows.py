@@ -74,8 +74,12 @@ def test_comfyui_workflow_runs_on_the_demo_models(name, tmp_path, cache_dir):
             assert {"nodegraph.workflow", "nodegraph.provenance"} <= set(info)
             prompt, workflow = json.loads(info["prompt"]), json.loads(info["workflow"])
         # ComfyUI's own metadata, so the file opens in ComfyUI: its API prompt and the UI workflow
-        assert all("class_type" in entry for entry in prompt.values()) and "3" in prompt or "13" in prompt
-        assert isinstance(workflow["nodes"], list) and workflow == json.loads((WORKFLOWS / f"{name}.json").read_text())
+        assert all("class_type" in entry for entry in prompt.values()) and set(prompt) <= {str(n["id"]) for n in
+                                                                                           workflow["nodes"]}
+        original = json.loads((WORKFLOWS / f"{name}.json").read_text())
+        assert [(n["id"], n["type"]) for n in workflow["nodes"]] == [(n["id"], n["type"]) for n in original["nodes"]]
+        loaders = [n for n in workflow["nodes"] if n["type"] == "CheckpointLoaderSimple"]
+        assert all(n["widgets_values"][0].startswith("demo:") for n in loaders)  # what ran, demo models included
     # the API-format twin is the same graph: everything comes from the cache the UI file filled
     twin, twin_outputs = run(WORKFLOWS / f"{name}.api.json", out, cache_dir)
     assert twin["executed"] == 0 and sorted(twin_outputs) == sorted(outputs)
