@@ -2,9 +2,9 @@
 
 Built-in packs are entry points of this very distribution, loaded like anyone else's.
 A pack is a module; every ``@node``-decorated class defined in it or its submodules (or listed
-in its ``NODES``) is registered, plus the ``SOCKET_TYPES``, ``FILE_KINDS``, ``DEMOS`` and
-``WORKFLOW_READERS`` that it or its submodules declare (docs/plugins.md). A pack that fails to import
-is recorded by name and loading goes on. Order: entry points sorted by name (built-ins are
+in its ``NODES``) is registered, plus the ``SOCKET_TYPES``, ``FILE_KINDS``, ``DEMOS``,
+``WORKFLOW_READERS`` and ``COMFY_ALIASES`` that it or its submodules declare (docs/plugins.md).
+A pack that fails to import is recorded by name and loading goes on. Order: entry points sorted by name (built-ins are
 named ``builtin.*`` so they come first), then folders in the order given; the first
 registration of a node type wins and later ones are refused with an error naming both.
 
@@ -132,6 +132,8 @@ def _load(registry: Registry, name: str, importer) -> None:
         registry.add_file_kinds(getattr(part, "FILE_KINDS", ()), name)
         registry.add_demos(getattr(part, "DEMOS", ()), name)
         registry.add_workflow_readers(getattr(part, "WORKFLOW_READERS", ()), name)
+        if hasattr(part, "COMFY_ALIASES"):
+            registry.add_comfy_aliases(part.COMFY_ALIASES, name)
     classes = list(getattr(module, "NODES", ()))
     own_names = {part.__name__ for part in owned}  # classes defined here, not merely imported
     for part in owned:

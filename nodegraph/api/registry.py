@@ -35,6 +35,9 @@ class Registry:
         # ComfyUI custom-node packs loaded (--comfy-nodes), by plugin name: their folder, node
         # types, display names, WEB_DIRECTORY and HTTP routes (nodegraph.comfyui.custom_nodes).
         self.comfy_packs: dict[str, Any] = {}
+        # ComfyUI class name -> {"type": native type, "inputs": {comfy input: native input or None},
+        # "set": {native input: literal}}: a native node serving ComfyUI callers (COMFY_ALIASES).
+        self.comfy_aliases: dict[str, dict[str, Any]] = {}
 
     def add_types(self, types: Iterable[SocketType], plugin: str) -> None:
         for t in types:
@@ -77,6 +80,26 @@ class Registry:
                 self.failures.append(PluginFailure(plugin, f"{reader!r} in WORKFLOW_READERS is not a WorkflowReader"))
             elif reader not in self.workflow_readers:
                 self.workflow_readers.append(reader)
+    def add_comfy_aliases(self, aliases: Any, plugin: str) -> None:
+        """A pack's ``COMFY_ALIASES``: ComfyUI class names served by one of its native nodes.
+
+        ``inputs`` renames ComfyUI's input names to the native ones (None: ComfyUI's input is a
+        UI-only widget the native node ignores); ``set`` gives native inputs a fixed value for
+        such callers. The first pack to alias a name wins; a later one is refused.
+        """
+        if not isinstance(aliases, dict):
+            self.failures.append(PluginFailure(plugin, "COMFY_ALIASES must be a dict of ComfyUI class names"))
+            return
+        for comfy_name, spec in aliases.items():
+            problem = _alias_problem(comfy_name, spec)
+            if problem:
+                self.failures.append(PluginFailure(plugin, f"COMFY_ALIASES[{comfy_name!r}]: {problem}"))
+            elif comfy_name in self.comfy_aliases and self.comfy_aliases[comfy_name] != spec:
+                self.failures.append(PluginFailure(plugin, f"ComfyUI class {comfy_name!r} is already aliased; "
+                                                           f"the alias from {plugin!r} is refused"))
+            else:
+                self.comfy_aliases[comfy_name] = {"type": spec["type"], "inputs": dict(spec.get("inputs", {})),
+                                                  "set": dict(spec.get("set", {}))}
 
     def add_node(self, cls: type[Node], plugin: str, sources: Iterable[str] = ()) -> bool:
         """Register ``cls``. The first registration of a type wins; a later one is refused.
@@ -121,7 +144,25 @@ class Registry:
                        "color": t.color} for t in self.types.all()],
             "file_kinds": [k.to_json() for k in self.file_kinds.values()],
             "demos": [d.to_json() for d in self.demos.values()],
+            "comfy_aliases": self.comfy_aliases,
             "plugins": list(self.plugins),
             "comfy_packs": {name: pack.to_json() for name, pack in self.comfy_packs.items()},
             "failures": [{"plugin": f.plugin, "message": f.message} for f in self.failures],
         }
+
+
+def _alias_problem(name: Any, spec: Any) -> str | None:
+    if not isinstance(name, str) or not name:
+        return "the ComfyUI class name must be a non-empty string"
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        return 'expected {"type": "<native type>", "inputs": {...}, "set": {...}}'
+    unknown = set(spec) - {"type", "inputs", "set"}
+    if unknown:
+        return f"unknown keys {sorted(unknown)}"
+    inputs = spec.get("inputs", {})
+    if not isinstance(inputs, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, str))
+                                               for k, v in inputs.items()):
+        return "'inputs' maps ComfyUI input names to native input names (or None)"
+    if not isinstance(spec.get("set", {}), dict):
+        return "'set' maps native input names to values"
+    return None

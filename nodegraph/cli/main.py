@@ -1,4 +1,4 @@
-"""The command line: run, validate, nodes, schema, serve (docs/cli.md).
+"""The command line: run, validate, convert, nodes, schema, serve (docs/cli.md).
 
 Exit codes: 0 success, 1 a node failed, 2 invalid workflow or usage, 130 interrupted.
 """
@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--cache-disk", type=_size, default=20 << 30, metavar="SIZE",
                        help="disk tier size of the cache; the oldest entries go first (default 20G)")
 
+    def add_demo_models(p):
+        p.add_argument("--demo-models", action="store_true",
+                       help="run on the packs' tiny demo models instead of the checkpoints, VAEs and LoRAs the "
+                            "workflow names (chosen by loader and file name): shows a workflow maps and runs "
+                            "before any weights are downloaded")
+
     def add_dirs(p):
         p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"), metavar="DIR",
                        help="where image, task and other input files are looked up "
@@ -64,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "nodegraph or ComfyUI lays them out (default ./models or $NODEGRAPH_MODELS_DIR)")
 
     run = sub.add_parser("run", help="run a workflow headless")
-    run.add_argument("workflow", help="workflow .json file, or a PNG written by SaveImage (its embedded workflow)")
+    run.add_argument("workflow", help="workflow file: nodegraph's .json or a ComfyUI workflow (UI or API format), "
+                                      "or a PNG / WebP / MP4 that embeds one")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.INPUT=VALUE",
                      help="change one literal input before running (repeatable; VALUE is read by the input's "
                           "type, e.g. --set sampler.seed=7 --set prompt.prompt='a red fox')")
@@ -89,15 +96,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run on a nodegraph server (e.g. http://127.0.0.1:8188/ as `serve` prints it): events "
                           "stream here, outputs are copied into --out; cache, device and folders are the server's")
     run.add_argument("--token", default=None, help="the server's token (also from URL#token=T or $NODEGRAPH_TOKEN)")
+    add_demo_models(run)
     add_executor(run)
     add_plugins(run)
     add_dirs(run)
 
     validate = sub.add_parser("validate", help="check a workflow; print every problem")
-    validate.add_argument("workflow", help="workflow .json file (or a nodegraph PNG)")
+    validate.add_argument("workflow", help="workflow file (nodegraph's or ComfyUI's; JSON, or a PNG / WebP / MP4 "
+                                           "that embeds one)")
     validate.add_argument("--json", action="store_true", help="problems as a JSON list")
+    add_demo_models(validate)
     add_plugins(validate)
     add_dirs(validate)
+
+    convert = sub.add_parser("convert", help="convert a workflow (e.g. a ComfyUI one) to nodegraph's format, "
+                                             "or to ComfyUI's API format")
+    convert.add_argument("workflow", help="workflow file (nodegraph's or ComfyUI's; JSON, PNG, WebP, MP4)")
+    convert.add_argument("-o", "--output", default=None, metavar="FILE", help="where to write (default: stdout)")
+    convert.add_argument("--to", choices=["native", "comfyui-api"], default="native",
+                         help="native: nodegraph's workflow file, layout kept (default); comfyui-api: ComfyUI's "
+                              "API format, for graphs of ComfyUI nodes")
+    add_plugins(convert)
+    add_dirs(convert)
 
     nodes = sub.add_parser("nodes", help="list the node catalogue")
     nodes.add_argument("--json", action="store_true", help="the whole catalogue as JSON (for UIs)")
@@ -129,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
                        help="largest websocket message, uploads included (default 32 MiB)")
+    add_demo_models(serve)
     add_executor(serve)
     add_plugins(serve)
     add_dirs(serve)
@@ -150,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code = {"run": cmd_run, "validate": cmd_validate, "nodes": cmd_nodes, "schema": cmd_schema,
-                "serve": cmd_serve}[args.command](args)
+                "serve": cmd_serve, "convert": cmd_convert}[args.command](args)
     except BrokenPipeError:  # `nodegraph nodes | head`: the reader has all it wanted
         _drop_stdout()
         return EXIT_OK
@@ -230,6 +251,7 @@ def _run_here(args, cache_dir: Path) -> int:
     """``run`` in this process (or on its executor), inside ``started``."""
     from ..run.context import InterruptToken
     from ..run.events import JsonlSink, fanout
+    from ..comfyui import install as install_comfyui
     from ..run.session import Session
     from .progress import HumanProgress
 
@@ -244,7 +266,8 @@ def _run_here(args, cache_dir: Path) -> int:
         cache_dir=cache_dir, cache_enabled=not args.no_cache,
         memory_bytes=args.cache_memory, disk_bytes=args.cache_disk, plugin_dirs=tuple(args.plugins),
         pack_folders={"comfy": tuple(args.comfy_nodes)}, on_plugin_failure=_warn_plugin,
-        executor=executor_named(args.executor, args.address))
+        executor=executor_named(args.executor, args.address), demo_models=args.demo_models)
+    install_comfyui(session)  # ComfyUI's workflow files, and ComfyUI's metadata in outputs saved for it
     session.env.compile = session.env.compile or args.compile
     token = InterruptToken()
     sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
@@ -302,7 +325,6 @@ def _run_remote(args) -> int:
     from ..graph.overrides import apply_overrides
     from .progress import HumanProgress
     from .remote import RemoteRun
-    from ..graph.workflow import load_workflow
 
     jsonl = args.events == "jsonl"
     sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
@@ -312,7 +334,7 @@ def _run_remote(args) -> int:
     previous = signal.signal(signal.SIGINT, _on_sigint(token))
     try:
         try:
-            workflow = load_workflow(args.workflow, _pack_readers(args))
+            workflow = _load_here(args)
             remote.connect()
             catalogue = remote.catalogue()
             if args.overrides:
@@ -334,14 +356,36 @@ def _run_remote(args) -> int:
     return {"success": EXIT_OK, "failed": EXIT_NODE_FAILED, "interrupted": EXIT_INTERRUPTED}[status]
 
 
-def cmd_validate(args) -> int:
-    from ..graph.bypass import apply_modes, merge_problems
-    from ..graph.validate import validate
+def _load_here(args):
+    """``run --server``: the workflow as the server takes it, converted here when it is not
+    nodegraph's own (a ComfyUI file) with this machine's packs; demo models chosen here too."""
+    from ..comfyui.load import load_any
+    from ..graph.demo_models import use_demo_models
     from ..graph.workflow import load_workflow
-    registry = _registry(args)
     try:
-        workflow, mode_problems = apply_modes(load_workflow(args.workflow, registry.workflow_readers), registry)
-        problems = merge_problems(mode_problems, validate(workflow, registry, _env(args)))
+        workflow = load_workflow(args.workflow, _pack_readers(args))
+        registry = _registry(args) if args.demo_models else None
+    except WorkflowInvalid as exc:
+        if not any(p.code in ("bad_format", "unreadable") for p in exc.problems):
+            raise
+        registry = _registry(args)
+        workflow = load_any(args.workflow, registry)
+    return use_demo_models(workflow, registry) if args.demo_models else workflow
+
+
+def cmd_validate(args) -> int:
+    from ..comfyui.load import load_any
+    from ..graph.bypass import apply_modes, merge_problems
+    from ..graph.demo_models import use_demo_models
+    from ..graph.validate import validate
+    registry = _registry(args)
+    env = _env(args)
+    try:
+        workflow = load_any(args.workflow, registry)
+        if args.demo_models:
+            workflow = use_demo_models(workflow, registry, env)
+        workflow, mode_problems = apply_modes(workflow, registry)
+        problems = merge_problems(mode_problems, validate(workflow, registry, env))
     except WorkflowInvalid as exc:
         problems = exc.problems
     if args.json:
@@ -355,6 +399,33 @@ def cmd_validate(args) -> int:
         return EXIT_INVALID
     if not args.json:
         print(f"ok: {args.workflow} is valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_convert(args) -> int:
+    """``convert``: any workflow file -> nodegraph's workflow (every node, layout kept) or ComfyUI's
+    API format. Exit 2 with every problem when it does not convert."""
+    from ..comfyui.api_format import workflow_to_api
+    from ..comfyui.load import load_any, without_original
+    registry = _registry(args)
+    try:
+        native = without_original(load_any(args.workflow, registry, to_run=False).to_json())
+        data = workflow_to_api(native, registry) if args.to == "comfyui-api" else native
+    except WorkflowInvalid as exc:
+        for problem in exc.problems:
+            print(f"invalid: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    text = json.dumps(data, indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    from ..files.roots import atomic_write
+    try:
+        atomic_write(Path(args.output), text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output!r}: {exc}") from None
+    print(f"wrote {args.output} ({'ComfyUI API format' if args.to == 'comfyui-api' else 'nodegraph workflow'}, "
+          f"{len(data['nodes'] if args.to == 'native' else data)} nodes)", file=sys.stderr)
     return EXIT_OK
 
 

@@ -76,6 +76,10 @@ MODEL_FOLDERS = {
     "vae": ("vae",),
     "embedding": ("embedding", "embeddings"),
     "llm": ("llm", "LLM"),
+    # ComfyUI's names for further kinds (a kind not listed is looked up in models/<kind>/).
+    "upscale_model": ("upscale_model", "upscale_models"),
+    "unet": ("unet", "diffusion_models"),
+    "clip": ("clip", "text_encoders"),
 }
 # What a picker offers for these kinds: weights the loaders here open (pickles are refused, so
 # .ckpt/.pt/.bin are left out); any kind kept in models/ also lists model folders (a folder

@@ -20,6 +20,8 @@ class GraphNode:
 class Graph:
     workflow: Workflow
     nodes: dict[str, GraphNode] = field(default_factory=dict)
+    # The catalogue it was resolved against (outputs that write ComfyUI's prompt read class names from it).
+    registry: Any = field(default=None, repr=False, compare=False)
     # A sweep's combined graph (sweep.py): node id -> the graph of the cell it belongs to,
     # whose workflow and provenance the node's outputs embed (so one cell re-runs alone).
     origins: dict[str, "Graph"] = field(default_factory=dict)

@@ -45,6 +45,9 @@ def apply_overrides(workflow: Workflow, overrides: list[str], registry: Registry
         if cls is None:
             raise UsageError(f"--set {item!r}: node {node_id!r} has unknown type {entry['type']!r}")
         spec = cls.inputs.get(input_name)
+        if spec is None:  # a ComfyUI input name of a native node serving ComfyUI (COMFY_ALIASES)
+            input_name = _native_name(registry, entry["type"], input_name)
+            spec = cls.inputs.get(input_name)
         if spec is None:
             raise UsageError(f"--set {item!r}: {entry['type']} has no input {input_name!r} "
                              f"(inputs: {', '.join(cls.inputs)})")
@@ -56,3 +59,10 @@ def apply_overrides(workflow: Workflow, overrides: list[str], registry: Registry
             raise UsageError(f"--set {item!r}: {text!r} is not a valid {spec.widget} for "
                              f"{node_id}.{input_name} ({exc})") from None
     return parse_workflow(data)  # the file's checks (depth included) for the new values too
+
+
+def _native_name(registry: Registry, node_type: str, name: str) -> str:
+    for alias in getattr(registry, "comfy_aliases", {}).values():
+        if alias["type"] == node_type and alias["inputs"].get(name):
+            return alias["inputs"][name]
+    return name

@@ -35,7 +35,7 @@ def build_graph(workflow: Workflow, registry: Registry, env: Any = None) -> Grap
 
 def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, list[Problem]]:
     problems: list[Problem] = []
-    graph = Graph(workflow)
+    graph = Graph(workflow, registry=registry)
     if env is not None:
         env.use_catalogue(registry)  # where the pack-declared file kinds live, which demos exist
     for node_id, entry in workflow.nodes.items():
@@ -99,7 +99,8 @@ def _check_literal(node_id: str, spec: InputSpec, value: Any, env: Any,
     if spec.widget == "file" and demo_name(normalised) is not None:
         return normalised, _check_demo(node_id, spec, normalised, registry)
     if spec.widget == "file" and env is not None and normalised:
-        return normalised, _check_file(node_id, spec, normalised, env)
+        has_demos = any(d.kind == spec.file_kind for d in registry.demos.values())
+        return normalised, _check_file(node_id, spec, normalised, env, has_demos)
     return normalised, None
 
 
@@ -134,7 +135,7 @@ _EXPECTED = {"int": "an integer", "float": "a number", "string": "a string", "bo
              "file": "a file name"}
 
 
-def _check_file(node_id: str, spec: InputSpec, value: str, env: Any) -> Problem | None:
+def _check_file(node_id: str, spec: InputSpec, value: str, env: Any, has_demos: bool = False) -> Problem | None:
     if any(value.startswith(s) for s in spec.schemes):
         return None
     try:
@@ -145,7 +146,11 @@ def _check_file(node_id: str, spec: InputSpec, value: str, env: Any) -> Problem 
         if spec.allow_hub_id and _looks_like_hub_id(value):
             return None
         roots = ", ".join(str(r) for r in env.files.roots(spec.file_kind))
-        return Problem("missing_file", f"{spec.file_kind} file {value!r} not found (looked in {roots})", node_id, spec.name)
+        hint = ""
+        if has_demos and env.files.locations.get(spec.file_kind, "models") == "models":
+            hint = "; --demo-models runs on the demo models instead"
+        return Problem("missing_file", f"{spec.file_kind} file {value!r} not found (looked in {roots}){hint}",
+                       node_id, spec.name)
     if spec.extensions and path.is_file() and path.suffix.lower() not in spec.extensions:
         wanted = "/".join(spec.extensions)
         if path.suffix.lower() in PICKLE_SUFFIXES:

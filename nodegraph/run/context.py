@@ -70,6 +70,9 @@ class Environment:
     # their files are on disk and the job's ``done`` waits for them (``RunContext.write_files``).
     write_behind: bool = False
     services: dict[str, Any] = field(default_factory=dict)
+    # Texts outputs may embed for another program, by name: name -> provider(ctx) -> {key: text}.
+    # Registered by the layers above the engine (ComfyUI's prompt/workflow: nodegraph.comfyui.install).
+    embedders: dict[str, Callable[[Any], dict[str, str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -213,6 +216,13 @@ class RunContext:
             return
         for future in futures:
             future.result()
+
+    def embedded_texts(self, name: str) -> dict[str, str]:
+        """What the session's ``name`` embedder (``Environment.embedders``) gives this job's
+        outputs to embed, e.g. ``"comfyui"``: ComfyUI's ``prompt`` and ``workflow``; {} when none
+        is registered (a session that never installed it) or outside a job."""
+        provider = self.env.embedders.get(name)
+        return provider(self) if provider is not None and self.graph is not None else {}
 
     def output_exists(self, path: Path) -> bool:
         """``path`` is on disk or an earlier job's write of it is still under way (write-behind):

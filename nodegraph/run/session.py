@@ -24,6 +24,7 @@ from ..api.plugins import load_registry
 from ..api.registry import Registry
 from ..files.roots import FileRoots
 from ..graph.bypass import apply_modes, merge_problems
+from ..graph.demo_models import use_demo_models
 from ..graph.overrides import apply_overrides
 from ..graph.plan import make_plan
 from ..graph.sweep import plan_sweep
@@ -37,15 +38,25 @@ from .gctune import collector_paused
 from .sweep import SweepTracker
 
 
+# (what prepare was given, the session's catalogue) -> the Workflow it names; raises WorkflowInvalid
+WorkflowLoader = Callable[["Workflow | dict | str | Path", Registry], Workflow]
+
+
 class Session:
     def __init__(self, registry: Registry | None = None, env: Environment | None = None,
                  cache: Cache | None = None, executor: Executor | None = None,
-                 plugin_dirs: tuple[str | Path, ...] = ()):
+                 plugin_dirs: tuple[str | Path, ...] = (), demo_models: bool = False,
+                 loader: WorkflowLoader | None = None):
         self.registry = registry if registry is not None else load_registry(plugin_dirs)
         self.env = env if env is not None else Environment()
         self.env.use_catalogue(self.registry)
         self.cache = cache if cache is not None else Cache()
         self.executor = executor if executor is not None else InProcessExecutor()
+        # Every job runs on the packs' demo models instead of the model files it names (--demo-models).
+        self.demo_models = demo_models
+        # Reads what ``prepare`` is given when it is not a parsed Workflow; None: nodegraph's own
+        # files only. The layers above install ComfyUI's importer here (nodegraph.comfyui.install).
+        self.loader = loader
 
     @classmethod
     def open(cls, *, input_dir: str | Path = "input", models_dir: str | Path = "models",
@@ -55,14 +66,16 @@ class Session:
              device: str = "auto", strict_paths: bool = False, plugin_dirs: tuple[str | Path, ...] = (),
              use_entry_points: bool = True, executor: Executor | None = None,
              on_plugin_failure: Callable[[str, str], None] | None = None,
-             pack_folders: Mapping[str, tuple[str | Path, ...]] | None = None) -> "Session":
+             pack_folders: Mapping[str, tuple[str | Path, ...]] | None = None,
+             demo_models: bool = False, loader: WorkflowLoader | None = None) -> "Session":
         """A session from plain settings (what ``nodegraph run`` and ``nodegraph serve`` take).
 
         ``cache_dir`` is the disk tier (None: memory only); ``strict_paths`` confines file inputs
         to their folders (the server's mode); ``on_plugin_failure(plugin, message)`` hears about
         plugins that failed to load (they are skipped either way); ``pack_folders`` are folders of
         packs in another format, by format (``{"comfy": [custom_nodes folder]}``, see
-        ``api.plugins.load_registry``).
+        ``api.plugins.load_registry``); ``demo_models`` runs every job on the demo models
+        (``nodegraph.graph.demo_models``); ``loader`` reads workflow files (see ``load``).
         """
         roots = FileRoots(input_dir=Path(input_dir), models_dir=Path(models_dir), output_dir=Path(output_dir),
                           strict=strict_paths)
@@ -76,7 +89,7 @@ class Session:
         digest_dir = Path(cache_dir) / "digests" if cache_dir is not None else None
         env = Environment(files=roots, device=device, cache_dir=disk_dir, digest_dir=digest_dir)
         cache = Cache(memory_bytes=memory_bytes, enabled=cache_enabled, disk_dir=disk_dir, disk_bytes=disk_bytes)
-        return cls(registry, env, cache, executor)
+        return cls(registry, env, cache, executor, demo_models=demo_models, loader=loader)
 
     def prepare(self, workflow: Workflow | dict | str | Path, overrides: list[str] = (), *,
                 sink: Sink | None = None, interrupt: InterruptToken | None = None,
@@ -85,12 +98,11 @@ class Session:
 
         The returned job runs with ``execute``; ``sink`` gets its events, ``interrupt`` stops it.
         """
-        if isinstance(workflow, dict):
-            workflow = parse_workflow(workflow)
-        elif not isinstance(workflow, Workflow):
-            workflow = load_workflow(workflow, self.registry.workflow_readers)
+        workflow = self.load(workflow)
         if overrides:
             workflow = apply_overrides(workflow, overrides, self.registry)
+        if self.demo_models:
+            workflow = use_demo_models(workflow, self.registry, self.env)
         if workflow.sweep is not None:
             return self._prepare_sweep(workflow, sink, interrupt, job_id)
         runnable, mode_problems = apply_modes(workflow, self.registry)
@@ -125,6 +137,18 @@ class Session:
         if job_id is not None:
             job.id = job_id
         return job
+
+    def load(self, workflow: Workflow | dict | str | Path) -> Workflow:
+        """A workflow from a parsed one, its JSON, or a file: nodegraph's own (JSON, or a PNG/MP4
+        through the packs' readers), or whatever the session's ``loader`` reads (ComfyUI's files
+        where the CLI or the server installed its importer: docs/comfyui.md)."""
+        if isinstance(workflow, Workflow):
+            return workflow
+        if self.loader is not None:
+            return self.loader(workflow, self.registry)
+        if isinstance(workflow, dict):
+            return parse_workflow(workflow)
+        return load_workflow(workflow, self.registry.workflow_readers)
 
     def execute(self, job: Job) -> RunResult:
         """Run a prepared job on this session's executor; the result is also ``job.result``."""

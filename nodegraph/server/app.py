@@ -28,6 +28,8 @@ from pathlib import Path
 from websockets.asyncio.server import serve
 
 from ..api.errors import UsageError, WorkflowInvalid
+from ..comfyui import install as install_comfyui
+from ..comfyui.load import import_message
 from ..run.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
 from ..run.executor import Executor, InProcessExecutor
 from ..run.executors import executor_named
@@ -69,6 +71,7 @@ class ServerConfig:
     executor: Executor | None = None  # None: nodes run in this process (InProcessExecutor)
     compile: bool = False  # fast mode: packs compile their models once, for every job after
     warmups: tuple[Path, ...] = ()  # workflows run once at start-up, before the first job (warmup.py)
+    demo_models: bool = False  # every job runs on the packs' demo models (nodegraph.graph.demo_models)
 
 
 class DataDirBusy(RuntimeError):
@@ -93,7 +96,9 @@ class Server:
             device=config.device, strict_paths=True,
             plugin_dirs=config.plugin_dirs, pack_folders={"comfy": config.comfy_dirs},
             use_entry_points=config.use_entry_points, executor=config.executor,
-            on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message))
+            on_plugin_failure=lambda plugin, message: log.warning("plugin %s: %s", plugin, message),
+            demo_models=config.demo_models)
+        install_comfyui(self.session)  # ComfyUI's workflow files; ComfyUI's metadata in outputs saved for it
         self.session.env.compile = self.session.env.compile or config.compile
         self.session.env.write_behind = write_behind(config)
         for workflow in config.warmups:  # refused now, with its problems, not after the server is up
@@ -110,7 +115,8 @@ class Server:
             list_files=self.session.env.files.listing,
             interrupt=lambda job_id: self.worker.interrupt(job_id),
             instance=uuid.uuid4().hex[:12], server=f"nodegraph {__version__}", token=self.token,
-            limits={"max_message": config.max_message, "max_text": config.max_text}, clock=time.time)
+            limits={"max_message": config.max_message, "max_text": config.max_text}, clock=time.time,
+            convert=lambda msg: import_message(msg, self.session.registry))
         self.hub = Hub(self.services, lambda: self.worker.wake(), self.input_dir, self.output_dir, config.max_text)
         self.worker = Worker(self.store, self.session, self.output_dir, self.hub.sink_for, self.hub.notify_status,
                              tuple(config.warmups))
@@ -248,7 +254,8 @@ def config_from_args(args) -> ServerConfig:
         max_message=getattr(args, "max_message", None) or MAX_MESSAGE,
         executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)),
         compile=bool(getattr(args, "compile", False)),
-        warmups=tuple(Path(p) for p in getattr(args, "warmup", None) or ()))
+        warmups=tuple(Path(p) for p in getattr(args, "warmup", None) or ()),
+        demo_models=bool(getattr(args, "demo_models", False)))
 
 
 def serve_forever(args) -> int:

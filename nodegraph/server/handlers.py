@@ -46,6 +46,9 @@ class Services:
     token: str | None = None
     limits: dict[str, int] = field(default_factory=dict)
     clock: Callable[[], float] = lambda: 0.0
+    # import's conversion: the message -> {"workflow": native JSON, "source": format}; raises
+    # WorkflowInvalid; blocking (a prepare step). None: this server converts nothing.
+    convert: Callable[[dict], dict] | None = None
 
 
 @dataclass
@@ -194,6 +197,24 @@ def upload(s: Services, conn: Connection, msg: dict, prepared: Any = None) -> Ou
     return Outcome()
 
 
+def convert_import(s: Services, msg: dict) -> dict:
+    """import's prepare step: the file's workflow as the canvas loads it (every problem if not)."""
+    if s.convert is None:
+        raise ProtocolError("bad_message", "this server converts no workflow files", msg.get("id"))
+    if not any(key in msg for key in ("data", "workflow", "prompt")):
+        raise ProtocolError("bad_message", "'import' needs 'data', or 'workflow' and/or 'prompt'", msg.get("id"))
+    try:
+        return s.convert(msg)
+    except WorkflowInvalid as exc:
+        problems = [p.to_json() for p in exc.problems]
+        raise ProtocolError("invalid_workflow", f"the file does not convert: {len(problems)} problem"
+                            f"{'s' if len(problems) != 1 else ''}", msg.get("id"), problems=problems) from None
+
+
+def imported(s: Services, conn: Connection, msg: dict, prepared: dict | None = None) -> Outcome:
+    return _one(protocol.reply(msg, "imported", **(prepared or {})))
+
+
 def subscribe(s: Services, conn: Connection, msg: dict, prepared: Any = None) -> Outcome:
     if msg["job"] == "all":
         conn.all = True
@@ -224,6 +245,7 @@ TABLE: dict[str, Route] = {
     "upload": Route(upload),
     "subscribe": Route(subscribe),
     "unsubscribe": Route(unsubscribe),
+    "import": Route(imported, prepare=convert_import),
 }
 
 

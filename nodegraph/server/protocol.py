@@ -71,6 +71,10 @@ SCHEMAS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "subscribe": {"job": (_STR, True)},
     "unsubscribe": {"job": (_STR, True)},
     "ping": {},
+    # a workflow file to open on the canvas, converted by the server (a ComfyUI file): its JSON as
+    # ``data``, or the ``workflow``/``prompt`` texts a PNG or WebP embeds
+    "import": {"data": ((dict, list), False), "workflow": (_STR, False), "prompt": (_STR, False),
+               "name": (_STR, False)},
 }
 
 

@@ -29,7 +29,8 @@ def warm_session(session: Session, output_dir: Path) -> Session:
     files = dataclasses.replace(env.files, output_dir=Path(output_dir))
     # replace() keeps the services dict itself (not a copy): models warmed here stay for jobs.
     warm_env = dataclasses.replace(env, files=files, write_behind=False)
-    return Session(session.registry, warm_env, Cache(enabled=False), session.executor)
+    return Session(session.registry, warm_env, Cache(enabled=False), session.executor,
+                   demo_models=session.demo_models, loader=session.loader)
 
 
 def run_warmups(session: Session, workflows: tuple[Path, ...], interrupt: InterruptToken) -> list[dict]:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from nodegraph import FileInput, FileKind, Node, NodeError, Socket, SocketType, Widget, WorkflowReader, node
 from nodegraph.api.types import is_tensor
+from nodegraph.files.numbering import expand_prefix, numbered_paths, output_folder
 from nodegraph.graph.workflow import PNG_WORKFLOW_KEY
 
 SOCKET_TYPES = [
@@ -39,9 +40,14 @@ def tensor_to_pil(image) -> list:
     return [Image.fromarray(a[..., :3] if a.shape[-1] >= 3 else a[..., 0]) for a in arrays]
 
 
-@node("LoadImage", category="image", outputs={"image": "IMAGE"})
+@node("LoadImage", category="image", outputs={"image": "IMAGE", "mask": "MASK"}, version=2)
 class LoadImage(Node):
-    """Load an image from the input folder (or a pack's demo image, e.g. demo:svd-start-frame)."""
+    """Load an image from the input folder (or a pack's demo image, e.g. demo:svd-start-frame).
+
+    As ComfyUI's LoadImage: outputs the image and a mask from its alpha channel (1 where the
+    picture is transparent; all 0 without alpha), in that slot order; an animated file gives
+    its frames as a batch; EXIF rotation is applied.
+    """
     image: str = FileInput("image", extensions=IMAGE_EXTENSIONS)
 
     def run(self, ctx):
@@ -54,9 +60,35 @@ class LoadImage(Node):
             raise NodeError(f"image {self.image!r} not found", input="image")
         try:
             with Image.open(path) as img:
-                return {"image": image_to_tensor(img)}
+                return load_frames(img)
         except (UnidentifiedImageError, OSError) as exc:
             raise NodeError(f"cannot read image {self.image!r}: {exc}", input="image") from None
+
+
+def load_frames(img) -> dict[str, Any]:
+    """{"image": [frames, H, W, 3], "mask": [frames, H, W]} of an opened picture: every frame of
+    the first frame's size (as ComfyUI keeps them), mask = 1 - alpha."""
+    import numpy as np
+    import torch
+    from PIL import ImageOps, ImageSequence
+    images, masks, size = [], [], None
+    for frame in ImageSequence.Iterator(img):
+        frame = ImageOps.exif_transpose(frame)
+        if size is None:
+            size = frame.size
+        elif frame.size != size:
+            continue
+        if frame.mode == "I":  # 16-bit greyscale: to 0..255 first, as ComfyUI does
+            frame = frame.point(lambda v: v * (1 / 255))
+        elif frame.mode == "P" and "transparency" in frame.info:  # a palette's transparent colour: alpha
+            frame = frame.convert("RGBA")
+        images.append(image_to_tensor(frame))
+        if "A" in frame.getbands():
+            alpha = np.asarray(frame.getchannel("A"), dtype=np.float32) / 255.0
+            masks.append(1.0 - torch.from_numpy(alpha.copy())[None])
+        else:
+            masks.append(torch.zeros(1, size[1], size[0]))
+    return {"image": torch.cat(images), "mask": torch.cat(masks)}
 
 
 @node("SolidImage", category="image", outputs={"image": "IMAGE"})
@@ -100,31 +132,84 @@ class SaveImage(Node):
 
     File names are derived from the node's cache key, so the same inputs give the same name
     (and a byte-identical file); drop the PNG on the canvas to get its workflow back.
+    ``naming: comfyui`` (what ComfyUI's SaveImage, called with ``filename_prefix``, runs as) names
+    them ``<prefix>_00001_.png`` after the highest number already there, sub-folders from the
+    prefix, and embeds ComfyUI's ``prompt`` and ``workflow`` too, so the PNG opens in ComfyUI.
     """
     images: Any = Socket("IMAGE")
     prefix: str = Widget("nodegraph")
+    naming: Literal["cache_key", "comfyui"] = Widget("cache_key", description="cache_key: <prefix>_<key>_NN.png, "
+                                                     "the same name for the same inputs; comfyui: <prefix>_00001_.png")
 
     def run(self, ctx):
-        from PIL.PngImagePlugin import PngInfo
-        prefix = Path(self.prefix).name or "nodegraph"
-        out_dir = ctx.env.output_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
-        info = PngInfo()
-        if ctx.graph is not None:
-            info.add_text(PNG_WORKFLOW_KEY, json.dumps(ctx.workflow, sort_keys=True))
-            info.add_text(PNG_PROVENANCE_KEY, json.dumps(ctx.provenance(), sort_keys=True))
-        tag = (ctx.cache_key or "")[:10]
         pictures = tensor_to_pil(self.images)
-        paths = [out_dir / f"{prefix}_{tag}_{i:02d}.png" for i in range(len(pictures))]
-
-        def writer(picture):
-            return lambda tmp: picture.save(tmp, format="PNG", pnginfo=info, compress_level=6)
-
+        if self.naming == "comfyui":
+            height, width = self.images.shape[1:3]
+            try:
+                folder, base, subfolder = output_folder(ctx.env.output_dir, expand_prefix(self.prefix, width, height))
+            except ValueError as exc:
+                raise NodeError(str(exc), input="prefix") from None
+            paths = numbered_paths(folder, base, len(pictures), ".png", ctx.output_exists)
+            info = _png_info(ctx, ctx.embedded_texts("comfyui"))
+            ctx.ui["images"] = [{"filename": p.name, "subfolder": subfolder, "type": "output"} for p in paths]
+        else:
+            prefix = Path(self.prefix).name or "nodegraph"
+            out_dir = ctx.env.output_dir
+            out_dir.mkdir(parents=True, exist_ok=True)
+            info = _png_info(ctx, {})
+            tag = (ctx.cache_key or "")[:10]
+            paths = [out_dir / f"{prefix}_{tag}_{i:02d}.png" for i in range(len(pictures))]
+            ctx.ui["images"] = [path.name for path in paths]
         # On writer threads (zlib releases the GIL: a batch encodes on several cores at once);
         # in a server the job goes on while they encode.
-        ctx.write_files([(path, writer(picture)) for path, picture in zip(paths, pictures)])
-        ctx.ui["images"] = [path.name for path in paths]
+        ctx.write_files([(path, _png_writer(picture, info, 6)) for path, picture in zip(paths, pictures)])
         return {}
+
+
+@node("PreviewImage", category="image", output_node=True)
+class PreviewImage(Node):
+    """Show images on the canvas without keeping them: ComfyUI's PreviewImage. The PNGs go to
+    the ``temp`` folder inside the output folder (``ComfyUI_temp_xxxxx_00001_.png``, fast
+    compression), with the same metadata as SaveImage's."""
+    images: Any = Socket("IMAGE")
+
+    def run(self, ctx):
+        import random
+        import string
+        pictures = tensor_to_pil(self.images)
+        base = "ComfyUI_temp_" + "".join(random.choice(string.ascii_lowercase) for _ in range(5))
+        folder = ctx.env.output_dir / PREVIEW_FOLDER
+        paths = numbered_paths(folder, base, len(pictures), ".png", ctx.output_exists)
+        info = _png_info(ctx, ctx.embedded_texts("comfyui"))
+        ctx.write_files([(path, _png_writer(picture, info, 1)) for path, picture in zip(paths, pictures)])
+        ctx.ui["images"] = [{"filename": p.name, "subfolder": "", "type": "temp"} for p in paths]
+        return {}
+
+
+PREVIEW_FOLDER = "temp"  # inside the output folder: what ComfyUI's API calls the "temp" folder
+
+# ComfyUI callers of these nodes (docs/comfyui.md): its SaveImage names files its own way, and its
+# LoadImage's upload widget is UI-only. ``inputs`` lists ComfyUI's inputs in ComfyUI's order (the
+# order of its widgets_values).
+COMFY_ALIASES = {
+    "SaveImage": {"type": "SaveImage", "inputs": {"filename_prefix": "prefix"}, "set": {"naming": "comfyui"}},
+    "LoadImage": {"type": "LoadImage", "inputs": {"image": "image", "upload": None}},
+}
+
+
+def _png_info(ctx, texts: dict[str, str]):
+    from PIL.PngImagePlugin import PngInfo
+    info = PngInfo()
+    if ctx.graph is not None:
+        info.add_text(PNG_WORKFLOW_KEY, json.dumps(ctx.workflow, sort_keys=True))
+        info.add_text(PNG_PROVENANCE_KEY, json.dumps(ctx.provenance(), sort_keys=True))
+    for key, text in texts.items():  # ComfyUI's own chunks: "prompt", "workflow"
+        info.add_text(key, text)
+    return info
+
+
+def _png_writer(picture, info, level: int):
+    return lambda tmp: picture.save(tmp, format="PNG", pnginfo=info, compress_level=level)
 
 
 def png_workflow_text(path: str | Path) -> str | None:

@@ -3,11 +3,10 @@ GetVideoComponents (ComfyUI's SaveVideo is the video pack's SaveVideo: ``COMFY_A
 
 SaveAnimatedWEBP writes what ComfyUI writes: ``<prefix>_<counter:05>_.webp`` in the output folder
 (a prefix may hold sub-folders), frames at `fps`, with the EXIF tags ComfyUI uses for metadata:
-0x0110 = "prompt:" + the API-format prompt, 0x010F = "workflow:" + the workflow. This engine's
-prompt is the nodegraph workflow (ComfyUI's API format where the job came from one: the importer
-keeps it under ``extra["comfyui_prompt"]``), and the workflow tag holds the ComfyUI UI-format
-workflow when the job was imported from one (``extra["comfyui_workflow"]``), else the nodegraph
-workflow; nodegraph's provenance goes into the EXIF UserComment. SaveAnimatedPNG writes an APNG
+0x0110 = "prompt:" + the API-format prompt, 0x010F = "workflow:" + the workflow: ComfyUI's API
+prompt of what ran and the ComfyUI UI workflow the job came from, if it came from one
+(``ctx.embedded_texts("comfyui")``, where the session has ComfyUI support installed; the nodegraph
+workflow otherwise); nodegraph's provenance goes into the EXIF UserComment. SaveAnimatedPNG writes an APNG
 with "prompt" / "workflow" text chunks the same way. VIDEO values are the video pack's
 ``{"frames", "fps"}``.
 """
@@ -28,12 +27,13 @@ def comfy_texts(ctx) -> dict[str, str]:
     """The "prompt" and "workflow" texts ComfyUI readers look for, and nodegraph's provenance."""
     if ctx.graph is None:
         return {}
-    workflow = ctx.workflow or {}
-    extra = workflow.get("extra") or {}
-    prompt = extra.get("comfyui_prompt") or workflow
-    ui = extra.get("comfyui_workflow") or workflow
-    return {"prompt": json.dumps(prompt, sort_keys=True), "workflow": json.dumps(ui, sort_keys=True),
-            "nodegraph.provenance": json.dumps(ctx.provenance(), sort_keys=True)}
+    workflow = json.dumps(ctx.workflow or {}, sort_keys=True)
+    # ComfyUI's own prompt (API format) and UI workflow where the session has ComfyUI support
+    # installed (the CLI and the server do: nodegraph.comfyui.install), else nodegraph's workflow.
+    comfy = ctx.embedded_texts("comfyui")
+    texts = {"prompt": comfy["prompt"], **({"workflow": comfy["workflow"]} if "workflow" in comfy else {})} \
+        if "prompt" in comfy else {"prompt": workflow, "workflow": workflow}
+    return {**texts, "nodegraph.provenance": json.dumps(ctx.provenance(), sort_keys=True)}
 
 
 def counter_path(out_dir: Path, prefix: str, extension: str) -> Path:
@@ -72,7 +72,8 @@ class SaveAnimatedWEBP(Node):
         exif = Image.Exif()
         if texts:
             exif[0x0110] = "prompt:" + texts["prompt"]
-            exif[0x010F] = "workflow:" + texts["workflow"]
+            if "workflow" in texts:  # ComfyUI opens a file by its workflow first, else its prompt
+                exif[0x010F] = "workflow:" + texts["workflow"]
             exif[0x9286] = texts["nodegraph.provenance"]
         path = counter_path(ctx.env.output_dir, self.filename_prefix, "webp")
 

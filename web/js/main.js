@@ -6,7 +6,8 @@ import { Editor } from "./editing.js";
 import { Catalogue, Graph } from "./graph.js";
 import { QueuePanel, outputName } from "./panels.js";
 import { Palette } from "./palette.js";
-import { isPng, readPngWorkflow } from "./png.js";
+import { applyControlsAfterQueue, isComfyData, isWebp, readWebpTexts } from "./comfy.js";
+import { WORKFLOW_KEY, isPng, readPngText } from "./png.js";
 import { SweepPanel } from "./sweep.js";
 import { MEDIA_RE, isMatroska, isMp4, isWebpOrGif, readVideoWorkflow } from "./video.js";
 import { el } from "./widgets.js";
@@ -175,13 +176,23 @@ function loadObject(data, name) {
 
 async function loadFile(file) {
   const bytes = await file.arrayBuffer();
-  if (isPng(new Uint8Array(bytes))) {
-    let wf = null;
-    try { wf = await readPngWorkflow(bytes); } catch (err) { toast(`Cannot read ${file.name}: ${err.message}`, "error"); return false; }
-    if (!wf) { toast(`${file.name} holds no nodegraph workflow`, "error"); return false; }
-    return loadObject(wf, file.name);
-  }
   const head = new Uint8Array(bytes);
+  if (isPng(head)) {
+    let text = null;
+    try { text = await readPngText(bytes); } catch (err) { toast(`Cannot read ${file.name}: ${err.message}`, "error"); return false; }
+    if (WORKFLOW_KEY in text) {
+      let wf = null;
+      try { wf = JSON.parse(text[WORKFLOW_KEY]); } catch (err) { toast(`Cannot read ${file.name}: ${err.message}`, "error"); return false; }
+      return loadObject(wf, file.name);
+    }
+    if (text.workflow || text.prompt) return importFile({ workflow: text.workflow, prompt: text.prompt, name: file.name }, file.name);
+    toast(`${file.name} holds no nodegraph workflow (nor a ComfyUI one)`, "error");
+    return false;
+  }
+  if (isWebp(head)) {  // an animated WebP saved by ComfyUI's SaveAnimatedWEBP: its EXIF holds the workflow
+    const text = readWebpTexts(head);
+    if (text.workflow || text.prompt) return importFile({ workflow: text.workflow, prompt: text.prompt, name: file.name }, file.name);
+  }
   if (isMp4(head) || isMatroska(head)) {  // a clip saved by SaveVideo carries its workflow in a metadata tag
     let wf = null;
     try { wf = readVideoWorkflow(bytes); } catch (err) { toast(`${file.name}: ${err.message}`, "error"); return false; }
@@ -196,9 +207,24 @@ async function loadFile(file) {
     toast(`${file.name} is neither JSON nor a nodegraph PNG, MP4 or WebM`, "error");
     return false;
   }
+  if (isComfyData(data)) return importFile({ data, name: file.name }, file.name);
   // A clip's sidecar (<clip>.json, written by SaveVideo) holds the workflow beside provenance.
   if (data && data.format === undefined && data.workflow && typeof data.workflow === "object") data = data.workflow;
   return loadObject(data, file.name);
+}
+
+/** A ComfyUI file: the server converts it (with its catalogue) and the canvas opens the result. */
+async function importFile(fields, name) {
+  let reply;
+  try {
+    reply = await api.request("import", fields, { timeout: 60000 });
+  } catch (err) {
+    const problems = (err.reply && err.reply.problems) || [];
+    const shown = problems.slice(0, 3).map((p) => (p.node ? `node ${p.node}: ` : "") + p.message).join("; ");
+    toast(`Cannot open ${name}: ${shown || err.message}`, "error", 8000);
+    return false;
+  }
+  return loadObject(reply.workflow, name);
 }
 
 /**
@@ -226,6 +252,7 @@ async function queue() {
   try {
     const reply = await api.request("queue", { workflow: graph.toWorkflow(), client_ref: "canvas" });
     myJobs.add(reply.job);
+    applyControlsAfterQueue(graph);  // ComfyUI's control_after_generate: the next run gets the next seed
     toast(reply.position ? `Queued (position ${reply.position})` : "Queued");
     panel.refresh();
   } catch (err) {
