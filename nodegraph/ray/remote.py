@@ -24,6 +24,7 @@ from ..api.errors import Interrupted
 from ..files.roots import FileRoots
 from ..run.context import Environment, RunContext
 from ..run.executor import error_event, run_node
+from ..run.media_limits import MediaLimits
 from ..startup.paths import default_cache_dir
 from ..startup.trimmed_imports import trimmed_imports
 
@@ -86,20 +87,23 @@ class EnvSpec:
     cache_dir: Path | None
     demos: tuple = ()  # the catalogue's DemoAssets (their recipes travel by reference)
     compile: bool = False  # fast mode (--compile): the driver's choice, not the worker's environment
+    media_limits: MediaLimits = MediaLimits()  # the driver's budgets (--max-image-pixels ...)
 
     @classmethod
     def of(cls, env: Environment) -> "EnvSpec":
-        return cls(env.files, env.device, env.demo_dir, env.cache_dir, tuple(env.demos.values()), env.compile)
+        return cls(env.files, env.device, env.demo_dir, env.cache_dir, tuple(env.demos.values()), env.compile,
+                   env.media_limits)
 
     def build(self) -> Environment:
         return Environment(files=self.files, device=self.device, demo_dir=self.demo_dir, cache_dir=self.cache_dir,
-                           demos={d.name: d for d in self.demos}, compile=self.compile)
+                           demos={d.name: d for d in self.demos}, compile=self.compile,
+                           media_limits=self.media_limits)
 
     def token(self) -> str:
         """Identifies the settings, so a model worker keeps one Environment (and its services) per
         distinct settings across jobs."""
         return repr((self.files, self.device, self.demo_dir, self.cache_dir,
-                     tuple((d.name, d.kind, d.version) for d in self.demos), self.compile))
+                     tuple((d.name, d.kind, d.version) for d in self.demos), self.compile, self.media_limits))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from ..api.errors import Interrupted
 from ..files.roots import DemoAsset, FileRoots, demo_name
 from .events import Sink, null_sink
+from .media_limits import MediaLimits
 
 T = TypeVar("T")
 
@@ -69,6 +70,8 @@ class Environment:
     # Output files written behind the job (a server computing on a GPU): nodes return before
     # their files are on disk and the job's ``done`` waits for them (``RunContext.write_files``).
     write_behind: bool = False
+    # Pixel budgets of image and clip inputs, checked from file headers (media_limits.py).
+    media_limits: MediaLimits = field(default_factory=MediaLimits.from_env)
     services: dict[str, Any] = field(default_factory=dict)
     # Texts outputs may embed for another program, by name: name -> provider(ctx) -> {key: text}.
     # Registered by the layers above the engine (ComfyUI's prompt/workflow: nodegraph.comfyui.install).

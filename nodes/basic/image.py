@@ -27,10 +27,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def image_to_tensor(pil_image) -> Any:
-    import numpy as np
-    import torch
-    array = np.asarray(pil_image.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(array.copy())[None]
+    """A Pillow image as an IMAGE tensor [1, H, W, 3] (no budget: for images made in memory)."""
+    from .image_read import decode_rgb, rgb_to_tensor
+    return rgb_to_tensor(decode_rgb(pil_image))[None]
 
 
 def tensor_to_pil(image) -> list:
@@ -51,44 +50,59 @@ class LoadImage(Node):
     image: str = FileInput("image", extensions=IMAGE_EXTENSIONS)
 
     def run(self, ctx):
-        from PIL import Image, UnidentifiedImageError
+        from .image_read import ImageReadError, load_image_tensor
         if ctx.env.demo(self.image) is not None:
             path = ctx.env.materialise(self.image)
         else:
             path = ctx.env.files.resolve("image", self.image)
         if path is None:
             raise NodeError(f"image {self.image!r} not found", input="image")
-        try:
-            with Image.open(path) as img:
+        if path.is_dir():
+            raise NodeError(f"image {self.image!r} is a folder, not an image file", input="image")
+        limits = ctx.env.media_limits
+        try:  # the size (and the frame count) is checked from the header before any pixel is decoded
+            with open_image(path, limits.image_pixels) as img:
+                check_frames(img, limits)
                 return load_frames(img)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise NodeError(f"cannot read image {self.image!r}: {exc}", input="image") from None
+        except ImageReadError as exc:
+            raise NodeError(f"image {self.image!r} {exc}", input="image") from None
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated data, broken chunks
+            raise NodeError(f"image {self.image!r} cannot be decoded (corrupt or truncated?): {exc}",
+                            input="image") from None
 
 
 def load_frames(img) -> dict[str, Any]:
     """{"image": [frames, H, W, 3], "mask": [frames, H, W]} of an opened picture: every frame of
-    the first frame's size (as ComfyUI keeps them), mask = 1 - alpha."""
+    the first frame's size (as ComfyUI keeps them), mask = 1 - alpha. Each frame is converted
+    once, into tensors allocated for the header's frame count."""
     import numpy as np
     import torch
     from PIL import ImageOps, ImageSequence
-    images, masks, size = [], [], None
+
+    from .image_read import decode_rgb, rgb_to_tensor
+    count = getattr(img, "n_frames", 1)
+    images = masks = size = None
+    kept = 0
     for frame in ImageSequence.Iterator(img):
         frame = ImageOps.exif_transpose(frame)
         if size is None:
             size = frame.size
+            images = torch.empty((count, size[1], size[0], 3), dtype=torch.float32)
+            masks = torch.zeros((count, size[1], size[0]), dtype=torch.float32)
         elif frame.size != size:
             continue
         if frame.mode == "I":  # 16-bit greyscale: to 0..255 first, as ComfyUI does
             frame = frame.point(lambda v: v * (1 / 255))
         elif frame.mode == "P" and "transparency" in frame.info:  # a palette's transparent colour: alpha
             frame = frame.convert("RGBA")
-        images.append(image_to_tensor(frame))
+        rgb_to_tensor(decode_rgb(frame), images[kept])
         if "A" in frame.getbands():
             alpha = np.asarray(frame.getchannel("A"), dtype=np.float32) / 255.0
-            masks.append(1.0 - torch.from_numpy(alpha.copy())[None])
-        else:
-            masks.append(torch.zeros(1, size[1], size[0]))
-    return {"image": torch.cat(images), "mask": torch.cat(masks)}
+            masks[kept] = 1.0 - torch.from_numpy(alpha.copy())
+        kept += 1
+    if kept < count:  # frames of another size were left out
+        images, masks = images[:kept].clone(), masks[:kept].clone()
+    return {"image": images, "mask": masks}
 
 
 @node("SolidImage", category="image", outputs={"image": "IMAGE"})

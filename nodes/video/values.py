@@ -10,6 +10,12 @@ def make_video(frames: Any, fps: float) -> dict[str, Any]:
     return {"frames": frames.detach().float().clamp(0, 1).cpu().contiguous(), "fps": float(fps)}
 
 
+def video_value(frames: Any, fps: float) -> dict[str, Any]:
+    """A VIDEO of ``frames`` that are already a CPU float32 tensor in 0..1 (what LoadVideo builds),
+    taken as they are: ``make_video``'s clamp would copy a clip of hundreds of frames once more."""
+    return {"frames": frames, "fps": float(fps)}
+
+
 def make_latent_video(latents: Any, fps: float) -> dict[str, Any]:
     """``latents``: [F, C, h, w] SVD latents."""
     return {"latents": latents.detach().float().cpu().contiguous(), "fps": float(fps)}

@@ -22,10 +22,10 @@ from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from nodegraph.files.roots import atomic_write
 from nodegraph.graph.workflow import PNG_WORKFLOW_KEY
 
-from .values import make_video
+from .values import video_value
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif", ".webp")
-FRAME_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+DEFAULT_FPS = 8.0  # a frame folder, or a file that gives no rate
 PROVENANCE_KEY = "nodegraph.provenance"
 X264_THREADS = 4  # fixed, not the CPU count: x264's output depends on it (see write_av)
 # x264's macroblock-tree ratecontrol reads uninitialised memory on tiny frames: a 64x64 clip
@@ -33,106 +33,40 @@ X264_THREADS = 4  # fixed, not the CPU count: x264's output depends on it (see w
 X264_MBTREE_MIN_SIZE = 96
 
 
-class VideoReadError(ValueError):
-    pass
-
-
 # --- reading ------------------------------------------------------------------------------------
-def read_video(path: Path, default_fps: float = 8.0) -> tuple[Any, float]:
-    """(frames uint8 [F, H, W, 3], fps) of a video file or an image folder."""
-    if path.is_dir():
-        return _read_folder(path), default_fps
-    suffix = path.suffix.lower()
-    if suffix in (".gif", ".webp"):
-        return _read_pillow(path)
-    return _read_av(path)
-
-
-def _read_folder(folder: Path):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_EXTENSIONS)
-    if not files:
-        raise VideoReadError(f"folder has no image files ({', '.join(FRAME_EXTENSIONS)})")
-    frames = []
-    for file in files:
-        try:
-            with Image.open(file) as img:
-                frames.append(np.asarray(img.convert("RGB")))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise VideoReadError(f"frame {file.name!r} cannot be read: {exc}") from None
-        if frames[-1].shape != frames[0].shape:
-            raise VideoReadError(f"frame {file.name!r} is {frames[-1].shape[1]}x{frames[-1].shape[0]}, the first "
-                                 f"frame {frames[0].shape[1]}x{frames[0].shape[0]}: all frames must match")
-    return np.stack(frames)
-
-
-def _read_pillow(path: Path):
-    import numpy as np
-    from PIL import Image, ImageSequence, UnidentifiedImageError
-    try:
-        with Image.open(path) as img:
-            frames, durations = [], []
-            for frame in ImageSequence.Iterator(img):
-                frames.append(np.asarray(frame.convert("RGB")))
-                durations.append(frame.info.get("duration") or 0)
-    except (UnidentifiedImageError, OSError, EOFError) as exc:
-        raise VideoReadError(f"is not a readable {path.suffix[1:].upper()} file: {exc}") from None
-    if not frames:
-        raise VideoReadError("has no frames")
-    mean_ms = sum(durations) / len(durations)
-    return np.stack(frames), (1000.0 / mean_ms if mean_ms > 0 else 10.0)
-
-
-def _read_av(path: Path):
-    import av
-    import numpy as np
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoReadError("has no video stream")
-            stream = container.streams.video[0]
-            declared = stream.frames
-            rate = stream.average_rate or stream.guessed_rate
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
-    except VideoReadError:
-        raise
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise VideoReadError(f"is not a readable video (corrupt or truncated?): {exc}") from None
-    if not frames:
-        raise VideoReadError("has no decodable frames (corrupt or truncated?)")
-    if declared and len(frames) < declared:
-        raise VideoReadError(f"is truncated: its header declares {declared} frames, only {len(frames)} decode")
-    return np.stack(frames), float(rate) if rate else 8.0
-
-
 @node("LoadVideo", category="video", outputs={"video": "VIDEO"})
 class LoadVideo(Node):
     """Load a clip from the input folder: MP4/WebM/MOV/MKV, GIF, animated WebP, or a folder of
-    images (sorted by name). `fps` 0 keeps the file's rate (folders: 8)."""
+    images (sorted by name). `fps` 0 keeps the file's rate (folders: 8).
+
+    Only the kept frames are decoded (video_read.py): a seek to `start_frame` where the file
+    allows, every `every_nth` frame, and no further than `max_frames`. The frame size and count
+    are checked from the header against the pixel budgets before anything is decoded."""
     video: str = FileInput("video", extensions=VIDEO_EXTENSIONS, description="file or folder of frames")
     start_frame: int = Widget(0, ge=0)
     every_nth: int = Widget(1, ge=1, le=100)
-    max_frames: int = Widget(0, ge=0, description="0 = all")
+    max_frames: int = Widget(0, ge=0, description="0 = all (within the video pixel budget)")
     fps: float = Widget(0.0, ge=0.0, le=240.0, description="0 = the file's own rate")
 
     def run(self, ctx):
-        import torch
+        from .video_read import Selection, VideoReadError, open_reader, read_clip
         path = ctx.env.files.resolve("video", self.video)
         if path is None:
             raise NodeError(f"video {self.video!r} not found", input="video")
+        selection = Selection(self.start_frame, self.every_nth, self.max_frames)
         try:
-            frames, fps = read_video(path, default_fps=8.0)
+            reader = open_reader(path, ctx.env.media_limits)
+            try:
+                frames, fps = read_clip(reader, selection, ctx.env.media_limits)
+            finally:
+                reader.close()
         except VideoReadError as exc:
             raise NodeError(f"video {self.video!r} {exc}", input="video") from None
-        frames = frames[self.start_frame::self.every_nth]
-        if self.max_frames:
-            frames = frames[:self.max_frames]
-        if len(frames) == 0:
+        if frames is None:
             raise NodeError(f"video {self.video!r}: no frames left after start_frame={self.start_frame}",
                             input="start_frame")
-        fps = self.fps or fps / self.every_nth
-        return {"video": make_video(torch.from_numpy(frames.copy()).float() / 255.0, fps)}
+        fps = self.fps or (fps or DEFAULT_FPS) / self.every_nth
+        return {"video": video_value(frames, fps)}
 
 
 # --- writing ------------------------------------------------------------------------------------
