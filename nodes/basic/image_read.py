@@ -44,7 +44,10 @@ def open_image(path: Path, max_pixels: int):
     except Image.DecompressionBombError as exc:
         raise ImageReadError(f"is over Pillow's decompression-bomb limit ({exc}); the image budget is "
                              f"{megapixels(max_pixels)} pixels") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError:
+        raise ImageReadError("is not a readable image (not a PNG, JPEG, WebP, GIF or BMP file, or a "
+                             "corrupt one)") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"is not a readable image: {exc}") from None
     try:
         check_size(*img.size, max_pixels)

@@ -84,17 +84,20 @@ class ClipReader(Protocol):
 
 # --- PyAV containers ---------------------------------------------------------------------------
 class AvReader:
-    def __init__(self, source: str | Path | Any):
+    def __init__(self, source: str | Path | Any, max_pixels: int):
         import av
         self.av = av
         self.stats = ReadStats()
         try:
-            self.container = av.open(source if not isinstance(source, Path) else str(source))
+            # max_pixels: FFmpeg's decoders refuse larger frames, also while av.open probes the
+            # streams (without it, an SPS declaring 16000×16000 costs 700 MB before any check).
+            self.container = av.open(source if not isinstance(source, Path) else str(source),
+                                     options={"max_pixels": str(max_pixels)})
         except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
             raise VideoReadError(f"is not a readable video (corrupt or truncated?): {_one_line(exc)}") from None
         if not self.container.streams.video:
             self.container.close()
-            raise VideoReadError("has no video stream")
+            raise VideoReadError("has no video stream with frames")
         self.stream = self.container.streams.video[0]
         self.stream.thread_type = "AUTO"
         self.stream.thread_count = min(DECODE_THREADS, os.cpu_count() or 1)
@@ -152,7 +155,8 @@ class AvReader:
         except VideoReadError:
             raise
         except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
-            raise VideoReadError(f"cannot be decoded (corrupt or truncated?): {_one_line(exc)}") from None
+            raise VideoReadError(f"is corrupt or truncated after frame {self.stats.first_index + self.stats.decoded}"
+                                 f": {_one_line(exc)}") from None
 
     def _frames(self, selection: Selection) -> Iterator[Any]:
         index, kept = 0, 0
@@ -329,7 +333,7 @@ def open_reader(path: Path, limits: MediaLimits) -> ClipReader:
         return FolderReader(path, limits.image_pixels)
     if path.suffix.lower() in (".gif", ".webp"):
         return PillowReader(path, limits.image_pixels)
-    return AvReader(path)
+    return AvReader(path, limits.image_pixels)
 
 
 def check_header(header: Header, selection: Selection, limits: MediaLimits) -> int | None:
@@ -389,5 +393,7 @@ def read_clip(reader: ClipReader, selection: Selection, limits: MediaLimits) -> 
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """An exception's message on one line, without file paths (the node names the file)."""
+    text = getattr(exc, "strerror", None) or str(exc)  # FFmpegError: "Invalid data found ...", no errno
+    text = " ".join(str(text).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
