@@ -15,6 +15,8 @@ from ..api.errors import UsageError, WorkflowInvalid
 from ..run.context import fast_mode_from_env
 from ..run.executors import executor_named, executor_names
 from ..run.gctune import collections_skipped
+from ..run.media_limits import (DEFAULT_IMAGE_PIXELS, DEFAULT_VIDEO_PIXELS, IMAGE_ENV, IMAGE_FLAG, VIDEO_ENV,
+                                VIDEO_FLAG, MediaLimits, parse_pixels)
 from ..run.model_cache import parse_bytes
 from ..startup import started
 from ..startup.device_check import check_device, chosen_auto_device
@@ -61,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "workflow names (chosen by loader and file name): shows a workflow maps and runs "
                             "before any weights are downloaded")
 
+    def add_media_limits(p):
+        p.add_argument(IMAGE_FLAG, type=_pixels, default=None, metavar="PIXELS",
+                       help="largest image (and video frame) a file input may be, checked from its header: "
+                            f"a count, 50M or 8192x8192 (default {DEFAULT_IMAGE_PIXELS:,} = 8192x8192, or ${IMAGE_ENV})")
+        p.add_argument(VIDEO_FLAG, type=_pixels, default=None, metavar="PIXELS",
+                       help="frames x pixels a video input may keep (after start_frame, every_nth, max_frames) "
+                            f"(default {DEFAULT_VIDEO_PIXELS:,} = 300 frames of 1080p, or ${VIDEO_ENV})")
+
     def add_dirs(p):
         p.add_argument("--input-dir", default=os.environ.get("NODEGRAPH_INPUT_DIR", "input"), metavar="DIR",
                        help="where image, task and other input files are looked up "
@@ -90,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "without one is an error before anything runs")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     run.add_argument("--profile", action="store_true", help="a per-node time table after the summary")
+    run.add_argument("--traceback", action="store_true",
+                     help="print a failed node's Python traceback under its error line (always logged to "
+                          "<cache dir>/logs/errors.log)")
     run.add_argument("--compile", action="store_true",
                      help="fast mode: torch.compile the models (slow first run, faster steps; best in a server)")
     run.add_argument("--server", metavar="URL", default=None,
@@ -100,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_executor(run)
     add_plugins(run)
     add_dirs(run)
+    add_media_limits(run)
 
     validate = sub.add_parser("validate", help="check a workflow; print every problem")
     validate.add_argument("workflow", help="workflow file (nodegraph's or ComfyUI's; JSON, or a PNG / WebP / MP4 "
@@ -149,10 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
                        help="largest websocket message, uploads included (default 32 MiB)")
+    serve.add_argument("--max-upload", type=_size, default=None, metavar="SIZE",
+                       help="largest uploaded file, in bytes or with a unit: 512K, 20M (default 32M)")
     add_demo_models(serve)
     add_executor(serve)
     add_plugins(serve)
     add_dirs(serve)
+    add_media_limits(serve)
     return parser
 
 
@@ -165,6 +182,22 @@ def _size(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a size cannot be negative")
     return value
+
+
+def _pixels(text: str) -> int:
+    try:
+        return parse_pixels(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def media_limits(args) -> MediaLimits:
+    """The environment's budgets with the command line's on top; a bad variable is a usage error."""
+    try:
+        limits = MediaLimits.from_env()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return limits.with_overrides(getattr(args, "max_image_pixels", None), getattr(args, "max_video_pixels", None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,6 +275,7 @@ def _print_problems(problems, as_json_events: bool) -> None:
 def cmd_run(args) -> int:
     if args.server:
         return _run_remote(args)
+    media_limits(args)  # a bad $NODEGRAPH_MAX_*_PIXELS is a usage error before anything starts
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     with started(cache_dir, fast=args.compile or fast_mode_from_env()):
         return _run_here(args, cache_dir)
@@ -250,10 +284,8 @@ def cmd_run(args) -> int:
 def _run_here(args, cache_dir: Path) -> int:
     """``run`` in this process (or on its executor), inside ``started``."""
     from ..run.context import InterruptToken
-    from ..run.events import JsonlSink, fanout
     from ..comfyui import install as install_comfyui
     from ..run.session import Session
-    from .progress import HumanProgress
 
     jsonl = args.events == "jsonl"
     device = args.device
@@ -269,9 +301,9 @@ def _run_here(args, cache_dir: Path) -> int:
         executor=executor_named(args.executor, args.address), demo_models=args.demo_models)
     install_comfyui(session)  # ComfyUI's workflow files, and ComfyUI's metadata in outputs saved for it
     session.env.compile = session.env.compile or args.compile
+    session.env.media_limits = media_limits(args)
     token = InterruptToken()
-    sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
-                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))
+    sink = _sinks(args, jsonl, cache_dir)
     stdout = sys.stdout
     if jsonl:  # stdout carries events only: stray prints (nodes, Ray's own notices) go to stderr
         sys.stdout = sys.stderr
@@ -310,6 +342,17 @@ def _with_sweep(args, registry):
     return workflow.model_copy(update={"sweep": parse_sweep_args(workflow, args.sweep, args.zip, registry)})
 
 
+def _sinks(args, jsonl: bool, cache_dir: Path):
+    """JSON lines (--events jsonl), the human progress, and the traceback log of failed nodes."""
+    from ..run.error_log import DEFAULT_NAME, ErrorLog
+    from ..run.events import JsonlSink, fanout
+    from .progress import HumanProgress
+    log = ErrorLog(cache_dir / "logs" / DEFAULT_NAME)
+    return fanout(JsonlSink(sys.stdout) if jsonl else None,
+                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile, traceback=args.traceback,
+                                log_path=str(log.path)), log)
+
+
 def _on_sigint(token):
     def handler(signum, frame):
         if token.is_set:  # a second Ctrl-C stops at once
@@ -320,15 +363,12 @@ def _on_sigint(token):
 
 def _run_remote(args) -> int:
     """``run --server``: the same sinks and exit codes as a local run; the server does the work."""
-    from ..run.context import InterruptToken
-    from ..run.events import JsonlSink, fanout
     from ..graph.overrides import apply_overrides
-    from .progress import HumanProgress
+    from ..run.context import InterruptToken
     from .remote import RemoteRun
 
     jsonl = args.events == "jsonl"
-    sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
-                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))
+    sink = _sinks(args, jsonl, Path(args.cache_dir) if args.cache_dir else default_cache_dir())
     remote = RemoteRun(args.server, args.token, Path(args.out), sink)
     token = InterruptToken()
     previous = signal.signal(signal.SIGINT, _on_sigint(token))
@@ -471,6 +511,7 @@ def cmd_serve(args) -> int:
         from ..server.app import serve_forever
     except ImportError as exc:
         raise UsageError(f"the server is not available: {exc}") from None
+    media_limits(args)  # a bad $NODEGRAPH_MAX_*_PIXELS is a usage error before the server starts
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     with started(cache_dir, fast=args.compile or fast_mode_from_env()):
         args.device, line = check_device(args.device)  # a server imports torch for its first job anyway

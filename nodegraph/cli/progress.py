@@ -10,6 +10,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
+from ..run.error_log import one_line
 from ..run.events import Event
 
 PLAIN_INTERVAL = 5.0  # seconds between step lines of one node when stderr is not a terminal
@@ -19,10 +20,13 @@ class HumanProgress:
     """An event sink drawing tqdm bars on a terminal and plain lines elsewhere."""
 
     def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False, profile: bool = False,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, traceback: bool = False,
+                 log_path: str | None = None):
         self.stream = stream
         self.quiet = quiet
         self.profile = profile  # a per-node time table after the summary
+        self.traceback = traceback  # print a failed node's traceback under its one line (--traceback)
+        self.log_path = log_path  # where tracebacks are logged, named in an unexpected failure's line
         # node -> ("executed"|"cached", seconds, phases of those seconds)
         self._times: dict[str, tuple[str, float | None, dict]] = {}
         self.tty = stream.isatty()
@@ -78,8 +82,16 @@ class HumanProgress:
             where = f"node {event['node']!r} ({event.get('node_type')})" if event.get("node") else "workflow"
             if event.get("input"):
                 where += f", input {event['input']!r}"
-            self._write(f"error: {where}: {event['message']}")
-            if event.get("exception") not in (None, "NodeError", "OutputMismatch") and event.get("traceback"):
+            # One line, whatever failed: a node's own error says what is wrong; an unexpected
+            # exception is named by its type, its traceback goes to the log (or --traceback).
+            message = one_line(event["message"])
+            unexpected = event.get("exception") not in (None, "NodeError", "OutputMismatch")
+            if unexpected:
+                message = f"{event['exception']}: {message}"
+                if event.get("traceback") and not self.traceback:
+                    message += f" (traceback: --traceback{', or ' + self.log_path if self.log_path else ''})"
+            self._write(f"error: {where}: {message}")
+            if self.traceback and event.get("traceback"):
                 self._write(event["traceback"].rstrip())
         elif kind == "sweep":
             if not self.quiet:

@@ -31,8 +31,10 @@ from ..api.errors import UsageError, WorkflowInvalid
 from ..comfyui import install as install_comfyui
 from ..comfyui.load import import_message
 from ..run.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES
+from ..run.error_log import DEFAULT_NAME, ErrorLog
 from ..run.executor import Executor, InProcessExecutor
 from ..run.executors import executor_named
+from ..run.media_limits import MediaLimits
 from ..run.session import Session
 from ..startup.paths import default_cache_dir
 from ..version import __version__
@@ -45,6 +47,7 @@ from .ws import Hub
 log = logging.getLogger("nodegraph.server")
 
 MAX_MESSAGE = 32 << 20  # websocket frames (uploads); bigger ones close the connection (1009)
+MAX_UPLOAD = 32 << 20  # an uploaded file; bigger ones are refused with bad_upload (uploads.py)
 MAX_TEXT = 4 << 20  # JSON commands; bigger ones get an error reply
 
 
@@ -67,6 +70,8 @@ class ServerConfig:
     allow_hosts: tuple[str, ...] = ()
     max_message: int = MAX_MESSAGE
     max_text: int = MAX_TEXT
+    max_upload: int = MAX_UPLOAD
+    media_limits: MediaLimits | None = None  # pixel budgets of file inputs; None: defaults and environment
     use_entry_points: bool = True
     executor: Executor | None = None  # None: nodes run in this process (InProcessExecutor)
     compile: bool = False  # fast mode: packs compile their models once, for every job after
@@ -87,6 +92,8 @@ class Server:
             Path(folder).mkdir(parents=True, exist_ok=True)
         self.output_dir = Path(config.output_dir)
         self.input_dir = Path(config.input_dir)
+        # An upload travels in one frame: the frame limit leaves room for the largest upload.
+        self.max_message = max(config.max_message, config.max_upload + (64 << 10))
         web_dir = Path(config.web_dir) if config.web_dir is not None else static.default_web_dir()
         self.http = HttpGate(web_dir, self.output_dir, self.token,
                              security.allowed_hosts(config.host, config.allow_hosts))
@@ -101,6 +108,8 @@ class Server:
         install_comfyui(self.session)  # ComfyUI's workflow files; ComfyUI's metadata in outputs saved for it
         self.session.env.compile = self.session.env.compile or config.compile
         self.session.env.write_behind = write_behind(config)
+        if config.media_limits is not None:
+            self.session.env.media_limits = config.media_limits
         for workflow in config.warmups:  # refused now, with its problems, not after the server is up
             self.session.prepare(workflow)
         catalogue = self.session.registry.catalogue()
@@ -115,11 +124,12 @@ class Server:
             list_files=self.session.env.files.listing,
             interrupt=lambda job_id: self.worker.interrupt(job_id),
             instance=uuid.uuid4().hex[:12], server=f"nodegraph {__version__}", token=self.token,
-            limits={"max_message": config.max_message, "max_text": config.max_text}, clock=time.time,
-            convert=lambda msg: import_message(msg, self.session.registry))
-        self.hub = Hub(self.services, lambda: self.worker.wake(), self.input_dir, self.output_dir, config.max_text)
+            limits={"max_message": self.max_message, "max_text": config.max_text, "max_upload": config.max_upload},
+            clock=time.time, convert=lambda msg: import_message(msg, self.session.registry))
+        self.hub = Hub(self.services, lambda: self.worker.wake(), self.input_dir, self.output_dir, config.max_text,
+                       config.max_upload)
         self.worker = Worker(self.store, self.session, self.output_dir, self.hub.sink_for, self.hub.notify_status,
-                             tuple(config.warmups))
+                             tuple(config.warmups), ErrorLog(Path(config.data_dir) / DEFAULT_NAME))
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port: int | None = None
         self._stop: asyncio.Event | None = None
@@ -129,7 +139,7 @@ class Server:
         self._stop = asyncio.Event()
         try:
             async with serve(self.hub.handler, self.config.host, self.config.port,
-                             process_request=self.http.process_request, max_size=self.config.max_message,
+                             process_request=self.http.process_request, max_size=self.max_message,
                              compression=None, ping_interval=20, ping_timeout=60, close_timeout=2,
                              logger=logging.getLogger("nodegraph.server.ws")) as server:
                 self.port = server.sockets[0].getsockname()[1]
@@ -252,10 +262,20 @@ def config_from_args(args) -> ServerConfig:
         device=args.device,
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),
         max_message=getattr(args, "max_message", None) or MAX_MESSAGE,
+        max_upload=getattr(args, "max_upload", None) or MAX_UPLOAD,
+        media_limits=media_limits_of(args),
         executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)),
         compile=bool(getattr(args, "compile", False)),
         warmups=tuple(Path(p) for p in getattr(args, "warmup", None) or ()),
         demo_models=bool(getattr(args, "demo_models", False)))
+
+
+def media_limits_of(args) -> MediaLimits | None:
+    """``--max-image-pixels`` / ``--max-video-pixels`` over the environment's budgets (None: neither given)."""
+    image, video = getattr(args, "max_image_pixels", None), getattr(args, "max_video_pixels", None)
+    if image is None and video is None:
+        return None
+    return MediaLimits.from_env().with_overrides(image, video)
 
 
 def serve_forever(args) -> int:

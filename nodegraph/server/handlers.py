@@ -190,6 +190,10 @@ def upload(s: Services, conn: Connection, msg: dict, prepared: Any = None) -> Ou
     kind = msg.get("kind", "image")
     try:
         name = protocol.upload_name(msg["name"], kind)
+        if "size" in msg and "max_upload" in s.limits:  # refused before the bytes are sent
+            if msg["size"] > s.limits["max_upload"]:
+                raise ProtocolError("bad_upload", f"the upload is {msg['size']:,} bytes, over the server's "
+                                                  f"limit of {s.limits['max_upload']:,} bytes")
     except ProtocolError as exc:
         exc.id = msg.get("id")
         raise
@@ -287,13 +291,13 @@ def handle(s: Services, conn: Connection, msg: dict[str, Any]) -> Outcome:
     return entry.handle(s, conn, msg, prepared)
 
 
-def take_upload(conn: Connection, data: bytes) -> dict[str, Any]:
-    """A binary frame: the pending upload it completes, with its bytes checked."""
+def take_upload(conn: Connection, data: bytes, max_bytes: int | None = None) -> dict[str, Any]:
+    """A binary frame: the pending upload it completes, with its size and bytes checked."""
     pending, conn.upload = conn.upload, None
     if pending is None:
         raise ProtocolError("bad_upload", "a binary frame must follow an 'upload' message")
     try:
-        protocol.check_upload_bytes(pending["name"], data)
+        protocol.check_upload_bytes(pending["name"], data, max_bytes)
     except ProtocolError as exc:
         exc.id = pending.get("id")
         raise

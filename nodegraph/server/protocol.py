@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any, Collection
 from urllib.parse import quote
 
-from ..files.sniff import is_iso_media
+from . import uploads
 
 VERSION = 1
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 VIDEO_SUFFIXES = (".mp4", ".webm")  # what browsers play inline: previewed as <video>
-UPLOAD_KINDS = {"image": (".png", ".jpg", ".jpeg", ".webp", ".bmp"),
-                "video": (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif", ".webp")}
+UPLOAD_KINDS = uploads.UPLOAD_KINDS
 MAX_ID_LENGTH = 200
 
 
@@ -67,7 +65,7 @@ SCHEMAS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "job": {"job": (_STR, True)},
     "queue_state": {},
     "files": {"kind": (_STR, True)},
-    "upload": {"name": (_STR, True), "kind": (_STR, False), "overwrite": ((bool,), False)},
+    "upload": {"name": (_STR, True), "kind": (_STR, False), "overwrite": ((bool,), False), "size": (_INT, False)},
     "subscribe": {"job": (_STR, True)},
     "unsubscribe": {"job": (_STR, True)},
     "ping": {},
@@ -158,43 +156,22 @@ def parse(text: str, file_kinds: Collection[str] = ()) -> dict[str, Any]:
     return data
 
 
-_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-
-
 def upload_name(name: str, kind: str = "image") -> str:
-    """The sanitised file name an upload is stored under (no folders, no hidden names)."""
-    if kind not in UPLOAD_KINDS:
-        raise ProtocolError("bad_upload", f"uploads of kind {kind!r} are not accepted; kinds: "
-                                          f"{', '.join(UPLOAD_KINDS)}")
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        raise ProtocolError("bad_upload", f"{name!r} has no file extension")
-    suffix = "." + suffix.lower()
-    if suffix not in UPLOAD_KINDS[kind]:
-        raise ProtocolError("bad_upload", f"{name!r}: {kind} uploads must end in {', '.join(UPLOAD_KINDS[kind])}")
-    stem = _NAME_CHARS.sub("_", stem).strip("._-")[:100] or "upload"
-    return stem + suffix
+    """The sanitised file name an upload is stored under (uploads.sanitize_name), or bad_upload."""
+    try:
+        return uploads.sanitize_name(name, kind)
+    except uploads.UploadRefused as exc:
+        raise ProtocolError("bad_upload", str(exc)) from None
 
 
-_EBML = (b"\x1a\x45\xdf\xa3",)  # WebM / Matroska
-_MAGIC = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
-          ".bmp": (b"BM",), ".webp": (b"RIFF",), ".gif": (b"GIF87a", b"GIF89a"), ".webm": _EBML, ".mkv": _EBML}
-_ISO_MEDIA = (".mp4", ".mov", ".m4v")  # ISO base media files: a box type at bytes 4..8
-
-
-def check_upload_bytes(name: str, data: bytes) -> None:
-    """Cheap content check: the bytes start like the file type the name claims."""
-    suffix = Path(name).suffix.lower()
-    if not data:
-        raise ProtocolError("bad_upload", "the upload is empty")
-    magics = _MAGIC.get(suffix, ())
-    if magics and not any(data.startswith(m) for m in magics):
-        raise ProtocolError("bad_upload", f"the bytes are not a {suffix[1:].upper()} file")
-    if suffix in _ISO_MEDIA and not is_iso_media(data[:8]):
-        raise ProtocolError("bad_upload", f"the bytes are not a {suffix[1:].upper()} file")
-    if suffix == ".webp" and data[8:12] != b"WEBP":
-        raise ProtocolError("bad_upload", "the bytes are not a WEBP file")
+def check_upload_bytes(name: str, data: bytes, max_bytes: int | None = None) -> None:
+    """The bytes are within ``max_bytes`` and are the file type the name claims, or bad_upload."""
+    try:
+        if max_bytes is not None:
+            uploads.check_size(len(data), max_bytes)
+        uploads.check_content(name, data)
+    except uploads.UploadRefused as exc:
+        raise ProtocolError("bad_upload", str(exc)) from None
 
 
 def output_url(path: str | Path, output_dir: Path, token: str | None = None) -> str | None:

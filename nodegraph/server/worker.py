@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..api.errors import WorkflowInvalid
 from ..run.context import InterruptToken
+from ..run.error_log import ErrorLog, one_line
 from ..run.events import Sink
 from ..run.executor import RunResult
 from ..run.session import Session
@@ -30,8 +31,9 @@ log = logging.getLogger("nodegraph.server")
 class Worker(threading.Thread):
     def __init__(self, store: JobStore, session: Session, output_dir: Path,
                  sink_for: Callable[[str], Sink], on_change: Callable[[], None],
-                 warmups: tuple[Path, ...] = ()):
+                 warmups: tuple[Path, ...] = (), error_log: ErrorLog | None = None):
         super().__init__(name="nodegraph-worker", daemon=True)
+        self.error_log = error_log  # tracebacks of failed nodes and crashed jobs (error_log.py)
         self.warmups = warmups  # run once before the first job (warmup.py)
         self.warmed: list[dict] = []  # their summaries, once run
         self._warm_token = InterruptToken()
@@ -107,6 +109,8 @@ class Worker(threading.Thread):
         def sink(event: dict) -> None:
             # ``done`` waits until the result is committed: a client that reads the history
             # when it sees ``done`` finds the job finished, never still running.
+            if event.get("event") == "error" and self.error_log is not None:
+                self.error_log(event)
             (done.append if event.get("event") == "done" else emit)(event)
 
         try:
@@ -165,11 +169,16 @@ class Worker(threading.Thread):
             "seconds": round(result.seconds, 6)})
 
     def _crash(self, record: JobRecord, exc: BaseException, emit: Sink) -> None:
-        log.exception("job %s crashed", record.id)
-        error = {"code": "internal", "message": f"{type(exc).__name__}: {exc}",
+        error = {"code": "internal", "message": f"{type(exc).__name__}: {one_line(str(exc))}",
                  "traceback": "".join(traceback.format_exception(exc))[-8000:]}
+        event = {"event": "error", "message": error["message"], "exception": type(exc).__name__,
+                 "traceback": error["traceback"], "job": record.id}
+        where = f"; traceback in {self.error_log.path}" if self.error_log is not None else ""
+        log.error("job %s crashed: %s (traceback in the job's record%s)", record.id, error["message"], where)
+        if self.error_log is not None:
+            self.error_log(event)
         self.store.finish(record.id, jobstates.FAILED, {"error": error})
-        emit({"event": "error", "message": error["message"], "job": record.id})
+        emit(event)
         emit(_failed_done(record.id))
 
 

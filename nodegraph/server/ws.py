@@ -21,7 +21,7 @@ from ..run.events import Sink
 from . import handlers, protocol
 from .handlers import Connection, Outcome, Services
 from .protocol import ProtocolError
-from .uploads import store_upload
+from .uploads import UploadRefused, store_upload
 
 log = logging.getLogger("nodegraph.server")
 
@@ -30,7 +30,8 @@ MAX_CLIENT_BUFFER = 32 << 20  # a client this far behind is disconnected (1008)
 
 class Hub:
     def __init__(self, services: Services, wake_worker: Callable[[], None], input_dir: Path, output_dir: Path,
-                 max_text: int):
+                 max_text: int, max_upload: int | None = None):
+        self.max_upload = max_upload
         self.services = services
         self.wake_worker = wake_worker
         self.input_dir = Path(input_dir)
@@ -122,7 +123,10 @@ class Hub:
         self.perform(ws, route.handle(self.services, conn, msg, prepared))
 
     async def _on_binary(self, ws: ServerConnection, conn: Connection, data: bytes) -> None:
-        pending = handlers.take_upload(conn, data)
-        name = await asyncio.to_thread(store_upload, self.input_dir, pending["name"], data,
-                                       pending.get("overwrite", False))
+        pending = handlers.take_upload(conn, data, self.max_upload)
+        try:
+            name = await asyncio.to_thread(store_upload, self.input_dir, pending["name"], data,
+                                           pending.get("overwrite", False))
+        except UploadRefused as exc:
+            raise ProtocolError("bad_upload", str(exc), pending.get("id")) from None
         self.send(ws, handlers.uploaded(pending, name, len(data)))
