@@ -18,7 +18,9 @@ def test_exit_1_when_a_node_fails_with_a_clear_message(tmp_path, plugin_dir):
     assert out.returncode == 1
     error = [e for e in lines(out.stdout) if e["event"] == "error"][0]
     assert error["node"] == "f" and error["node_type"] == "Fail" and "boom" in error["message"]
-    assert "error: node 'f' (Fail): boom from a node" in out.stderr
+    # One line: the exception's type and message; the traceback only in the log (or --traceback).
+    assert "error: node 'f' (Fail): RuntimeError: boom from a node (traceback: --traceback" in out.stderr
+    assert "Traceback" not in out.stderr
     assert lines(out.stdout)[-1]["event"] == "done"
 
 

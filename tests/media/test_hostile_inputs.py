@@ -47,7 +47,7 @@ def test_a_hostile_file_is_one_line_naming_node_input_and_file_and_the_next_job_
 
 def test_the_budgets_are_the_sessions_setting(make_session, input_dir):
     """The same files load once the budget allows them: the limit is the setting, not the file."""
-    from nodegraph.media_limits import MediaLimits
+    from nodegraph.run.media_limits import MediaLimits
     session = make_session()
     over, _ = run(session, parse_workflow(load("video", "frames_10000.gif", max_frames=0)))
     assert over.status == "failed" and "over the video budget" in over.error["message"]
@@ -61,7 +61,7 @@ def test_the_budgets_are_the_sessions_setting(make_session, input_dir):
 
 
 def test_max_frames_makes_a_long_clip_fit_the_budget(make_session, input_dir):
-    from nodegraph.media_limits import MediaLimits
+    from nodegraph.run.media_limits import MediaLimits
     session = make_session()
     session.env.media_limits = MediaLimits(video_pixels=64 * 48 * 10)  # ten frames of good.mp4
     whole, _ = run(session, parse_workflow(load("video", "good.mp4")))

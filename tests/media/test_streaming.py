@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import corpus
-from nodegraph.media_limits import MediaLimits
+from nodegraph.run.media_limits import MediaLimits
 from nodegraph_nodes.video.video_read import Selection, open_reader, read_clip
 
 LIMITS = MediaLimits()

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from nodegraph.media_limits import DEFAULT_IMAGE_PIXELS, DEFAULT_VIDEO_PIXELS, MediaLimits, megapixels, parse_pixels
+from nodegraph.run.media_limits import DEFAULT_IMAGE_PIXELS, DEFAULT_VIDEO_PIXELS, MediaLimits, megapixels, parse_pixels
 from nodegraph.server import uploads
 from nodegraph.server.uploads import UploadRefused
 
