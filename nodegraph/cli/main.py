@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "finds its models loaded (and with --compile compiled); repeatable")
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
-                       help="largest websocket message, uploads included (default 32 MiB)")
+                       help="largest websocket message, uploads included (default 32 MiB, or --max-upload plus 64 KiB)")
     serve.add_argument("--max-upload", type=_size, default=None, metavar="SIZE",
                        help="largest uploaded file, in bytes or with a unit: 512K, 20M (default 32M)")
     add_demo_models(serve)

@@ -68,7 +68,7 @@ class ServerConfig:
     comfy_dirs: tuple[str | Path, ...] = ()  # ComfyUI custom_nodes folders (--comfy-nodes)
     device: str = "cpu"
     allow_hosts: tuple[str, ...] = ()
-    max_message: int = MAX_MESSAGE
+    max_message: int | None = None  # None: MAX_MESSAGE, raised to fit the largest upload
     max_text: int = MAX_TEXT
     max_upload: int = MAX_UPLOAD
     media_limits: MediaLimits | None = None  # pixel budgets of file inputs; None: defaults and environment
@@ -92,8 +92,8 @@ class Server:
             Path(folder).mkdir(parents=True, exist_ok=True)
         self.output_dir = Path(config.output_dir)
         self.input_dir = Path(config.input_dir)
-        # An upload travels in one frame: the frame limit leaves room for the largest upload.
-        self.max_message = max(config.max_message, config.max_upload + (64 << 10))
+        # An upload travels in one frame: unless set, the frame limit leaves room for the largest upload.
+        self.max_message = config.max_message or max(MAX_MESSAGE, config.max_upload + (64 << 10))
         web_dir = Path(config.web_dir) if config.web_dir is not None else static.default_web_dir()
         self.http = HttpGate(web_dir, self.output_dir, self.token,
                              security.allowed_hosts(config.host, config.allow_hosts))
@@ -261,7 +261,7 @@ def config_from_args(args) -> ServerConfig:
         plugin_dirs=tuple(args.plugins), comfy_dirs=tuple(getattr(args, "comfy_nodes", None) or ()),
         device=args.device,
         allow_hosts=tuple(getattr(args, "allow_host", None) or ()),
-        max_message=getattr(args, "max_message", None) or MAX_MESSAGE,
+        max_message=getattr(args, "max_message", None),
         max_upload=getattr(args, "max_upload", None) or MAX_UPLOAD,
         media_limits=media_limits_of(args),
         executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)),
