@@ -1,7 +1,7 @@
 """Media inputs, before and after streaming: seconds and peak memory of LoadVideo and LoadImage.
 
-Every measurement runs in a fresh process (peak RSS is the process's high-water mark; "added"
-is that minus the RSS after the imports). The previous implementation is taken from git history
+Every measurement runs in a fresh process (peak: the process's VmHWM, its RSS high-water mark;
+"added" is that minus the RSS after the imports). The previous implementation is taken from git history
 (the commit before the readers were rewritten) and run side by side with the current one:
 
 - 8 frames (max_frames 8) of a 40 s 1280×720 H.264 clip at 25 fps (target: <= 5 % of the old
@@ -123,25 +123,25 @@ def load_old(rev: str, path: str, name: str) -> types.ModuleType:
 
 
 # --- one measurement, in a child process -------------------------------------------------------
-def _rss_mib() -> float:
+def _status_mib(field: str) -> float:
+    """VmRSS (now) or VmHWM (the peak) of this process. Not ru_maxrss: that one keeps the peak
+    of the parent that forked this process (it survives exec on Linux)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
 def child(args) -> None:
-    import resource
-
     import torch  # noqa: F401 - imported before the baseline, as in a running server
     path = Path(args.path)
-    if args.what == "video":
+    if args.child == "video":
         import av  # noqa: F401
         from nodegraph.run.media_limits import MediaLimits
         from nodegraph_nodes.video.video_read import Selection, open_reader, read_clip
         from nodegraph_nodes.video.values import make_video, video_value
         old = load_old(args.rev, "nodes/video/video_io.py", "old_video_io") if args.impl == "old" else None
-        base = _rss_mib()
+        base = _status_mib("VmRSS")
         start = time.perf_counter()
         if old is not None:  # the old LoadVideo.run, line for line
             frames, fps = old.read_video(path, default_fps=8.0)
@@ -164,7 +164,7 @@ def child(args) -> None:
         from PIL import Image
         from nodegraph.run.media_limits import MediaLimits
         from nodegraph_nodes.basic.image_read import ImageReadError, load_image_tensor
-        base = _rss_mib()
+        base = _status_mib("VmRSS")
         start = time.perf_counter()
         if args.impl == "old":  # the old LoadImage.run and image_to_tensor
             with Image.open(path) as img:
@@ -177,7 +177,7 @@ def child(args) -> None:
             except ImageReadError as exc:
                 result = {"refused": str(exc)}
         seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mib("VmHWM")
     print(json.dumps({"seconds": seconds, "peak_mib": peak, "added_mib": peak - base, **result}))
 
 
