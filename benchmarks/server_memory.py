@@ -41,9 +41,16 @@ def run(args) -> dict:
     from nodegraph.model_cache import parse_bytes
     from nodegraph.server.app import ServerConfig, start_in_thread
 
-    data = json.loads(MAIN_JOB.read_text())
-    sampler = next(n for n in data["nodes"].values() if n["type"] == "LCMSampler")
-    sampler["inputs"].update(width=args.size, height=args.size)
+    if args.light:  # the server's own per-job work, without a model: thousands of jobs a minute
+        data = {"format": "nodegraph/workflow", "version": 1, "nodes": {
+            "a": {"type": "Int", "inputs": {"value": 0}},
+            "sum": {"type": "MathInt", "inputs": {"a": {"from": "a", "output": "value"}, "b": 1}},
+            "show": {"type": "Show", "inputs": {"value": {"from": "sum", "output": "value"}}}}}
+        sampler = data["nodes"]["a"]
+    else:
+        data = json.loads(MAIN_JOB.read_text())
+        sampler = next(n for n in data["nodes"].values() if n["type"] == "LCMSampler")
+        sampler["inputs"].update(width=args.size, height=args.size)
     samples: list[tuple[int, float, float]] = []  # (jobs done, RSS MiB, seconds)
     snapshots = {}
     with tempfile.TemporaryDirectory(prefix="server-memory-") as tmp:
@@ -60,7 +67,7 @@ def run(args) -> dict:
         try:
             with connect(f"ws://127.0.0.1:{handle.port}/ws", max_size=None, compression=None) as ws:
                 for k in range(1, args.jobs + 1):
-                    sampler["inputs"]["seed"] = k
+                    sampler["inputs"]["value" if args.light else "seed"] = k
                     ws.send(json.dumps({"type": "queue", "id": k, "workflow": data}))
                     job = None
                     while True:  # read until this job's done; keep nothing
@@ -112,12 +119,15 @@ def report(result: dict, args) -> None:
         for stat in stats[:args.top]:
             if stat.size_diff <= 0:
                 break
-            frame = stat.traceback[0]
-            where = f"{os.path.relpath(frame.filename, REPO) if frame.filename.startswith(str(REPO)) else frame.filename}:{frame.lineno}"
-            print(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks  {where}")
-            if args.frames > 1:
-                for line in stat.traceback.format()[2:2 * min(args.frames, 4)]:
-                    print(f"        {line.strip()}")
+            frame = stat.traceback[-1]  # the allocating line (a traceback runs oldest to newest)
+            print(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.count_diff:+7d} blocks  {_where(frame)}")
+            for caller in list(stat.traceback)[-2::-1][:args.frames - 1]:
+                print(f"        from {_where(caller)}")
+
+
+def _where(frame) -> str:
+    name = frame.filename
+    return f"{os.path.relpath(name, REPO) if name.startswith(str(REPO)) else name}:{frame.lineno}"
 
 
 def main(argv=None) -> int:
@@ -126,6 +136,8 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="stop after this long (default 10)")
     parser.add_argument("--every", type=int, default=100, help="print RSS every N jobs (default 100)")
     parser.add_argument("--size", type=int, default=64, help="image width and height (default 64)")
+    parser.add_argument("--light", action="store_true",
+                        help="a three-node integer workflow instead of the main job (the server's own per-job costs)")
     parser.add_argument("--cache-memory", default=None, help="the server's memory tier (e.g. 0); default 4G")
     parser.add_argument("--tracemalloc", action="store_true", help="trace Python allocations, print what grew")
     parser.add_argument("--warm", type=int, default=100, help="tracemalloc: the job of the first snapshot")
@@ -134,7 +146,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("NODEGRAPH_DEMO_DIR", str(Path.home() / ".cache" / "nodegraph" / "demo"))
-    print(f"main job at {args.size}px, up to {args.jobs} jobs or {args.minutes:g} min, memory tier "
+    print(f"{'light workflow' if args.light else f'main job at {args.size}px'}, up to {args.jobs} jobs or {args.minutes:g} min, memory tier "
           f"{args.cache_memory or 'default (4G)'}{', tracemalloc on' if args.tracemalloc else ''}", flush=True)
     report(run(args), args)
     return 0

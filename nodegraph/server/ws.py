@@ -79,6 +79,9 @@ class Hub:
 
     def _on_event(self, job_id: str, event: dict) -> None:
         targets = [ws for ws, conn in self.clients.items() if conn.wants(job_id)]
+        if event.get("event") == "done":  # its last event: a connection that queued a job a
+            for conn in self.clients.values():  # second for hours would otherwise keep every id
+                conn.jobs.discard(job_id)
         if not targets:
             return
         token = self.services.token
