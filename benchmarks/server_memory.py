@@ -4,7 +4,7 @@ A server runs in this process (``start_in_thread``, the same code as ``nodegraph
 demo main job (workflows/lcm_lora_sdxl.json, a new seed each time, so every job computes and
 stores new outputs); one websocket client queues the jobs one after another and keeps nothing.
 RSS is read from /proc every ``--every`` jobs. With ``--tracemalloc`` Python's allocations are
-traced and, after the run, the allocation sites that grew between job ``--warm`` and the last
+traced from the second job on (tracing the imports and model loading would take many minutes) and, after the run, the allocation sites that grew between job ``--warm`` and the last
 job are printed (tracemalloc sees Python objects and numpy arrays, not torch's tensor storage).
 
     python benchmarks/server_memory.py --jobs 2000 --minutes 10            # RSS every 100 jobs
@@ -59,8 +59,6 @@ def run(args) -> dict:
                               models_dir=work / "models", cache_dir=work / "cache", device="cpu")
         if args.cache_memory is not None:
             config.cache_memory = parse_bytes(args.cache_memory)
-        if args.tracemalloc:
-            tracemalloc.start(args.frames)
         started = time.perf_counter()
         handle = start_in_thread(config)
         deadline = started + args.minutes * 60
@@ -80,6 +78,8 @@ def run(args) -> dict:
                             if msg["status"] != "success":
                                 raise RuntimeError(f"job {k} ended {msg['status']}")
                             break
+                    if k == 1 and args.tracemalloc:  # after the first job: imports and model loading untraced
+                        tracemalloc.start(args.frames)
                     if k == 1 or k % args.every == 0:
                         samples.append((k, rss_mib(), time.perf_counter() - started))
                         print(f"  job {k:5d}: RSS {samples[-1][1]:7.1f} MiB   {samples[-1][2]:7.1f} s", flush=True)
