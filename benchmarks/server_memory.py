@@ -38,7 +38,7 @@ def rss_mib() -> float:
 def run(args) -> dict:
     from websockets.sync.client import connect
 
-    from nodegraph.model_cache import parse_bytes
+    from nodegraph.run.model_cache import parse_bytes
     from nodegraph.server.app import ServerConfig, start_in_thread
 
     if args.light:  # the server's own per-job work, without a model: thousands of jobs a minute

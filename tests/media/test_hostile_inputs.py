@@ -6,7 +6,7 @@ import pytest
 
 from conftest import IMAGES, VIDEOS, Hostile
 from pack_fixtures import run
-from nodegraph.workflow import parse_workflow
+from nodegraph.graph.workflow import parse_workflow
 
 
 def _graph(nodes: dict) -> dict:
