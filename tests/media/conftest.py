@@ -3,7 +3,6 @@ reading it from their input folder, the video pack's demos for the SVD start-fra
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,12 @@ import corpus
 from pack_fixtures import PackUnderTest
 from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 
-PLUGINS = Path(__file__).resolve().parent / "plugins"
-
 
 @pytest.fixture(scope="session")
 def pack() -> PackUnderTest:
     from nodegraph_nodes.video import demo
     from nodegraph_nodes.video.model_manager import VideoModelManager
     return PackUnderTest("media", demo, ("demo:tiny-svd", "demo:camera-static"), "svd_models", VideoModelManager)
-
-
-@dataclass(frozen=True)
-class Hostile:
-    name: str  # the file name in the input folder
-    kind: str  # "image" or "video"
-    says: tuple[str, ...]  # words the one-line error must contain (any of them)
 
 
 @pytest.fixture(scope="session")
@@ -55,29 +45,6 @@ def hostile_dir(tmp_path_factory) -> Path:
     corpus.small_png(d / "bomb_folder" / "a.png")
     corpus.png(d / "bomb_folder" / "bomb.png", 11000, 11000)
     return d
-
-
-IMAGES = [
-    Hostile("bomb_11000.png", "image", ("11000×11000", "over the image budget")),
-    Hostile("bomb_16000.png", "image", ("decompression-bomb",)),
-    Hostile("empty_0x0.png", "image", ("not a readable image",)),
-    Hostile("corrupt.png", "image", ("not a readable image",)),
-    Hostile("truncated.png", "image", ("truncated",)),
-    Hostile("not_an_image.jpg", "image", ("not a readable image",)),
-    Hostile("a_folder.png", "image", ("is a folder",)),
-]
-VIDEOS = [
-    Hostile("truncated.mp4", "video", ("truncated",)),
-    Hostile("corrupt.mp4", "video", ("corrupt",)),
-    Hostile("empty.mp4", "video", ("not a readable video",)),
-    Hostile("no_frames.mp4", "video", ("no video stream with frames", "no frames")),
-    Hostile("declares_100000.mp4", "video", ("no frame size (0×0)",)),
-    Hostile("declares_16000.mp4", "video", ("16000×16000", "over the image budget")),
-    Hostile("fps_million.mp4", "video", ("absurd frame rate",)),
-    Hostile("frames_10000.gif", "video", ("10,000 frames", "over the video budget")),
-    Hostile("empty_folder", "video", ("no image files",)),
-    Hostile("bomb_folder", "video", ("frame 'bomb.png'", "over the image budget")),
-]
 
 
 @pytest.fixture

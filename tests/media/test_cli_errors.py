@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGINS
+from media_cases import PLUGINS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import IMAGES, VIDEOS, Hostile
+from media_cases import IMAGES, VIDEOS, Hostile
 from pack_fixtures import run
 from nodegraph.graph.workflow import parse_workflow
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IMAGES, PLUGINS, VIDEOS
+from media_cases import IMAGES, PLUGINS, VIDEOS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from serverkit import Client, link, workflow  # noqa: E402
