@@ -9,7 +9,6 @@ import pytest
 
 import corpus
 from pack_fixtures import PackUnderTest
-from pack_fixtures import demo_dir, demo_paths, make_session, manager, registry  # noqa: F401 - this folder's fixtures
 
 
 @pytest.fixture(scope="session")
