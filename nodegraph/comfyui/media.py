@@ -18,7 +18,7 @@ import io
 import re
 from pathlib import Path
 
-from ..files import atomic_write
+from ..files.roots import atomic_write
 from ..server.protocol import ProtocolError, UPLOAD_KINDS, check_upload_bytes
 from .userdata import Refused
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..errors import Problem
+from ..api.errors import Problem
 from .object_info import input_spec
 
 NO_OUTPUTS = {"type": "prompt_no_outputs", "message": "Prompt has no outputs", "details": "", "extra_info": {}}

@@ -26,8 +26,8 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from .. import __version__
-from ..errors import Problem, WorkflowInvalid
+from ..version import __version__
+from ..api.errors import Problem, WorkflowInvalid
 from ..server.protocol import ProtocolError, loads
 from ..server.web import json_response, text_response
 from . import history, media, object_info, prompt_errors

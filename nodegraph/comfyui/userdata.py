@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write
+from ..files.roots import atomic_write
 
 DEFAULT_USER = "default"
 SETTINGS_FILE = "comfy.settings.json"
