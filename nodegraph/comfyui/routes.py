@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..version import __version__
 from ..api.errors import Problem, WorkflowInvalid
@@ -430,7 +431,7 @@ class ComfyAPI:
             form = await request.post()
         except web.HTTPRequestEntityTooLarge:
             raise BadRequest(413, comfy_error("request_too_large", f"uploads are limited to {self.max_upload} bytes"))
-        except (ValueError, AssertionError, UnicodeDecodeError) as exc:
+        except (ValueError, AssertionError, UnicodeDecodeError, HttpProcessingError) as exc:
             raise BadRequest(400, comfy_error("invalid_upload", f"cannot read the form: {exc}"))
         return dict(form)
 
