@@ -34,6 +34,7 @@ from ..server.web import json_response, text_response
 from . import history, media, object_info, prompt_errors
 from .api_format import api_to_workflow, workflow_to_api
 from .classes import resolve_class
+from .logs import LogTail
 from .sockets import PREVIEW_METHODS, ComfySockets
 from .userdata import Refused, UserData
 
@@ -43,6 +44,11 @@ COMFYUI_API_VERSION = "0.3.64"  # the ComfyUI release whose API this follows
 # ComfyUI's models/ folder names for nodegraph's model file kinds (others keep their own name).
 COMFY_FOLDERS = {"checkpoint": "checkpoints", "lora": "loras", "vae": "vae", "embedding": "embeddings"}
 MAX_HISTORY = 10000
+LOGGERS = ("nodegraph", "aiohttp")  # what the frontend's Logs panel shows
+# Per-user files ComfyUI's frontend reads at start whether or not the user made them: a missing
+# one answers its empty default (ComfyUI answers 404, which the frontend shows as a failed load).
+OPTIONAL_USER_FILES = {"user.css": (b"", "text/css; charset=utf-8"),
+                       "comfy.templates.json": (b"[]", "application/json")}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -51,6 +57,12 @@ class BadRequest(Exception):
     def __init__(self, status: int, body: Any):
         self.status = status
         self.body = body
+
+
+def ok() -> web.Response:
+    """ComfyUI's bodiless 200, with ``{}`` as its body: Chromium reports an empty answer that the
+    frontend leaves unread as a failed (aborted) request; clients only read the status."""
+    return web.Response(status=200, body=b"{}", headers={"Content-Type": "application/json"})
 
 
 def comfy_error(kind: str, message: str, details: str = "") -> dict[str, Any]:
@@ -78,6 +90,11 @@ class ComfyAPI:
         self.sockets = ComfySockets(self.store, self.folders, self.features, self._node_types)
         server.hub.dialect = self.sockets
         server.hub.listeners.append(self.sockets)
+        self.logs = LogTail(on_entry=lambda entry: server.hub._soon(self.sockets.push_log, entry))
+        self.logs.attach(*LOGGERS)
+
+    def close(self) -> None:
+        self.logs.detach(*LOGGERS)
 
     # --- mounting ------------------------------------------------------------------------
     def table(self) -> list[tuple[str, str, Handler]]:
@@ -97,6 +114,7 @@ class ComfyAPI:
             ("GET", "/models/{folder}", self.models_in), ("GET", "/experiment/models", self.model_folders),
             ("GET", "/experiment/models/{folder}", self.model_files), ("GET", "/extensions", self.extensions),
             ("GET", "/i18n", self.i18n), ("GET", "/workflow_templates", self.workflow_templates),
+            ("GET", "/global_subgraphs", self.global_subgraphs), ("GET", "/global_subgraphs/{id}", self.global_subgraph),
             ("GET", "/users", self.get_users), ("POST", "/users", self.post_users),
             ("GET", "/settings", self.get_settings), ("POST", "/settings", self.post_settings),
             ("GET", "/settings/{id}", self.get_setting), ("POST", "/settings/{id}", self.post_setting),
@@ -107,10 +125,21 @@ class ComfyAPI:
         ]
 
     def add_routes(self, app: web.Application) -> None:
-        """Every route under ``/api/`` and under ``/`` (ComfyUI's clients use both)."""
+        """Every route under ``/api/`` and under ``/`` (ComfyUI's clients use both), and the
+        files ComfyUI's frontend asks the server for besides its own (under ``/`` only)."""
         for prefix in ("/api", ""):
             for method, path, handler in self.table():
                 app.router.add_route(method, prefix + path, _guarded(handler))
+        app.router.add_route("GET", "/user.css", _guarded(self.user_css))
+        app.router.add_route("GET", "/templates/{name}", _guarded(self.templates))
+        for method, path, handler in self.internal_table():  # ComfyUI mounts these at /internal only
+            app.router.add_route(method, "/internal" + path, _guarded(handler))
+
+    def internal_table(self) -> list[tuple[str, str, Handler]]:
+        """ComfyUI's routes "for its frontend only" (/internal/...)."""
+        return [("GET", "/logs", self.logs_text), ("GET", "/logs/raw", self.logs_raw),
+                ("PATCH", "/logs/subscribe", self.logs_subscribe), ("GET", "/folder_paths", self.folder_paths),
+                ("GET", "/files/{directory_type}", self.folder_files)]
 
     # --- helpers -------------------------------------------------------------------------
     async def read_json(self, request: web.Request, default: Any = ...) -> Any:
@@ -298,17 +327,17 @@ class ComfyAPI:
         cancelled = [job_id for job_id in delete if self.store.cancel(job_id)]
         if cancelled:
             self.server.hub.broadcast_status()
-        return web.Response(status=200)
+        return ok()
 
     async def interrupt(self, request: web.Request) -> web.Response:
         body = await self.read_json(request, default={})
         prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
         self.server.worker.interrupt(prompt_id if isinstance(prompt_id, str) and prompt_id else None)
-        return web.Response(status=200)
+        return ok()
 
     async def free(self, request: web.Request) -> web.Response:
         await self.read_json(request, default={})
-        return web.Response(status=200)  # models stay warm: nodegraph's model cache manages memory itself
+        return ok()  # models stay warm: nodegraph's model cache manages memory itself
 
     # --- history -------------------------------------------------------------------------
     async def get_history(self, request: web.Request) -> web.Response:
@@ -342,7 +371,7 @@ class ComfyAPI:
             await asyncio.to_thread(self.store.delete_finished, None)
         if delete:
             await asyncio.to_thread(self.store.delete_finished, delete)
-        return web.Response(status=200)
+        return ok()
 
     # --- /api/jobs (the frontend's queue and history panels) ----------------------------
     async def get_jobs(self, request: web.Request) -> web.Response:
@@ -529,7 +558,10 @@ class ComfyAPI:
                            "comfyui_version": COMFYUI_API_VERSION, "nodegraph_version": __version__,
                            "installed_frontend_version": frontend_version() or "",
                            "python_version": sys.version, "pytorch_version": torch_version,
-                           "embedded_python": False, "argv": ["nodegraph", "serve"],
+                           "embedded_python": False,
+                           # nodegraph has none of ComfyUI's paid API nodes; the frontend then skips
+                           # comfy.org's release checks
+                           "argv": ["nodegraph", "serve", "--disable-api-nodes"],
                            "platform": platform.platform()},
                 "devices": devices}
 
@@ -580,6 +612,54 @@ class ComfyAPI:
     async def workflow_templates(self, request: web.Request) -> web.Response:
         return json_response({})  # packs' example workflows: none are shipped in ComfyUI's layout
 
+    async def templates(self, request: web.Request) -> web.Response:
+        """ComfyUI serves its template gallery from the comfyui-workflow-templates package; nodegraph
+        ships none in that layout: an empty gallery (``index*.json``), no logos."""
+        name = request.match_info["name"]
+        if name.startswith("index") and name.endswith(".json"):
+            return json_response({} if name == "index_logo.json" else [])
+        return text_response(404, "not found\n")
+
+    async def global_subgraphs(self, request: web.Request) -> web.Response:
+        return json_response({})  # subgraph blueprints: none are installed
+
+    async def global_subgraph(self, request: web.Request) -> web.Response:
+        return json_response({"error": "no such subgraph"}, 404)
+
+    async def user_css(self, request: web.Request) -> web.StreamResponse:
+        """The frontend's ``/user.css``: the user's own stylesheet (userdata ``user.css``), or an
+        empty one."""
+        return await self._userdata_file(request, "user.css")
+
+    # --- /internal -----------------------------------------------------------------------
+    async def logs_text(self, request: web.Request) -> web.Response:
+        return json_response(self.logs.text())
+
+    async def logs_raw(self, request: web.Request) -> web.Response:
+        return json_response(self.logs.raw())
+
+    async def logs_subscribe(self, request: web.Request) -> web.Response:
+        body = await self.read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("clientId"), str):
+            return json_response({"error": "{clientId, enabled} expected"}, 400)
+        self.sockets.subscribe_logs(body["clientId"], bool(body.get("enabled")))
+        return ok()
+
+    async def folder_paths(self, request: web.Request) -> web.Response:
+        files = self.session.env.files
+        return json_response({name: [str(p) for p in files.roots(kind)] for name, kind in self._model_kinds().items()})
+
+    async def folder_files(self, request: web.Request) -> web.Response:
+        """Files (no folders) directly in the output, input or temp folder, newest first."""
+        kind = request.match_info["directory_type"]
+        if kind not in self.folders:
+            return json_response({"error": "Invalid directory type"}, 400)
+
+        def scan():
+            entries = [e for e in os.scandir(self.folders[kind]) if e.is_file() and not e.name.startswith(".")]
+            return [e.name for e in sorted(entries, key=lambda e: -e.stat().st_mtime)]
+        return json_response(await asyncio.to_thread(scan))
+
     # --- users, settings, userdata -------------------------------------------------------
     async def get_users(self, request: web.Request) -> web.Response:
         return json_response({"storage": "server", "migrated": True})
@@ -608,7 +688,7 @@ class ComfyAPI:
         def save():
             self.users.save_settings(user, {**self.users.settings(user), **body})
         await asyncio.to_thread(save)
-        return web.Response(status=200)
+        return ok()
 
     async def post_setting(self, request: web.Request) -> web.Response:
         value = await self.read_json(request)
@@ -617,7 +697,7 @@ class ComfyAPI:
         def save():
             self.users.save_settings(user, {**self.users.settings(user), key: value})
         await asyncio.to_thread(save)
-        return web.Response(status=200)
+        return ok()
 
     async def list_userdata(self, request: web.Request) -> web.Response:
         query = request.query
@@ -640,15 +720,17 @@ class ComfyAPI:
         return json_response(found)
 
     async def get_userdata(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["file"]
+        return await self._userdata_file(request, request.match_info["file"])
+
+    async def _userdata_file(self, request: web.Request, name: str) -> web.StreamResponse:
         try:
             path = await asyncio.to_thread(self.users.path, self.user(request), name)
         except Refused as exc:
             return text_response(exc.status, exc.reason + "\n")
         if not path.is_file():
-            if name == "user.css":  # the frontend's optional user stylesheet: none yet is an empty one
-                return web.Response(body=b"", headers={"Content-Type": "text/css; charset=utf-8",
-                                                       "Cache-Control": "no-cache"})
+            if name in OPTIONAL_USER_FILES:  # files the frontend probes for: their empty default
+                body, kind = OPTIONAL_USER_FILES[name]
+                return web.Response(body=body, headers={"Content-Type": kind, "Cache-Control": "no-cache"})
             return text_response(404, "not found\n")
         return web.FileResponse(path, headers=_download_headers(path, inline_text=True))
 

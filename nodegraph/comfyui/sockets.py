@@ -46,6 +46,21 @@ class ComfySockets:
         self.jobs: dict[str, PromptMessages] = {}
         self.client_of: dict[str, str | None] = {}  # job -> its client_id (None: broadcast)
         self.previews_for: set[str] = set()  # jobs whose client asked for preview frames
+        self.log_clients: set[str] = set()  # clients whose Logs panel is open
+
+    def subscribe_logs(self, client_id: str, enabled: bool) -> None:
+        (self.log_clients.add if enabled else self.log_clients.discard)(client_id)
+
+    def push_log(self, entry: dict[str, Any]) -> None:
+        """One new log line as ComfyUI's ``logs`` message, to the clients that subscribed."""
+        from .logs import SIZE
+        text = None
+        for client in list(self.log_clients):
+            peer = self.peers.get(client)
+            if peer is None:
+                continue
+            text = text or dumps("logs", {"entries": [entry], "size": dict(SIZE)})
+            peer.send(text)
 
     # --- the dialect -------------------------------------------------------------------
     def claims_url(self, request: web.Request) -> bool:

@@ -6,14 +6,17 @@ messages, in ComfyUI's order:
     start     -> execution_start
     cached    -> execution_cached (consecutive cached nodes in one message), and ``executed``
                  for a cached output node (ComfyUI reports its outputs again)
-    executing -> executing {node, display_node}
-    progress  -> progress {value, max, node}
-    executed  -> executed {node, display_node, output} (only when the node has outputs)
+    executing -> executing {node, display_node}, progress_state
+    progress  -> progress {value, max, node}, progress_state
+    executed  -> executed {node, display_node, output} (only when the node has outputs),
+                 progress_state
     error     -> execution_error
     interrupted -> execution_interrupted
     done      -> execution_success (when it succeeded)
 
-The caller then sends ``status`` and ``executing`` with ``node: null``, the end of the prompt
+``progress_state`` (newer ComfyUI; its frontend draws the running node and its progress bar
+from it) carries every node that has started: ``running`` with its value/max, ``finished``, or
+``error``. The caller then sends ``status`` and ``executing`` with ``node: null``, the end of the prompt
 clients wait for. Binary frames (previews) use ComfyUI's framing: a 4-byte big-endian event
 type (1: preview image) and a 4-byte image format (1: JPEG, 2: PNG) before the bytes.
 """
@@ -65,6 +68,15 @@ class PromptMessages:
         self._cached: list[str] = []
         self._cached_outputs: list[Message] = []
         self.finished = False
+        self.states: dict[str, dict[str, Any]] = {}  # node -> its progress_state entry
+
+    def _state(self, node: str, state: str, value: float = 0, maximum: float = 1) -> None:
+        self.states[node] = {"value": value, "max": maximum, "state": state, "node_id": node,
+                             "prompt_id": self.prompt_id, "display_node_id": node, "parent_node_id": None,
+                             "real_node_id": node}
+
+    def _progress_state(self) -> Message:
+        return ("progress_state", {"prompt_id": self.prompt_id, "nodes": {k: dict(v) for k, v in self.states.items()}})
 
     def _flush(self) -> list[Message]:
         if not self._cached:
@@ -89,24 +101,35 @@ class PromptMessages:
             return [("execution_start", {"prompt_id": pid, "timestamp": _now_ms()})]
         if kind == "cached":
             self._cached.append(event["node"])
+            self._state(event["node"], "finished", 1, 1)
             self._cached_outputs += self._executed(event)
             return []
         out = self._flush()
         if kind == "executing":
             self.current = event["node"]
             out.append(("executing", {"node": event["node"], "display_node": event["node"], "prompt_id": pid}))
+            self._state(event["node"], "running")
+            out.append(self._progress_state())
         elif kind == "progress":
             out.append(("progress", {"value": event.get("value"), "max": event.get("max"), "prompt_id": pid,
                                      "node": event.get("node")}))
+            if event.get("node"):
+                self._state(event["node"], "running", event.get("value") or 0, event.get("max") or 1)
+                out.append(self._progress_state())
         elif kind == "executed":
             self.executed.append(event["node"])
+            self._state(event["node"], "finished", 1, 1)
             out += self._executed(event)
+            out.append(self._progress_state())
         elif kind == "error":
             error = dict(event)
             if error.get("node") and not error.get("node_type"):
                 error["node_type"] = self.node_types.get(error["node"], "")
             if error.get("exception") is None and error.get("kind") == "validation":
                 error["code"] = "invalid_workflow"
+            if error.get("node") in self.states:
+                self.states[error["node"]]["state"] = "error"
+                out.append(self._progress_state())
             out.append(("execution_error", execution_error(pid, error, self.executed, _now_ms())))
         elif kind == "interrupted":
             node = event.get("node")

@@ -164,6 +164,8 @@ class Server:
             finally:
                 await runner.cleanup()
         finally:
+            if self.comfy is not None:
+                self.comfy.close()
             if not self.worker.is_alive():
                 self.store.close()
             self.session.close()
