@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "tests" / "server" / "plugins"
+ALIAS_PLUGINS = REPO / "tests" / "comfyui_api" / "plugins"
 sys.path.insert(0, str(REPO / "tests" / "server"))
 from serverkit import Client as NativeClient  # noqa: E402  (nodegraph's own websocket protocol)
 
@@ -40,6 +41,7 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "nodegraph.cli", "serve", "--port", "0", "--device", "cpu",
                "--data-dir", str(d["data"]), "--out", str(d["output"]), "--input-dir", str(d["input"]),
                "--models-dir", str(d["models"]), "--cache-dir", str(d["cache"]), "--plugins", str(PLUGINS),
+               "--plugins", str(ALIAS_PLUGINS),
                *self.extra]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                "HF_HUB_OFFLINE": "1"}

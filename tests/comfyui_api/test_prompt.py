@@ -213,3 +213,18 @@ def test_history_delete_and_clear_reach_both_histories(comfy_server):
         assert pid not in {j["job"] for j in native.request({"type": "history", "limit": 1000})["jobs"]}
     assert http.post("/history", {"clear": True}).status == 200
     assert http.get("/history").json() == {}
+
+
+def test_a_comfy_alias_is_listed_and_runs(http):
+    info = http.get("/object_info/ComfyMultiply").json()["ComfyMultiply"]
+    assert info["input_order"]["optional"] == ["x", "y"] and info["output"] == ["INT"]
+    assert "ComfyMultiply" in http.get("/object_info").json()
+    prompt = {"1": {"class_type": "ComfyMultiply", "inputs": {"x": 6, "y": 7}},
+              "2": {"class_type": "Show", "inputs": {"value": ["1", 0]}}}
+    pid = http.prompt(prompt).json()["prompt_id"]
+    item = wait_until(lambda: http.get(f"/history/{pid}").json().get(pid))
+    assert item["outputs"] == {"2": {"text": ["42"]}}
+    bad = http.prompt({"1": {"class_type": "ComfyMultiply", "inputs": {"x": "six"}},
+                       "2": {"class_type": "Show", "inputs": {"value": ["1", 0]}}}).json()
+    (error,) = bad["node_errors"]["1"]["errors"]
+    assert error["extra_info"]["input_name"] == "x" and error["type"] == "invalid_input_type"
