@@ -163,7 +163,7 @@ class ComfySockets:
             for frame in self._previews(event):
                 for peer in targets:
                     peer.send(frame)
-        for kind, data in out:
+        for kind, data in out if targets else ():
             text = dumps(kind, data)
             for peer in targets:
                 peer.send(text)

@@ -139,6 +139,7 @@ class Server:
         app = web.Application(middlewares=[self.security.middleware], client_max_size=self.config.max_message)
         app.on_response_prepare.append(add_security_headers)
         app.router.add_route("GET", "/ws", self.hub.websocket)
+        app.router.add_route("GET", "/api/ws", self.hub.websocket)  # ComfyUI serves every route under /api too
         if self.comfy is not None:
             self.comfy.add_routes(app)
         app.router.add_routes(self.files.routes())

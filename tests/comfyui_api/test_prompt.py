@@ -228,3 +228,22 @@ def test_a_comfy_alias_is_listed_and_runs(http):
                        "2": {"class_type": "Show", "inputs": {"value": ["1", 0]}}}).json()
     (error,) = bad["node_errors"]["1"]["errors"]
     assert error["extra_info"]["input_name"] == "x" and error["type"] == "invalid_input_type"
+
+
+def test_preview_frames_when_the_client_asks_for_previews(comfy_server):
+    http = Http(comfy_server.port)
+    for method, expect in (("auto", True), ("none", False)):
+        with ComfyWs(comfy_server.port) as ws:
+            pid = http.prompt(solid_save(0.3 if expect else 0.7, prefix=f"preview-{method}"), client_id=ws.client_id,
+                              extra_data={"preview_method": method}).json()["prompt_id"]
+            seen = ws.until_done(pid)
+        frames = [m for m in seen if isinstance(m, bytes)]
+        if not expect:
+            assert frames == []
+            continue
+        (frame,) = frames
+        assert frame[:8] == b"\x00\x00\x00\x01\x00\x00\x00\x02" and frame[8:16] == b"\x89PNG\r\n\x1a\n"
+        at = seen.index(frame)
+        assert seen[at + 1]["type"] == "executed"  # the preview comes just before the node's outputs
+        name = seen[at + 1]["data"]["output"]["images"][0]["filename"]
+        assert frame[8:] == (comfy_server.dirs["output"] / name).read_bytes()

@@ -1,7 +1,7 @@
 """Every read-only route answers in ComfyUI's shape, under / and /api/ alike."""
 from __future__ import annotations
 
-from comfykit import add_show, wait_until
+from comfykit import Http, add_show, wait_until
 
 
 def test_object_info_lists_every_node_in_comfyuis_input_spec_shape(http):
@@ -99,3 +99,21 @@ def test_unknown_methods_and_routes(http):
     assert http.request("DELETE", "/prompt").status == 405
     assert http.request("PUT", "/history").status == 405
     assert http.get("/no/such/route").status == 404
+
+
+def test_internal_routes_of_the_frontend(comfy_server):
+    http = Http(comfy_server.port)
+    (comfy_server.dirs["input"] / "older.png").write_bytes(b"x")
+    import os
+    import time
+    os.utime(comfy_server.dirs["input"] / "older.png", (time.time() - 100, time.time() - 100))
+    (comfy_server.dirs["input"] / "newer.png").write_bytes(b"y")
+    listed = http.get("/internal/files/input").json()
+    assert listed.index("newer.png") < listed.index("older.png")
+    assert http.get("/internal/files/models").status == 400
+    raw = http.get("/internal/logs/raw").json()
+    assert set(raw) == {"entries", "size"} and isinstance(raw["entries"], list)
+    assert isinstance(http.get("/internal/logs").json(), str)
+    assert "checkpoints" in http.get("/internal/folder_paths").json()
+    assert http.request("PATCH", "/internal/logs/subscribe", b'{"clientId": "x", "enabled": true}',
+                        {"Content-Type": "application/json"}).status == 200
