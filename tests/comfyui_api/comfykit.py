@@ -26,13 +26,13 @@ from serverkit import Client as NativeClient  # noqa: E402  (nodegraph's own web
 class ServerProcess:
     """`nodegraph serve` in its own process (port 0), on folders under ``root``."""
 
-    def __init__(self, root: Path, token: str | None = None, extra: tuple[str, ...] = ()):
+    def __init__(self, root: Path, token: str | None = None, extra: tuple[str, ...] = (), aliases: bool = True):
         self.root = Path(root)
         self.dirs = {name: self.root / name for name in ("data", "output", "input", "models", "cache")}
         for folder in self.dirs.values():
             folder.mkdir(parents=True, exist_ok=True)
         self.token = token
-        self.extra = extra
+        self.extra = extra + (("--plugins", str(ALIAS_PLUGINS)) if aliases else ())
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -41,7 +41,6 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "nodegraph.cli", "serve", "--port", "0", "--device", "cpu",
                "--data-dir", str(d["data"]), "--out", str(d["output"]), "--input-dir", str(d["input"]),
                "--models-dir", str(d["models"]), "--cache-dir", str(d["cache"]), "--plugins", str(PLUGINS),
-               "--plugins", str(ALIAS_PLUGINS),
                *self.extra]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                "HF_HUB_OFFLINE": "1"}

@@ -7,7 +7,7 @@ from comfykit import ComfyWs, Http, NativeClient, ServerProcess, sleeper, solid_
 
 
 def test_a_comfyui_prompt_survives_kill_9_and_shows_in_both_histories(tmp_path):
-    server = ServerProcess(tmp_path / "srv").start()
+    server = ServerProcess(tmp_path / "srv", aliases=False).start()
     try:
         http = Http(server.port)
         blocker = http.prompt(sleeper(4)).json()["prompt_id"]
