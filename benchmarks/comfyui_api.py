@@ -82,7 +82,7 @@ def main() -> int:
     args = parser.parse_args()
     from comfykit import ServerProcess
     from nodegraph.comfyui import workflow_to_api
-    from nodegraph.plugins import load_registry
+    from nodegraph.api.plugins import load_registry
     workflow = json.loads(Path(args.workflow).read_text())
     registry = load_registry(())
     with tempfile.TemporaryDirectory(prefix="nodegraph-comfy-bench-") as root:

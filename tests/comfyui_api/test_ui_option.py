@@ -9,7 +9,7 @@ from comfykit import REPO, Http
 
 
 def test_without_the_frontend_package_one_line_and_exit_2(tmp_path):
-    code = ("import sys; sys.modules['comfyui_frontend_package'] = None; from nodegraph.cli import main; "
+    code = ("import sys; sys.modules['comfyui_frontend_package'] = None; from nodegraph.cli.main import main; "
             f"sys.exit(main(['serve', '--ui', 'comfyui', '--port', '0', '--data-dir', {str(tmp_path)!r}]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 2

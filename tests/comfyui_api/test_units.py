@@ -9,7 +9,7 @@ import pytest
 from nodegraph.comfyui import history, media, object_info, prompt_errors
 from nodegraph.comfyui.userdata import Refused
 from nodegraph.comfyui.ws_messages import PromptMessages, preview_frame, status_data
-from nodegraph.errors import Problem
+from nodegraph.api.errors import Problem
 
 
 def test_input_specs():
