@@ -44,6 +44,7 @@ COMFYUI_API_VERSION = "0.3.64"  # the ComfyUI release whose API this follows
 # ComfyUI's models/ folder names for nodegraph's model file kinds (others keep their own name).
 COMFY_FOLDERS = {"checkpoint": "checkpoints", "lora": "loras", "vae": "vae", "embedding": "embeddings"}
 MAX_HISTORY = 10000
+TEMP_FOLDER = "temp"  # inside the output folder, where the basic pack's PreviewImage writes
 LOGGERS = ("nodegraph", "aiohttp")  # what the frontend's Logs panel shows
 # Per-user files ComfyUI's frontend reads at start whether or not the user made them: a missing
 # one answers its empty default (ComfyUI answers 404, which the frontend shows as a failed load).
@@ -81,9 +82,11 @@ class ComfyAPI:
         self.catalogue = server.services.catalogue
         self.max_json = config.max_text
         self.max_upload = config.max_message
-        temp = Path(config.data_dir) / "temp"
+        # ComfyUI's "temp" folder (PreviewImage's) is output/temp here; listed first, so a file there
+        # is reported as temp, not as an output in a subfolder
+        temp = Path(config.output_dir) / TEMP_FOLDER
         temp.mkdir(parents=True, exist_ok=True)
-        self.folders = {"output": Path(config.output_dir), "input": Path(config.input_dir), "temp": temp}
+        self.folders = {"temp": temp, "output": Path(config.output_dir), "input": Path(config.input_dir)}
         self.users = UserData(Path(config.data_dir) / "users")
         self.specs = {n["type"]: {i["name"]: i for i in n["inputs"]} for n in self.catalogue["nodes"]}
         self.shapes = history.Shapes(self.folders, self._to_api, self._output_nodes)

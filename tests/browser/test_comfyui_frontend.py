@@ -102,7 +102,7 @@ def test_loads_without_a_failed_request_and_lists_every_node(frontend):
 def test_a_workflow_runs_with_progress_and_shows_the_image_and_the_video(frontend):
     frontend.open_workflow({
         "1": {"class_type": "SolidImage", "inputs": {"width": 32, "height": 24, "red": 0.9, "green": 0.1, "blue": 0.1}},
-        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "prefix": "frontend"}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "frontend"}},
         "3": {"class_type": "TestSleep", "inputs": {"seconds": 3.0, "value": 3}},
         "4": {"class_type": "Show", "inputs": {"value": ["3", 0]}},
         "5": {"class_type": "ImagesToVideo", "inputs": {"images": ["1", 0], "fps": 8.0}},
@@ -126,7 +126,7 @@ def test_an_uploaded_image_reaches_loadimage(frontend, comfy_ui):
     from PIL import Image
     (comfy_ui.dirs["input"] / "start.png").write_bytes(_png((0, 0, 0)))
     frontend.open_workflow({"1": {"class_type": "LoadImage", "inputs": {"image": "start.png"}},
-                            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "prefix": "uploaded"}}})
+                            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "uploaded"}}})
     upload = frontend.tmp_path / "my photo.png"
     upload.write_bytes(_png((20, 200, 120)))
     # LoadImage's "choose file to upload" widget opens a file chooser

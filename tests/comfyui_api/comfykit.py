@@ -195,12 +195,12 @@ def add_show(a: int, b: int) -> dict:
 def solid_save(red: float, prefix: str = "solid", size: int = 16) -> dict:
     return {"1": {"class_type": "SolidImage", "inputs": {"width": size, "height": size, "red": red, "green": 0.2,
                                                           "blue": 0.3}},
-            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "prefix": prefix}}}
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}}}
 
 
 def load_save(name: str, prefix: str = "loaded") -> dict:
     return {"1": {"class_type": "LoadImage", "inputs": {"image": name}},
-            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "prefix": prefix}}}
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": prefix}}}
 
 
 def sleeper(seconds: float, value: int = 0) -> dict:

@@ -45,7 +45,7 @@ def test_comfy_api_simplified_from_pypi(comfy_server, tmp_path):
     assert uploaded["subfolder"] == "default_upload_folder"
     name = f"{uploaded['subfolder']}/{uploaded['name']}"
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": name}},
-              "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "prefix": "simplified"}}}
+              "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "simplified"}}}
     wrapper = ComfyWorkflowWrapper(titled(prompt, {"2": "Save Image"}))
     results = api.queue_and_wait_images(wrapper, "Save Image")
     (data,) = results.values()

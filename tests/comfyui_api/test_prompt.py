@@ -76,7 +76,7 @@ def test_a_cached_rerun_reports_cached_nodes_and_its_outputs_again(comfy_server)
      "height"),
     (add_show(1, 2) | {"2": {"class_type": "MathInt", "inputs": {"a": ["1", 0], "op": "pow"}}}, "2",
      "value_not_in_list", "op: 'pow' not in"),
-    ({"2": {"class_type": "SaveImage", "inputs": {"prefix": "x"}}}, "2", "required_input_missing", "images"),
+    ({"2": {"class_type": "SaveImage", "inputs": {"filename_prefix": "x"}}}, "2", "required_input_missing", "images"),
     (add_show(1, 2) | {"1": {"class_type": "Int", "inputs": {"value": "seven"}}}, "1", "invalid_input_type", "value"),
     (add_show(1, 2) | {"3": {"class_type": "Show", "inputs": {"value": ["2", 5]}}}, "3", "bad_linked_input", "value"),
 ])
@@ -247,3 +247,18 @@ def test_preview_frames_when_the_client_asks_for_previews(comfy_server):
         assert seen[at + 1]["type"] == "executed"  # the preview comes just before the node's outputs
         name = seen[at + 1]["data"]["output"]["images"][0]["filename"]
         assert frame[8:] == (comfy_server.dirs["output"] / name).read_bytes()
+
+
+def test_preview_image_outputs_are_temp_files(comfy_server):
+    http = Http(comfy_server.port)
+    prompt = {"1": {"class_type": "SolidImage", "inputs": {"width": 8, "height": 8, "red": 0.25}},
+              "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}}
+    with ComfyWs(comfy_server.port) as ws:
+        pid = http.prompt(prompt, client_id=ws.client_id).json()["prompt_id"]
+        seen = ws.until_done(pid)
+    (output,) = [m["data"]["output"] for m in seen if m["type"] == "executed"]
+    (ref,) = output["images"]
+    assert ref["type"] == "temp" and ref["subfolder"] == "" and ref["filename"].startswith("ComfyUI_temp_")
+    assert http.get(f"/history/{pid}").json()[pid]["outputs"]["2"]["images"] == [ref]
+    view = http.get(f"/view?filename={ref['filename']}&type=temp")
+    assert view.status == 200 and view.body[:8] == b"\x89PNG\r\n\x1a\n"
