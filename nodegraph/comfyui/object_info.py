@@ -12,8 +12,10 @@ Mapping (no I/O here; the caller lists the files once per request):
 - sockets (link-only inputs) -> their type name (``["IMAGE", {}]``); nodegraph's any-type ``*``
   is ComfyUI's ``*`` too; inputs holding JSON values (lists, dicts) can only be linked;
 - ``control_after_generate`` comes from the widget's catalogue entry;
-- inputs nodegraph requires are ``required``, the others ``optional`` (ComfyUI's frontend draws
-  optional widgets as widgets too), in declaration order (``input_order``);
+- every input is ``required``, in declaration order (``input_order``), as ComfyUI lists its
+  widgets with defaults; only link-only inputs that may stay unconnected are ``optional``. The
+  frontend orders a node's widgets required-first, so this keeps them in declaration order, the
+  order of a UI workflow's ``widgets_values``;
 - outputs in declaration order are ComfyUI's slots; an output named like its type in lower
   case (``image`` of IMAGE) shows ComfyUI's upper-case name.
 
@@ -100,7 +102,8 @@ def node_info(spec: dict[str, Any], files: Callable[[dict[str, Any]], list[str]]
             continue
         name = to_comfy.get(item["name"], item["name"])
         listed = files(item["file"]) if item.get("widget") == "file" and item.get("file") else []
-        (required if item.get("required") else optional)[name] = input_spec(item, listed)
+        loose = item.get("widget") is None and not item.get("required")  # a socket left unconnected
+        (optional if loose else required)[name] = input_spec(item, listed)
     outputs = spec.get("outputs") or []
     name = comfy_name or spec["type"]
     plugin = spec.get("plugin") or ""

@@ -71,3 +71,29 @@ def test_comfy_api_simplified_with_the_token_as_password(token_server):
     wrapper = ComfyWorkflowWrapper(titled(solid_save(0.5, prefix="tokened"), {"2": "Save"}))
     (data,) = api.queue_and_wait_images(wrapper, "Save").values()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+SD15 = {  # ComfyUI's default text-to-image graph, on the comfy pack's tiny SD1.5 demo model
+    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "demo:tiny-sd15"}},
+    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse at dusk", "clip": ["4", 1]}},
+    "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["4", 1]}},
+    "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+    "3": {"class_type": "KSampler", "inputs": {"model": ["4", 0], "seed": 5, "steps": 2, "cfg": 8.0,
+                                               "sampler_name": "euler", "scheduler": "normal", "positive": ["6", 0],
+                                               "negative": ["7", 0], "latent_image": ["5", 0], "denoise": 1.0}},
+    "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
+    "9": {"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "ComfyUI"}},
+}
+
+
+def test_the_example_script_runs_comfyuis_default_graph(comfy_server, tmp_path):
+    (tmp_path / "prompt.json").write_text(json.dumps(SD15))
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run([sys.executable, str(HERE / "ws_api_example.py"), comfy_server.address,
+                    str(tmp_path / "prompt.json"), str(out)], check=True, timeout=600)
+    (image,) = out.iterdir()
+    from PIL import Image
+    picture = Image.open(io.BytesIO(image.read_bytes()))
+    assert picture.size == (64, 64)
+    assert json.loads(picture.info["prompt"])["3"]["class_type"] == "KSampler"  # ComfyUI's own metadata

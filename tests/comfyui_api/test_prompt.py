@@ -217,7 +217,7 @@ def test_history_delete_and_clear_reach_both_histories(comfy_server):
 
 def test_a_comfy_alias_is_listed_and_runs(http):
     info = http.get("/object_info/ComfyMultiply").json()["ComfyMultiply"]
-    assert info["input_order"]["optional"] == ["x", "y"] and info["output"] == ["INT"]
+    assert info["input_order"]["required"] == ["x", "y"] and info["output"] == ["INT"]
     assert "ComfyMultiply" in http.get("/object_info").json()
     prompt = {"1": {"class_type": "ComfyMultiply", "inputs": {"x": 6, "y": 7}},
               "2": {"class_type": "Show", "inputs": {"value": ["1", 0]}}}

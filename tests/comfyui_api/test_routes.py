@@ -9,29 +9,37 @@ def test_object_info_lists_every_node_in_comfyuis_input_spec_shape(http):
     # native nodes of every built-in pack and the test plugin
     assert {"Int", "MathInt", "Show", "LoadImage", "SaveImage", "LoadSDXL", "LCMSampler", "TestSleep"} <= set(info)
     math = info["MathInt"]
-    assert math["input"]["optional"]["a"] == ["INT", {"default": 0}]
-    assert math["input"]["optional"]["op"][0] == ["add", "subtract", "multiply", "floordiv", "mod", "min", "max"]
-    assert math["input_order"] == {"required": [], "optional": ["a", "b", "op"]}
+    assert math["input"]["required"]["a"] == ["INT", {"default": 0}]
+    assert math["input"]["required"]["op"][0] == ["add", "subtract", "multiply", "floordiv", "mod", "min", "max"]
+    assert math["input_order"] == {"required": ["a", "b", "op"], "optional": []}
     assert math["output"] == ["INT"] and math["output_is_list"] == [False] and math["output_name"] == ["value"]
     assert math["name"] == "MathInt" and math["category"] == "primitives" and math["output_node"] is False
-    sleep = info["TestSleep"]["input"]["optional"]["seconds"]
+    sleep = info["TestSleep"]["input"]["required"]["seconds"]
     assert sleep[0] == "FLOAT" and sleep[1]["min"] == 0.0 and sleep[1]["max"] == 600.0
     assert info["TestSleep"]["python_module"].startswith("custom_nodes.")
     save = info["SaveImage"]
     assert save["input"]["required"]["images"] == ["IMAGE", {}] and save["output_node"] is True
     sampler = info["LCMSampler"]["input"]
     assert sampler["required"]["model"] == ["MODEL", {}] and sampler["required"]["conditioning"] == ["CONDITIONING", {}]
-    assert sampler["optional"]["steps"][0] == "INT" and list(info["LCMSampler"]["input_order"]["required"]) == \
-        ["model", "conditioning"]
+    assert sampler["required"]["steps"][0] == "INT" and info["LCMSampler"]["input_order"]["required"][:3] == \
+        ["model", "conditioning", "steps"]
+    assert info["LoadLoRA"]["input_order"] == {"required": ["lora", "strength"], "optional": ["stack"]}
     # a file picker is a combo of the files present (plus the demos)
     load = info["LoadImage"]["input"]["required"]["image"]
     assert isinstance(load[0], list) and load[1]["image_upload"] is True
-    sdxl = info["LoadSDXL"]["input"]["optional"]["checkpoint"]
+    sdxl = info["LoadSDXL"]["input"]["required"]["checkpoint"]
     assert "demo:tiny-sdxl" in sdxl[0] and sdxl[1]["default"] == "demo:tiny-sdxl"
 
 
 def test_object_info_of_one_class(http):
     one = http.get("/object_info/MathInt").json()
+    # ComfyUI's own classes (the comfy pack) in ComfyUI's order, seeds with control_after_generate
+    ksampler = http.get("/object_info/KSampler").json()["KSampler"]
+    assert ksampler["input_order"]["required"] == ["model", "seed", "steps", "cfg", "sampler_name", "scheduler",
+                                                   "positive", "negative", "latent_image", "denoise"]
+    assert ksampler["input"]["required"]["seed"][1]["control_after_generate"] is True
+    assert ksampler["output"] == ["LATENT"] and ksampler["output_name"] == ["LATENT"]
+    assert "euler" in ksampler["input"]["required"]["sampler_name"][0]
     assert list(one) == ["MathInt"] and one["MathInt"]["output"] == ["INT"]
     assert http.get("/object_info/NoSuchNode").json() == {}
 

@@ -37,8 +37,8 @@ def test_alias_is_listed_with_comfyuis_input_names_and_without_fixed_inputs():
     info = object_info.object_info(catalogue, {"ComfyMultiply": {"type": "MathInt", "inputs": {"x": "a", "y": "b"},
                                                                  "set": {"op": "multiply"}}}, lambda f: [])
     assert list(info) == ["ComfyMultiply", "MathInt"]
-    assert info["ComfyMultiply"]["input_order"] == {"required": [], "optional": ["x", "y"]}
-    assert info["ComfyMultiply"]["name"] == "ComfyMultiply" and info["MathInt"]["input_order"]["optional"] == \
+    assert info["ComfyMultiply"]["input_order"] == {"required": ["x", "y"], "optional": []}
+    assert info["ComfyMultiply"]["name"] == "ComfyMultiply" and info["MathInt"]["input_order"]["required"] == \
         ["a", "b", "op"]
     assert object_info.output_name("image", "IMAGE") == "IMAGE" and object_info.output_name("value", "INT") == "value"
 
