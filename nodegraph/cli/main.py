@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--warmup", action="append", default=[], metavar="WORKFLOW",
                        help="run this workflow once at start-up, its outputs discarded, so the first job "
                             "finds its models loaded (and with --compile compiled); repeatable")
+    serve.add_argument("--ui", choices=["nodegraph", "comfyui"], default="nodegraph",
+                       help="the UI at /: nodegraph's canvas (default) or ComfyUI's own frontend "
+                            "(pip install 'nodegraph[comfyui]'); ComfyUI's API is served either way")
     serve.add_argument("--web-dir", default=None, help="folder of the canvas (default: the installed one)")
     serve.add_argument("--max-message", type=int, default=None, metavar="BYTES",
                        help="largest websocket message, uploads included (default 32 MiB, or --max-upload plus 64 KiB)")
@@ -512,6 +515,13 @@ def cmd_serve(args) -> int:
     except ImportError as exc:
         raise UsageError(f"the server is not available: {exc}") from None
     media_limits(args)  # a bad $NODEGRAPH_MAX_*_PIXELS is a usage error before the server starts
+    if getattr(args, "ui", "nodegraph") == "comfyui" and not args.web_dir:
+        from ..comfyui.frontend import FrontendMissing, frontend_dir
+        try:
+            frontend_dir()
+        except FrontendMissing as exc:  # one line, before anything slow
+            print(f"nodegraph serve: {exc}", file=sys.stderr)
+            return EXIT_INVALID  # 2, as for every unusable serve setting
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     with started(cache_dir, fast=args.compile or fast_mode_from_env()):
         args.device, line = check_device(args.device)  # a server imports torch for its first job anyway

@@ -1,11 +1,14 @@
-"""The server: one port for GET (canvas, output files) and /ws (everything else).
+"""The server: one aiohttp application on one port — the UI's files, output files, the native
+websocket at /ws and ComfyUI's HTTP API and websocket dialect (``nodegraph.comfyui``).
 
 This module only assembles the parts and runs their life cycle:
 
-- ``web.HttpGate``: HTTP GET, the Host/Origin/token checks (``security``, ``static``);
-- ``ws.Hub``: the thin websockets layer, frames in and out;
+- ``web.SecurityLayer``: the Host/Origin/token checks, one middleware for every route;
+- ``web.StaticFiles``: the UI's files and the output folder (``static`` path rules);
+- ``ws.Hub``: the thin websocket layer, frames in and out;
 - ``handlers``: the pure message handlers and their table (no I/O, unit-tested);
-- ``worker.Worker``: one thread running the SQLite queue (``jobs``) through the session API.
+- ``worker.Worker``: one thread running the SQLite queue (``jobs``) through the session API;
+- ``nodegraph.comfyui.routes``: ComfyUI's routes under ``/`` and ``/api/``, mounted here.
 
 One ``Session`` lives as long as the server, so models stay warm across jobs.
 
@@ -25,7 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from websockets.asyncio.server import serve
+from aiohttp import web
 
 from ..api.errors import UsageError, WorkflowInvalid
 from ..comfyui import install as install_comfyui
@@ -40,7 +43,7 @@ from ..startup.paths import default_cache_dir
 from ..version import __version__
 from . import handlers, protocol, security, static
 from .jobs import JobStore
-from .web import HttpGate
+from .web import SecurityLayer, StaticFiles, add_security_headers
 from .worker import Worker
 from .ws import Hub
 
@@ -77,6 +80,8 @@ class ServerConfig:
     compile: bool = False  # fast mode: packs compile their models once, for every job after
     warmups: tuple[Path, ...] = ()  # workflows run once at start-up, before the first job (warmup.py)
     demo_models: bool = False  # every job runs on the packs' demo models (nodegraph.graph.demo_models)
+    ui: str = "nodegraph"  # the UI served at /: "nodegraph" (the canvas) or "comfyui" (ComfyUI's frontend)
+    comfyui_api: bool = True  # ComfyUI's HTTP API and websocket dialect (nodegraph.comfyui)
 
 
 class DataDirBusy(RuntimeError):
@@ -94,9 +99,9 @@ class Server:
         self.input_dir = Path(config.input_dir)
         # An upload travels in one frame: unless set, the frame limit leaves room for the largest upload.
         self.max_message = config.max_message or max(MAX_MESSAGE, config.max_upload + (64 << 10))
-        web_dir = Path(config.web_dir) if config.web_dir is not None else static.default_web_dir()
-        self.http = HttpGate(web_dir, self.output_dir, self.token,
-                             security.allowed_hosts(config.host, config.allow_hosts))
+        self.web_dir = _ui_dir(config)
+        self.security = SecurityLayer(self.token, security.allowed_hosts(config.host, config.allow_hosts))
+        self.files = StaticFiles(self.web_dir, self.output_dir)
         self.session = Session.open(
             input_dir=self.input_dir, models_dir=config.models_dir, output_dir=self.output_dir,
             cache_dir=config.cache_dir or None, memory_bytes=config.cache_memory, disk_bytes=config.cache_disk,
@@ -127,29 +132,50 @@ class Server:
             limits={"max_message": self.max_message, "max_text": config.max_text, "max_upload": config.max_upload},
             clock=time.time, convert=lambda msg: import_message(msg, self.session.registry))
         self.hub = Hub(self.services, lambda: self.worker.wake(), self.input_dir, self.output_dir, config.max_text,
-                       config.max_upload)
+                       self.max_message, config.max_upload)
         self.worker = Worker(self.store, self.session, self.output_dir, self.hub.sink_for, self.hub.notify_status,
                              tuple(config.warmups), ErrorLog(Path(config.data_dir) / DEFAULT_NAME))
+        self.comfy = None
+        if config.comfyui_api:
+            from ..comfyui.routes import ComfyAPI
+            self.comfy = ComfyAPI(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.port: int | None = None
         self._stop: asyncio.Event | None = None
 
+    def application(self) -> web.Application:
+        """The one aiohttp application: security layer first, then the routes (API before files)."""
+        app = web.Application(middlewares=[self.security.middleware], client_max_size=self.max_message)
+        app.on_response_prepare.append(add_security_headers)
+        app.router.add_route("GET", "/ws", self.hub.websocket)
+        app.router.add_route("GET", "/api/ws", self.hub.websocket)  # ComfyUI serves every route under /api too
+        if self.comfy is not None:
+            self.comfy.add_routes(app)
+        app.router.add_routes(self.files.routes())
+        return app
+
     async def main(self, ready: threading.Event | None = None) -> None:
         self.loop = self.hub.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        runner = web.AppRunner(self.application(), access_log=None, handle_signals=False, shutdown_timeout=2)
         try:
-            async with serve(self.hub.handler, self.config.host, self.config.port,
-                             process_request=self.http.process_request, max_size=self.max_message,
-                             compression=None, ping_interval=20, ping_timeout=60, close_timeout=2,
-                             logger=logging.getLogger("nodegraph.server.ws")) as server:
-                self.port = server.sockets[0].getsockname()[1]
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, self.config.host or None, self.config.port)
+                await site.start()
+                self.port = runner.addresses[0][1]
                 self.worker.start()
                 if ready is not None:
                     ready.set()
                 await self._stop.wait()
                 self.worker.stop()
                 await asyncio.to_thread(self.worker.join, 30)
+                await self.hub.close_all()
+            finally:
+                await runner.cleanup()
         finally:
+            if self.comfy is not None:
+                self.comfy.close()
             if not self.worker.is_alive():
                 self.store.close()
             self.session.close()
@@ -162,6 +188,18 @@ class Server:
                 loop.call_soon_threadsafe(stop.set)
             except RuntimeError:  # loop already closed
                 pass
+
+
+def _ui_dir(config: ServerConfig) -> Path:
+    """The folder served at /: --web-dir, else the canvas, or ComfyUI's frontend (--ui comfyui)."""
+    if config.web_dir is not None:
+        return Path(config.web_dir)
+    if config.ui == "comfyui":
+        from ..comfyui.frontend import frontend_dir
+        return frontend_dir()
+    if config.ui != "nodegraph":
+        raise UsageError(f"unknown UI {config.ui!r}: use nodegraph or comfyui")
+    return static.default_web_dir()
 
 
 def _lock_data_dir(folder: Path):
@@ -219,6 +257,16 @@ def _url(host: str, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
+def _printed_url(config: ServerConfig, port: int) -> str:
+    """The address to open. The canvas reads the token from the fragment (it never reaches the
+    server); ComfyUI's frontend cannot, so its URL carries ``?token=``, which the server turns
+    into a cookie and drops from the address bar."""
+    url = _url(config.host, port)
+    if not config.token:
+        return url
+    return url + (f"?token={config.token}" if config.ui == "comfyui" else f"#token={config.token}")
+
+
 def write_behind(config: ServerConfig) -> bool:
     """Whether output files are encoded while the worker goes on with the next job (a job's
     ``done`` still waits for its files). Only with the jobs' compute on a GPU: on a CPU the
@@ -267,7 +315,8 @@ def config_from_args(args) -> ServerConfig:
         executor=executor_named(getattr(args, "executor", "local"), getattr(args, "address", None)),
         compile=bool(getattr(args, "compile", False)),
         warmups=tuple(Path(p) for p in getattr(args, "warmup", None) or ()),
-        demo_models=bool(getattr(args, "demo_models", False)))
+        demo_models=bool(getattr(args, "demo_models", False)),
+        ui=getattr(args, "ui", None) or "nodegraph")
 
 
 def media_limits_of(args) -> MediaLimits | None:
@@ -281,7 +330,7 @@ def media_limits_of(args) -> MediaLimits | None:
 def serve_forever(args) -> int:
     """``nodegraph serve``: runs until SIGINT/SIGTERM. Exit 2 when the settings are unsafe."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("nodegraph.server.ws").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
     config = config_from_args(args)
     try:
         server = Server(config)
@@ -305,8 +354,7 @@ def serve_forever(args) -> int:
         while not ready.is_set() and not task.done():
             await asyncio.sleep(0.01)
         if server.port is not None:
-            url = _url(config.host, server.port)
-            print(f"nodegraph: serving {url}" + (f"#token={config.token}" if config.token else ""), flush=True)
+            print(f"nodegraph: serving {_printed_url(config, server.port)}", flush=True)
         await task
 
     try:

@@ -1,7 +1,9 @@
 """The durable job queue: a state machine (pure) and its SQLite store (stdlib ``sqlite3``).
 
 States: ``pending`` -> ``running`` -> ``success`` | ``failed`` | ``interrupted``;
-``pending`` -> ``cancelled``. Jobs run in FIFO order of their queue sequence number.
+``pending`` -> ``cancelled``. Jobs run in FIFO order of their queue sequence number, unless a
+job was given a ``priority`` (ComfyUI's ``number``/``front``): the order is ``priority`` where
+set, else ``seq``, lowest first.
 
 Durability: every transition is committed before it is announced (WAL journal), so a kill -9
 loses nothing that a client was told. On start, ``recover()`` puts a job that was ``running``
@@ -17,7 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,13 @@ class JobRecord:
     finished: float | None
     attempts: int
     result: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)  # what the queuing API keeps (ComfyUI's prompt)
+    priority: float | None = None
+
+    @property
+    def number(self) -> float:
+        """The place in the queue order (ComfyUI's ``number``): the priority, else the seq."""
+        return self.priority if self.priority is not None else self.seq
 
     def summary(self) -> dict[str, Any]:
         """The history entry sent to clients (without the workflow)."""
@@ -82,7 +91,10 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_status_seq ON jobs(status, seq);
 """
-_COLUMNS = "id, seq, status, workflow, client_ref, created, started, finished, attempts, result"
+# Columns added after the first release: added to older files on open.
+_ADDED_COLUMNS = {"meta": "TEXT NOT NULL DEFAULT '{}'", "priority": "REAL"}
+_COLUMNS = "id, seq, status, workflow, client_ref, created, started, finished, attempts, result, meta, priority"
+_ORDER = "COALESCE(priority, seq), seq"
 
 
 class JobStore:
@@ -97,6 +109,10 @@ class JobStore:
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process kills
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, decl in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         with self._lock:
@@ -105,7 +121,7 @@ class JobStore:
     # --- reads ---------------------------------------------------------------------------
     def _row(self, row) -> JobRecord:
         return JobRecord(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6], row[7], row[8],
-                         json.loads(row[9] or "{}"))
+                         json.loads(row[9] or "{}"), json.loads(row[10] or "{}"), row[11])
 
     def get(self, job_id: str) -> JobRecord | None:
         with self._lock:
@@ -114,7 +130,7 @@ class JobStore:
 
     def pending_ids(self) -> list[str]:
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE status=? ORDER BY seq", (PENDING,))]
+            return [r[0] for r in self._db.execute(f"SELECT id FROM jobs WHERE status=? ORDER BY {_ORDER}", (PENDING,))]
 
     def running_id(self) -> str | None:
         with self._lock:
@@ -129,16 +145,56 @@ class JobStore:
                 (before if before is not None else 2**62, limit)).fetchall()
         return [self._row(r) for r in rows]
 
-    # --- writes --------------------------------------------------------------------------
-    def add(self, workflow: dict[str, Any], client_ref: str | None = None) -> JobRecord:
-        job_id = new_job_id()
-        now = time.time()
+    def select(self, statuses: tuple[str, ...], limit: int, offset: int = 0, by: str = "queue",
+               newest_first: bool = True) -> tuple[list[JobRecord], int]:
+        """Jobs in ``statuses``, one page and the total: in queue order (``by="queue"``) or in the
+        order they finished (``"finished"``), newest first unless ``newest_first`` is False."""
+        marks = ", ".join("?" * len(statuses))
+        keys = ("COALESCE(priority, seq)", "seq") if by == "queue" else ("finished", "seq")
+        order = ", ".join(f"{k} DESC" if newest_first else k for k in keys)
         with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO jobs (id, status, workflow, client_ref, created) VALUES (?, ?, ?, ?, ?)",
-                (job_id, PENDING, json.dumps(workflow), client_ref, now))
-            seq = cur.lastrowid
-        return JobRecord(job_id, seq, PENDING, workflow, client_ref, now, None, None, 0, {})
+            total = self._db.execute(f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks})", statuses).fetchone()[0]
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE status IN ({marks}) ORDER BY {order} "
+                                    "LIMIT ? OFFSET ?", (*statuses, limit, offset)).fetchall()
+        return [self._row(r) for r in rows], total
+
+    def delete_finished(self, job_ids: list[str] | None = None) -> int:
+        """Remove finished jobs from the history (all of them when ``job_ids`` is None)."""
+        marks = ", ".join("?" * len(FINAL))
+        with self._lock:
+            if job_ids is None:
+                cur = self._db.execute(f"DELETE FROM jobs WHERE status IN ({marks})", FINAL)
+            else:
+                cur = self._db.executemany(f"DELETE FROM jobs WHERE id=? AND status IN ({marks})",
+                                           [(job_id, *FINAL) for job_id in job_ids])
+            return cur.rowcount
+
+    # --- writes --------------------------------------------------------------------------
+    def add(self, workflow: dict[str, Any], client_ref: str | None = None, *, job_id: str | None = None,
+            meta: dict[str, Any] | None = None, priority: float | None = None, front: bool = False) -> JobRecord:
+        """Queue a job (committed before this returns). ``job_id``: the caller's own id (ComfyUI
+        clients may choose theirs; sqlite3.IntegrityError when taken). ``priority``: its place in
+        the order instead of its seq; ``front``: before every job queued so far."""
+        job_id = job_id or new_job_id()
+        now = time.time()
+        meta = meta or {}
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._db.execute(
+                    "INSERT INTO jobs (id, status, workflow, client_ref, created, meta, priority) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (job_id, PENDING, json.dumps(workflow), client_ref, now, json.dumps(meta), priority))
+                seq = cur.lastrowid
+                if front and priority is None:
+                    lowest = self._db.execute("SELECT MIN(COALESCE(priority, seq)) FROM jobs").fetchone()[0]
+                    priority = min(float(lowest), 0.0) - 1.0
+                    self._db.execute("UPDATE jobs SET priority=? WHERE seq=?", (priority, seq))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return JobRecord(job_id, seq, PENDING, workflow, client_ref, now, None, None, 0, {}, meta, priority)
 
     def _move(self, job_id: str, old: str, new: str, **fields: Any) -> bool:
         check_transition(old, new)
@@ -152,7 +208,7 @@ class JobStore:
     def claim_next(self) -> JobRecord | None:
         """The oldest pending job, now running (attempts + 1), or None."""
         with self._lock:
-            row = self._db.execute("SELECT id, attempts FROM jobs WHERE status=? ORDER BY seq LIMIT 1",
+            row = self._db.execute(f"SELECT id, attempts FROM jobs WHERE status=? ORDER BY {_ORDER} LIMIT 1",
                                    (PENDING,)).fetchone()
             if row is None:
                 return None

@@ -6,10 +6,13 @@ Rules (docs/protocol.md, "Security"):
   127.0.0.1, [::1], the bound host (unless it is a wildcard) and ``--allow-host`` values;
 - a websocket handshake that carries an Origin must come from the same host:port as the Host
   header (browsers always send Origin; ``null`` and foreign origins are refused);
-- with a token, the websocket (and /output/ files) need it: ``?token=`` or ``Authorization: Bearer``.
+- with a token, every route but the UI's own files needs it: ``?token=``, ``Authorization:
+  Bearer``, HTTP Basic with the token as password, or the cookie ``GET /?token=T`` sets (web.py).
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import ipaddress
 from urllib.parse import parse_qs, urlsplit
@@ -123,6 +126,25 @@ def request_token(path: str, authorization: str | None) -> str | None:
         if values:
             return values[0]
     return None
+
+
+def basic_password(authorization: str | None) -> str | None:
+    """The password of ``Authorization: Basic base64(user:password)`` (any user name), or None.
+
+    For clients that only know ``http://user:password@host`` URLs (several ComfyUI clients):
+    the token goes in as the password.
+    """
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    _, colon, password = decoded.partition(":")
+    return password if colon and password else None
 
 
 def token_ok(expected: str | None, presented: str | None) -> bool:

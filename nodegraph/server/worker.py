@@ -105,8 +105,11 @@ class Worker(threading.Thread):
     def _run(self, record: JobRecord, token: InterruptToken) -> None:
         emit = self.sink_for(record.id)
         done: list[dict] = []
+        files: dict[str, list[str]] = {}  # node -> files it wrote (or its cache entry holds)
 
         def sink(event: dict) -> None:
+            if event.get("event") in ("executed", "cached") and event.get("outputs"):
+                files[event["node"]] = [str(p) for p in event["outputs"]]
             # ``done`` waits until the result is committed: a client that reads the history
             # when it sees ``done`` finds the job finished, never still running.
             if event.get("event") == "error" and self.error_log is not None:
@@ -133,16 +136,16 @@ class Worker(threading.Thread):
             self._crash(record, exc, emit)
             return
         if result.finish is None:
-            self._complete(record, result, done, emit)
+            self._complete(record, result, done, emit, files)
         else:  # its files are still being written: record it once they are, run the next job now
-            self._finisher.submit(self._complete, record, result, done, emit, True)
+            self._finisher.submit(self._complete, record, result, done, emit, files, True)
 
     def _complete(self, record: JobRecord, result: RunResult, done: list[dict], emit: Sink,
-                  behind: bool = False) -> None:
+                  files: dict[str, list[str]], behind: bool = False) -> None:
         try:
             if result.finish is not None:
                 result.finish()  # waits for the files, emits the job's last events
-            self._record(record, result)
+            self._record(record, result, files)
         except Exception as exc:  # noqa: BLE001 - keep serving
             done.clear()
             self._crash(record, exc, emit)
@@ -153,11 +156,12 @@ class Worker(threading.Thread):
             if behind:
                 self.on_change()
 
-    def _record(self, record: JobRecord, result: RunResult) -> None:
+    def _record(self, record: JobRecord, result: RunResult, files: dict[str, list[str]]) -> None:
         if result.status == "interrupted" and self._stopping:
             self.store.requeue(record.id, "re-queued: the server stopped while it ran")
             return
         names = [protocol.output_url(p, self.output_dir) for p in result.outputs]
+        kept = {str(p) for p in result.outputs}
         error = None
         if result.error:
             error = {k: v for k, v in result.error.items() if k not in ("event", "job")}
@@ -166,7 +170,10 @@ class Worker(threading.Thread):
             "outputs": [n[len("/output/"):] for n in names if n],
             "urls": [n for n in names if n],
             "ui": result.ui, "error": error, "executed": len(result.executed), "cached": len(result.cached),
-            "seconds": round(result.seconds, 6)})
+            "seconds": round(result.seconds, 6),
+            # per node, for APIs that report outputs node by node (ComfyUI's history)
+            "files": {node: [p for p in paths if p in kept] for node, paths in files.items()},
+            "nodes": {"executed": list(result.executed), "cached": list(result.cached)}})
 
     def _crash(self, record: JobRecord, exc: BaseException, emit: Sink) -> None:
         error = {"code": "internal", "message": f"{type(exc).__name__}: {one_line(str(exc))}",

@@ -99,6 +99,8 @@ def raw_request(port: int, path: str, headers: dict[str, str] | None = None, hos
                 method: str = "GET", websocket: bool = False) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request on a plain socket, exactly as written (no client-side path clean-up)."""
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host if host is not None else f'127.0.0.1:{port}'}"]
+    if not websocket:
+        lines.append("Connection: close")  # read to the end: the server keeps connections alive otherwise
     if websocket:
         lines += ["Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13",
                   f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}"]

@@ -1,0 +1,127 @@
+"""Every read-only route answers in ComfyUI's shape, under / and /api/ alike."""
+from __future__ import annotations
+
+from comfykit import Http, add_show, wait_until
+
+
+def test_object_info_lists_every_node_in_comfyuis_input_spec_shape(http):
+    info = http.get("/object_info").json()
+    # native nodes of every built-in pack and the test plugin
+    assert {"Int", "MathInt", "Show", "LoadImage", "SaveImage", "LoadSDXL", "LCMSampler", "TestSleep"} <= set(info)
+    math = info["MathInt"]
+    assert math["input"]["required"]["a"] == ["INT", {"default": 0}]
+    assert math["input"]["required"]["op"][0] == ["add", "subtract", "multiply", "floordiv", "mod", "min", "max"]
+    assert math["input_order"] == {"required": ["a", "b", "op"], "optional": []}
+    assert math["output"] == ["INT"] and math["output_is_list"] == [False] and math["output_name"] == ["value"]
+    assert math["name"] == "MathInt" and math["category"] == "primitives" and math["output_node"] is False
+    sleep = info["TestSleep"]["input"]["required"]["seconds"]
+    assert sleep[0] == "FLOAT" and sleep[1]["min"] == 0.0 and sleep[1]["max"] == 600.0
+    assert info["TestSleep"]["python_module"].startswith("custom_nodes.")
+    save = info["SaveImage"]
+    assert save["input"]["required"]["images"] == ["IMAGE", {}] and save["output_node"] is True
+    sampler = info["LCMSampler"]["input"]
+    assert sampler["required"]["model"] == ["MODEL", {}] and sampler["required"]["conditioning"] == ["CONDITIONING", {}]
+    assert sampler["required"]["steps"][0] == "INT" and info["LCMSampler"]["input_order"]["required"][:3] == \
+        ["model", "conditioning", "steps"]
+    assert info["LoadLoRA"]["input_order"] == {"required": ["lora", "strength"], "optional": ["stack"]}
+    # a file picker is a combo of the files present (plus the demos)
+    load = info["LoadImage"]["input"]["required"]["image"]
+    assert isinstance(load[0], list) and load[1]["image_upload"] is True
+    sdxl = info["LoadSDXL"]["input"]["required"]["checkpoint"]
+    assert "demo:tiny-sdxl" in sdxl[0] and sdxl[1]["default"] == "demo:tiny-sdxl"
+
+
+def test_object_info_of_one_class(http):
+    one = http.get("/object_info/MathInt").json()
+    # ComfyUI's own classes (the comfy pack) in ComfyUI's order, seeds with control_after_generate
+    ksampler = http.get("/object_info/KSampler").json()["KSampler"]
+    assert ksampler["input_order"]["required"] == ["model", "seed", "steps", "cfg", "sampler_name", "scheduler",
+                                                   "positive", "negative", "latent_image", "denoise"]
+    assert ksampler["input"]["required"]["seed"][1]["control_after_generate"] is True
+    assert ksampler["output"] == ["LATENT"] and ksampler["output_name"] == ["LATENT"]
+    assert "euler" in ksampler["input"]["required"]["sampler_name"][0]
+    assert list(one) == ["MathInt"] and one["MathInt"]["output"] == ["INT"]
+    assert http.get("/object_info/NoSuchNode").json() == {}
+
+
+def test_file_pickers_follow_the_folder(http, comfy_server):
+    image = comfy_server.dirs["input"] / f"picker{http.prefix.replace('/', '_')}.png"
+    before = http.get("/object_info/LoadImage").json()["LoadImage"]["input"]["required"]["image"][0]
+    assert image.name not in before
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    after = http.get("/object_info/LoadImage").json()["LoadImage"]["input"]["required"]["image"][0]
+    assert image.name in after
+
+
+def test_prompt_queue_and_history_shapes(http):
+    assert set(http.get("/prompt").json()) == {"exec_info"}
+    assert isinstance(http.get("/prompt").json()["exec_info"]["queue_remaining"], int)
+    queue = http.get("/queue").json()
+    assert set(queue) == {"queue_running", "queue_pending"}
+    reply = http.prompt(add_show(2, 40)).json()
+    prompt_id = reply["prompt_id"]
+    item = wait_until(lambda: http.get(f"/history/{prompt_id}").json().get(prompt_id), 60)
+    number, pid, prompt, extra, outputs = item["prompt"]
+    assert pid == prompt_id and number == reply["number"] and prompt == add_show(2, 40) and outputs == ["3"]
+    assert item["outputs"] == {"3": {"text": ["42"]}}
+    assert item["status"]["status_str"] == "success" and item["status"]["completed"] is True
+    assert [m[0] for m in item["status"]["messages"]] == ["execution_start", "execution_cached", "execution_success"]
+    assert prompt_id in http.get("/history?max_items=5").json()
+    assert http.get("/history/not-a-prompt").json() == {}
+
+
+def test_jobs_api_shapes(http):
+    reply = http.prompt(add_show(1, 1)).json()
+    job = wait_until(lambda: (j := http.get(f"/jobs/{reply['prompt_id']}").json()).get("status") == "completed" and j)
+    assert job["id"] == reply["prompt_id"] and job["outputs"] == {"3": {"text": ["2"]}}
+    assert job["workflow"]["prompt"] == add_show(1, 1) and isinstance(job["create_time"], int)
+    page = http.get("/jobs?status=completed,failed&limit=2&offset=0").json()
+    assert set(page) == {"jobs", "pagination"} and len(page["jobs"]) <= 2
+    assert set(page["pagination"]) == {"offset", "limit", "total", "has_more"}
+    assert all(j["status"] in ("completed", "failed") for j in page["jobs"])
+    assert http.get("/jobs/missing").status == 404
+    assert http.get("/jobs?status=bogus").status == 400
+    assert http.get("/jobs?limit=x").status == 400
+
+
+def test_machine_and_model_routes(http, comfy_server):
+    stats = http.get("/system_stats").json()
+    assert {"os", "ram_total", "ram_free", "comfyui_version", "python_version", "pytorch_version"} <= set(stats["system"])
+    assert stats["devices"][0]["type"] == "cpu" and stats["system"]["ram_total"] > 0
+    assert http.get("/embeddings").json() == []
+    folders = http.get("/models").json()
+    assert {"checkpoints", "loras", "vae"} <= set(folders)
+    lora = comfy_server.dirs["models"] / "loras" / f"style{http.prefix.replace('/', '_')}.safetensors"
+    lora.parent.mkdir(exist_ok=True)
+    lora.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    assert lora.name in http.get("/models/loras").json()
+    assert lora.name in http.get("/models/lora").json()  # nodegraph's own kind name too
+    assert http.get("/models/nope").status == 404
+    assert any(f["name"] == "loras" for f in http.get("/experiment/models").json())
+    assert isinstance(http.get("/extensions").json(), list)
+    features = http.get("/features").json()
+    assert features["max_upload_size"] > 0 and "supports_preview_metadata" in features
+
+
+def test_unknown_methods_and_routes(http):
+    assert http.request("DELETE", "/prompt").status == 405
+    assert http.request("PUT", "/history").status == 405
+    assert http.get("/no/such/route").status == 404
+
+
+def test_internal_routes_of_the_frontend(comfy_server):
+    http = Http(comfy_server.port)
+    (comfy_server.dirs["input"] / "older.png").write_bytes(b"x")
+    import os
+    import time
+    os.utime(comfy_server.dirs["input"] / "older.png", (time.time() - 100, time.time() - 100))
+    (comfy_server.dirs["input"] / "newer.png").write_bytes(b"y")
+    listed = http.get("/internal/files/input").json()
+    assert listed.index("newer.png") < listed.index("older.png")
+    assert http.get("/internal/files/models").status == 400
+    raw = http.get("/internal/logs/raw").json()
+    assert set(raw) == {"entries", "size"} and isinstance(raw["entries"], list)
+    assert isinstance(http.get("/internal/logs").json(), str)
+    assert "checkpoints" in http.get("/internal/folder_paths").json()
+    assert http.request("PATCH", "/internal/logs/subscribe", b'{"clientId": "x", "enabled": true}',
+                        {"Content-Type": "application/json"}).status == 200
