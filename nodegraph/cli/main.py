@@ -248,7 +248,8 @@ def _run_here(args, cache_dir: Path) -> int:
     session.env.compile = session.env.compile or args.compile
     token = InterruptToken()
     sink = fanout(JsonlSink(sys.stdout) if jsonl else None,
-                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile))
+                  HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile,
+                                cache_enabled=not args.no_cache))
     stdout = sys.stdout
     if jsonl:  # stdout carries events only: stray prints (nodes, Ray's own notices) go to stderr
         sys.stdout = sys.stderr

@@ -7,6 +7,7 @@ Validation also *normalises*: each node's literal inputs are coerced by their de
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -144,6 +145,9 @@ def _check_file(node_id: str, spec: InputSpec, value: str, env: Any) -> Problem 
     if path is None:
         if spec.allow_hub_id and _looks_like_hub_id(value):
             return None
+        if Path(value).expanduser().is_absolute():  # looked up only where it points, not in the folders
+            return Problem("missing_file", f"{spec.file_kind} file {value!r} not found (an absolute path is looked "
+                                           f"up only where it points)", node_id, spec.name)
         roots = ", ".join(str(r) for r in env.files.roots(spec.file_kind))
         return Problem("missing_file", f"{spec.file_kind} file {value!r} not found (looked in {roots})", node_id, spec.name)
     if spec.extensions and path.is_file() and path.suffix.lower() not in spec.extensions:
