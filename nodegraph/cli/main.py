@@ -353,7 +353,7 @@ def _sinks(args, jsonl: bool, cache_dir: Path):
     log = ErrorLog(cache_dir / "logs" / DEFAULT_NAME)
     return fanout(JsonlSink(sys.stdout) if jsonl else None,
                   HumanProgress(sys.stderr, quiet=args.quiet, profile=args.profile, traceback=args.traceback,
-                                log_path=str(log.path)), log)
+                                log_path=str(log.path), cache_enabled=not args.no_cache), log)
 
 
 def _on_sigint(token):

@@ -21,7 +21,7 @@ class HumanProgress:
 
     def __init__(self, stream: TextIO = sys.stderr, quiet: bool = False, profile: bool = False,
                  clock: Callable[[], float] = time.monotonic, traceback: bool = False,
-                 log_path: str | None = None):
+                 log_path: str | None = None, cache_enabled: bool = True):
         self.stream = stream
         self.quiet = quiet
         self.profile = profile  # a per-node time table after the summary
@@ -31,6 +31,8 @@ class HumanProgress:
         self._times: dict[str, tuple[str, float | None, dict]] = {}
         self.tty = stream.isatty()
         self.clock = clock
+        self.cache_enabled = cache_enabled  # what an interrupted run can say it kept
+        self._written: set[str] = set()  # files executed nodes wrote in this run (the rest came from the cache)
         self._bar = None
         self._step_bar = None
         self._step_node = None
@@ -47,6 +49,8 @@ class HumanProgress:
                 self._bar = tqdm(total=self._total, desc="nodes", unit="node", file=self.stream, leave=False)
         elif kind in ("cached", "executed"):
             self._times[event["node"]] = (kind, event.get("seconds"), event.get("phases") or {})
+            if kind == "executed":
+                self._written.update(event.get("outputs") or ())
             self._close_steps()
             self._finished += 1
             if self._bar is not None:
@@ -103,14 +107,16 @@ class HumanProgress:
                 self._write(f"cell {event['done']}/{event['total']} done: {event['label']} ({how})")
         elif kind == "interrupted":
             self._close()
-            self._write(f"interrupted at node {event.get('node')!r}; finished nodes stay cached")
+            kept = ("finished nodes stay cached" if self.cache_enabled
+                    else "nothing was cached (--no-cache): a re-run starts over")
+            self._write(f"interrupted at node {event.get('node')!r}; {kept}")
         elif kind == "done":
             self._close()
             if not self.quiet:
                 self._write(f"{event['status']}: {event['executed']} executed, {event['cached']} cached, "
                             f"{event['seconds']:.2f} s")
-                for path in event["outputs"]:
-                    self._write(f"  wrote {path}")
+                for path in event["outputs"]:  # a cached output node wrote nothing: its file was there
+                    self._write(f"  wrote {path}" if path in self._written else f"  cached {path} (not rewritten)")
                 sweep = event.get("sweep")
                 if sweep:
                     self._write(f"  sweep: {sweep['done']}/{sweep['cells']} cells; contact sheet {sweep['sheet']}, "
@@ -118,6 +124,7 @@ class HumanProgress:
             if self.profile:
                 self._write_profile(event.get("seconds"))
             self._times = {}
+            self._written = set()
 
     def _write_profile(self, total: float | None) -> None:
         """Nodes by time spent, slowest first, each followed by the phases it reported (importing

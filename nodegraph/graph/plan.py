@@ -4,11 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import networkx as nx
-
 from .graph import Graph
-
-_SINK = object()  # a virtual node every target feeds, so one traversal finds all ancestors
+from .order import Children, generations, weakly_connected
 
 
 @dataclass(frozen=True)
@@ -16,7 +13,7 @@ class Plan:
     order: tuple[str, ...]  # topological order of the nodes that must run
     levels: tuple[tuple[str, ...], ...]  # nodes of one level have no edges between them
     consumers: dict[str, int]  # how many planned nodes read each node's outputs
-    graph: nx.DiGraph = field(repr=False, compare=False)  # the planned subgraph
+    children: Children = field(repr=False, compare=False)  # the planned subgraph's edges
 
     def __len__(self) -> int:
         return len(self.order)
@@ -24,22 +21,26 @@ class Plan:
     @cached_property
     def branches(self) -> tuple[frozenset[str], ...]:
         """Weakly connected parts: fully independent work (for a parallel executor)."""
-        return tuple(frozenset(c) for c in nx.weakly_connected_components(self.graph))
+        return tuple(frozenset(part) for part in weakly_connected(self.children))
 
 
 def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
     """Only ancestors of output nodes (or of ``targets``) are planned. O(nodes + edges)."""
-    g = nx.DiGraph()
-    g.add_nodes_from(graph.nodes)
-    g.add_edges_from(graph.edges())
-    wanted = targets if targets is not None else {n for n, gn in graph.nodes.items() if gn.cls.output_node}
-    g.add_edges_from((t, _SINK) for t in wanted)
-    needed = nx.ancestors(g, _SINK) if wanted else set()
-    g.remove_node(_SINK) if wanted else None
-    if len(needed) != len(g):
-        g = g.subgraph(needed).copy()  # a copy: traversals over views are several times slower
+    nodes = graph.nodes
+    wanted = targets if targets is not None else [n for n, gn in nodes.items() if gn.cls.output_node]
+    needed: set[str] = set()  # the wanted nodes and everything they depend on
+    stack = [n for n in wanted if n in nodes]
+    while stack:
+        node_id = stack.pop()
+        if node_id not in needed:
+            needed.add(node_id)
+            stack.extend(link.node for link in nodes[node_id].links.values())
+    children: Children = {n: {} for n in nodes if n in needed}  # in the workflow's order
+    for node_id in children:
+        for link in nodes[node_id].links.values():
+            children[link.node][node_id] = None
     # Generations are levels of mutually independent nodes; concatenated, a topological order.
-    levels = tuple(tuple(level) for level in nx.topological_generations(g))
+    levels = tuple(generations(children))
     order = tuple(n for level in levels for n in level)
     # Consumers count links, not edges: a node reading two outputs of one parent (a loader's
     # MODEL and CLIP) releases that parent's values only after both reads.
@@ -48,4 +49,4 @@ def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
         for link in graph.nodes[node_id].links.values():
             if link.node in consumers:
                 consumers[link.node] += 1
-    return Plan(order, levels, consumers, g)
+    return Plan(order, levels, consumers, children)

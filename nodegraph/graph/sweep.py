@@ -16,12 +16,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from ..api.errors import Problem, UsageError, WorkflowInvalid
 from ..api.registry import Registry
 from .graph import Graph, GraphNode
 from .overrides import parse_value
+from .order import children_of, generations
 from .plan import Plan
 from .workflow import Link, Sweep, SweepAxis, Workflow, parse_workflow
 
@@ -205,7 +204,7 @@ def combine(cells: list[Cell], graphs: list[Graph], plans: list[Plan], sweep: Sw
         mine: dict[str, str] = {}
         signatures: dict[str, str] = {}
         reached: dict[str, set[int]] = {}
-        for node_id in nx.topological_sort(_digraph(graph)):
+        for node_id in (n for level in generations(children_of(graph.nodes, graph.edges())) for n in level):
             gnode = graph.nodes[node_id]
             reached[node_id] = set().union(*(reached[l.node] for l in gnode.links.values())) if gnode.links else set()
             reached[node_id] |= {i for i, a in enumerate(sweep.axes) if a.node == node_id}
@@ -228,19 +227,10 @@ def combine(cells: list[Cell], graphs: list[Graph], plans: list[Plan], sweep: Sw
             sharers[cid] = sharers.get(cid, 0) + 1
             if sharers[cid] == 1:
                 order.append(cid)
-    g = nx.DiGraph()
-    g.add_nodes_from(order)
-    g.add_edges_from((u, v) for u, v in combined.edges() if u in g and v in g)
+    children = children_of(order, combined.edges())
     combined.nodes = {cid: combined.nodes[cid] for cid in order}
-    levels = tuple(tuple(level) for level in nx.topological_generations(g))
-    return combined, Plan(tuple(order), levels, dict(g.out_degree()), g), members
-
-
-def _digraph(graph: Graph) -> nx.DiGraph:
-    g = nx.DiGraph()
-    g.add_nodes_from(graph.nodes)
-    g.add_edges_from(graph.edges())
-    return g
+    levels = tuple(generations(children))
+    return combined, Plan(tuple(order), levels, {n: len(kids) for n, kids in children.items()}, children), members
 
 
 def _signature(gnode: GraphNode, signatures: dict[str, str]) -> str:

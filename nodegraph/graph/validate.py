@@ -7,9 +7,9 @@ Validation also *normalises*: each node's literal inputs are coerced by their de
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from pydantic import ValidationError
 
 from ..api.errors import Problem, WorkflowInvalid
@@ -17,6 +17,7 @@ from ..api.node import InputSpec, normalise_literal, takes_node_id, widget_defau
 from ..api.registry import Registry
 from ..files.roots import PathEscape, demo_name
 from .graph import Graph, GraphNode
+from .order import children_of, cycle_through, strongly_connected
 from .workflow import Link, Workflow
 
 
@@ -145,6 +146,9 @@ def _check_file(node_id: str, spec: InputSpec, value: str, env: Any, has_demos: 
     if path is None:
         if spec.allow_hub_id and _looks_like_hub_id(value):
             return None
+        if Path(value).expanduser().is_absolute():  # looked up only where it points, not in the folders
+            return Problem("missing_file", f"{spec.file_kind} file {value!r} not found (an absolute path is looked "
+                                           f"up only where it points)", node_id, spec.name)
         roots = ", ".join(str(r) for r in env.files.roots(spec.file_kind))
         hint = ""
         if has_demos and env.files.locations.get(spec.file_kind, "models") == "models":
@@ -191,20 +195,16 @@ def _check_link(node_id: str, name: str, link: Link, gnode: GraphNode, workflow:
 
 
 def _check_cycles(workflow: Workflow) -> list[Problem]:
-    g = nx.DiGraph()
-    for node_id, entry in workflow.nodes.items():
-        for value in entry.inputs.values():
-            if isinstance(value, Link) and value.node in workflow.nodes:
-                g.add_edge(value.node, node_id)
+    """One problem per group of nodes that feed each other, with one cycle through it."""
+    children = children_of(workflow.nodes, ((value.node, node_id) for node_id, entry in workflow.nodes.items()
+                                            for value in entry.inputs.values() if isinstance(value, Link)))
     problems = []
-    for component in nx.strongly_connected_components(g):
-        if len(component) == 1:
-            (only,) = component
-            if not g.has_edge(only, only):
-                continue
-        cycle = nx.find_cycle(g.subgraph(component))
-        path = [edge[0] for edge in cycle] + [cycle[0][0]]
-        problems.append(Problem("cycle", "cycle: " + " -> ".join(path), cycle[0][0]))
+    for component in strongly_connected(children):
+        start = component[-1]  # the first of the group that the search reached
+        if len(component) == 1 and start not in children[start]:
+            continue  # one node, no self-link: no cycle
+        path = cycle_through(children, start, set(component))
+        problems.append(Problem("cycle", "cycle: " + " -> ".join(path), start))
     return problems
 
 

@@ -30,7 +30,7 @@ class SweepTracker:
         self.first_cell: dict[str, int] = {}  # combined id -> the first cell (in order) that needs it
         for cell in cells:
             for cid in sweep.members[cell.index].values():
-                if cid in sweep.plan.graph:
+                if cid in sweep.plan.children:
                     self.first_cell.setdefault(cid, cell.index)
         for waiting in self.waiting:
             waiting &= set(sweep.plan.order)  # what the plan runs (only what outputs need)

@@ -106,12 +106,19 @@ class OpenAIChatLLM(Node):
     def check_inputs(cls, literals, env):
         problems = []
         url = literals.get("base_url")  # absent when linked
-        if url is not None and not url.startswith(("http://", "https://")):
+        if url is not None and not url.strip():
+            problems.append(("base_url", "no endpoint: give the server's URL, ending before /chat/completions "
+                                         "(e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1)"))
+        elif url is not None and not url.startswith(("http://", "https://")):
             problems.append(("base_url", f"{url!r} is not an http(s) URL"))
         name = literals.get("api_key_env")
         if name and not _ENV_NAME.match(name):
             problems.append(("api_key_env", "give the *name* of an environment variable (e.g. OPENAI_API_KEY), "
                                             "never the key itself"))
+        elif name and not os.environ.get(name):
+            # Known before anything runs: refused here rather than failing the node mid-run.
+            problems.append(("api_key_env", f"environment variable {name} is not set: export it with your API "
+                                            f"key, or set api_key_env to \"\" for a server without auth"))
         return problems
 
     def run(self, ctx):

@@ -109,6 +109,7 @@ def circles(root: Path) -> list[list[str]]:
     graph: dict[str, list[str]] = {}
     for edge in edges(root):
         graph.setdefault(edge.source, []).append(edge.target)
-    import networkx as nx  # an engine dependency already
-    return sorted(sorted(c) for c in nx.strongly_connected_components(nx.DiGraph(
-        [(a, b) for a, targets in graph.items() for b in targets])) if len(c) > 1)
+    from nodegraph.graph.order import children_of, strongly_connected
+    modules = {m for source, targets in graph.items() for m in (source, *targets)}
+    children = children_of(sorted(modules), [(a, b) for a, targets in graph.items() for b in targets])
+    return sorted(sorted(c) for c in strongly_connected(children) if len(c) > 1)

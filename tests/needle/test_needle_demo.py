@@ -68,3 +68,27 @@ def test_shipped_workflow_runs_as_is_on_the_demo_backend(tmp_path, demo_dir):
     assert (meta["rows"], meta["cols"]) == (len(depths), len(lengths))
     report = (tmp_path / "out" / "needle_demo_report.md").read_text()
     assert "token counts: tokenizer of orca-tiny-llama-v1" in report
+
+
+def test_the_openai_workflow_without_its_key_or_endpoint_is_refused_before_running(tmp_path):
+    """As a new user runs it: no OPENAI_API_KEY in the environment is a validation problem naming
+    the node and input (exit 2, nothing executed), not a node failing mid-run."""
+    shipped = REPO / "workflows" / "needle_haystack_openai.json"
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
+
+    def cli(*args, **extra):
+        return subprocess.run([sys.executable, "-m", "nodegraph.cli", *args], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path, env={**env, **extra})
+    for command in (["validate", str(shipped)], ["run", str(shipped), "--no-cache", "--events", "jsonl"]):
+        out = cli(*command)
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert "node 'model', input 'api_key_env': environment variable OPENAI_API_KEY is not set" in \
+            out.stdout + out.stderr
+    assert '"event": "executing"' not in out.stdout
+    assert cli("validate", str(shipped), OPENAI_API_KEY="sk-test").returncode == 0  # with the key: valid
+    no_endpoint = json.loads(shipped.read_text())
+    no_endpoint["nodes"]["model"]["inputs"]["base_url"] = ""
+    (tmp_path / "no_endpoint.json").write_text(json.dumps(no_endpoint))
+    out = cli("validate", "no_endpoint.json", OPENAI_API_KEY="sk-test")
+    assert out.returncode == 2 and "node 'model', input 'base_url': no endpoint" in out.stdout

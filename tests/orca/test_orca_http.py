@@ -129,13 +129,18 @@ def test_api_key_comes_from_the_named_variable_and_is_never_stored(fake_llm, run
     assert secret not in json.dumps(workflow)
 
 
-def test_missing_key_variable_is_named(fake_llm, runner, tasks_file, monkeypatch):
+def test_missing_key_variable_is_refused_by_validation_naming_it(fake_llm, runner, tasks_file, monkeypatch):
+    from nodegraph.api.errors import WorkflowInvalid
     monkeypatch.delenv("ORCA_MISSING_KEY", raising=False)
-    result, sink = runner.run(pipeline(fake_llm.base_url, tasks_file, llm={"api_key_env": "ORCA_MISSING_KEY"}))
-    assert result.status == "failed"
-    assert result.error["node"] == "llm" and result.error["input"] == "api_key_env"
-    assert "ORCA_MISSING_KEY" in result.error["message"]
+    with pytest.raises(WorkflowInvalid) as info:
+        runner.run(pipeline(fake_llm.base_url, tasks_file, llm={"api_key_env": "ORCA_MISSING_KEY"}))
+    (problem,) = info.value.problems
+    assert (problem.node, problem.input) == ("llm", "api_key_env")
+    assert "ORCA_MISSING_KEY is not set" in problem.message
     assert fake_llm.count() == 0
+    monkeypatch.setenv("ORCA_MISSING_KEY", "sk-now-set")  # set: it runs
+    result, _ = runner.run(pipeline(fake_llm.base_url, tasks_file, llm={"api_key_env": "ORCA_MISSING_KEY"}))
+    assert result.ok, result.error
 
 
 def test_a_pasted_key_is_refused_by_validation(fake_llm, runner, tasks_file):
