@@ -14,10 +14,10 @@ from nodegraph.api.plugins import load_registry
 from nodegraph.run.session import Session
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # comfy_helpers
+sys.path.insert(0, str(HERE))  # comfy_nodes_helpers
 sys.path.insert(0, str(HERE.parent / "server"))  # serverkit: the websocket test client
 
-from comfy_helpers import PACKS  # noqa: E402
+from comfy_nodes_helpers import PACKS  # noqa: E402
 
 
 @pytest.fixture(scope="module")

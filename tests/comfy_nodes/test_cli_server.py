@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from comfy_helpers import PACKS, cli, link, workflow
+from comfy_nodes_helpers import PACKS, cli, link, workflow
 from nodegraph.server.app import ServerConfig, start_in_thread
 
 # Our nodes around a pack's nodes: SolidImage -> ToolsInvert -> SaveImage, a list through a pack

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from comfy_helpers import PACKS, link, run, shown, workflow
+from comfy_nodes_helpers import PACKS, link, run, shown, workflow
 from nodegraph.api.plugins import load_registry
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from nodegraph.api.plugins import load_registry
 
-from comfy_helpers import TEST_PLUGIN
+from comfyui_helpers import TEST_PLUGIN
 
 
 @pytest.fixture(scope="session")

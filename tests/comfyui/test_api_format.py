@@ -9,7 +9,7 @@ from nodegraph.api.registry import Registry
 from nodegraph.graph.validate import validate
 from nodegraph.graph.workflow import parse_workflow
 
-from comfy_helpers import api_txt2img
+from comfyui_helpers import api_txt2img
 
 
 def test_links_name_the_output_of_their_slot_and_ids_stay_comfyuis(registry):

@@ -9,7 +9,7 @@ from nodegraph.comfyui.ui_format import ui_to_workflow
 from nodegraph.server import handlers
 from nodegraph.server.protocol import ProtocolError, parse
 
-from comfy_helpers import api_txt2img, ui_txt2img
+from comfyui_helpers import api_txt2img, ui_txt2img
 
 
 def test_import_message_converts_json_and_embedded_texts_keeping_every_node(registry):

@@ -9,7 +9,7 @@ from nodegraph.api.errors import WorkflowInvalid
 from nodegraph.graph.validate import validate
 from nodegraph.graph.workflow import parse_workflow
 
-from comfy_helpers import UIBuilder, api_txt2img, ui_txt2img
+from comfyui_helpers import UIBuilder, api_txt2img, ui_txt2img
 
 
 def _graph(native):

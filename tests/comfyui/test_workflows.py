@@ -13,7 +13,7 @@ pytest.importorskip("nodegraph_nodes.comfy")
 
 from PIL import Image  # noqa: E402
 
-from comfy_helpers import cli  # noqa: E402
+from comfyui_helpers import cli  # noqa: E402
 
 WORKFLOWS = Path(__file__).parent / "workflows"
 # workflow -> (the node and input whose change must change the output, the new value)

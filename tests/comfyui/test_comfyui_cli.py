@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from comfy_helpers import api_txt2img, cli, ui_txt2img, write
+from comfyui_helpers import api_txt2img, cli, ui_txt2img, write
 
 
 def _run(tmp_path, plugin_dir, source, *extra):

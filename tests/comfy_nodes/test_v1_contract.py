@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image
 
-from comfy_helpers import link, run, shown, workflow
+from comfy_nodes_helpers import link, run, shown, workflow
 from nodegraph.api.errors import WorkflowInvalid
 
 

@@ -10,7 +10,7 @@ from nodegraph.comfyui import api_to_workflow, install
 from nodegraph.comfyui.load import load_any
 from nodegraph.run.session import Session
 
-from comfy_helpers import UIBuilder, cli, write
+from comfyui_helpers import UIBuilder, cli, write
 
 
 @pytest.fixture(scope="module")
