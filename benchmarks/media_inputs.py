@@ -160,20 +160,22 @@ def child(args) -> None:
         seconds = time.perf_counter() - start
         result = {"shape": list(video["frames"].shape), "decoded": decoded}
     else:
-        import numpy as np
         from PIL import Image
         from nodegraph.run.media_limits import MediaLimits
-        from nodegraph_nodes.basic.image_read import ImageReadError, load_image_tensor
+        from nodegraph_nodes.basic.image import load_frames
+        from nodegraph_nodes.basic.image_read import ImageReadError, check_frames, open_image
+        old = load_old(args.rev, "nodes/basic/image.py", "old_image") if args.impl == "old" else None
         base = _status_mib("VmRSS")
         start = time.perf_counter()
-        if args.impl == "old":  # the old LoadImage.run and image_to_tensor
+        if old is not None:  # the old LoadImage.run: Image.open, then every frame converted
             with Image.open(path) as img:
-                array = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-                image = torch.from_numpy(array.copy())[None]
-            result = {"shape": list(image.shape)}
+                result = {"shape": list(old.load_frames(img)["image"].shape)}
         else:
-            try:
-                result = {"shape": list(load_image_tensor(path, MediaLimits().image_pixels).shape)}
+            try:  # LoadImage.run: the header checked, then its frames (and mask)
+                limits = MediaLimits()
+                with open_image(path, limits.image_pixels) as img:
+                    check_frames(img, limits)
+                    result = {"shape": list(load_frames(img)["image"].shape)}
             except ImageReadError as exc:
                 result = {"refused": str(exc)}
         seconds = time.perf_counter() - start

@@ -50,7 +50,7 @@ class LoadImage(Node):
     image: str = FileInput("image", extensions=IMAGE_EXTENSIONS)
 
     def run(self, ctx):
-        from .image_read import ImageReadError, load_image_tensor
+        from .image_read import ImageReadError, check_frames, open_image
         if ctx.env.demo(self.image) is not None:
             path = ctx.env.materialise(self.image)
         else:
