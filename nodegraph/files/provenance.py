@@ -133,9 +133,12 @@ def _file_inputs(graph: Any, env: Any) -> Iterator[tuple[str, str, str, Path | N
     """(node id, input name, value, resolved path or None) of every file literal in ``graph``."""
     for node_id, gnode in graph.nodes.items():
         cls = gnode.cls
-        for name, spec in cls.inputs.items():
+        names = cls.__dict__.get("_ng_file_input_names")
+        if names is None:  # per class, once: most nodes of a big graph have no file inputs
+            names = cls._ng_file_input_names = tuple(n for n, spec in cls.inputs.items() if spec.file_kind)
+        for name in names:
             value = gnode.literals.get(name)
-            if not spec.file_kind or not isinstance(value, str) or not value:
+            if not isinstance(value, str) or not value:
                 continue
             try:
                 path = cls.resolve_file(name, value, env)

@@ -57,7 +57,12 @@ def cache_key(parts: list[Any]) -> str:
     return hashlib.blake2b(_CANONICAL.encode(parts).encode(), digest_size=20).hexdigest()
 
 
+_SCALARS = (int, float, bool, type(None))
+
+
 def value_nbytes(value: Any) -> int:
+    if type(value) in _SCALARS:
+        return _OBJECT_BYTES
     if is_tensor(value):
         return value.element_size() * value.nelement()
     nbytes = getattr(value, "nbytes", None)
@@ -77,6 +82,9 @@ class CacheEntry:
     outputs: Mapping[str, Any]  # a dict, or LazyOutputs read from disk
     files: tuple[str, ...] = ()  # files an output node wrote
     ui: dict[str, Any] = field(default_factory=dict)  # what the canvas shows for the node
+    # Its size in the memory tier's budget, set there (on the entry, not in a (entry, size) pair:
+    # one object fewer per node for the cycle collector to walk in a big graph).
+    nbytes: int = 0
 
     def files_present(self) -> bool:
         return all(os.path.exists(f) for f in self.files)
@@ -86,34 +94,36 @@ class MemoryTier:
     def __init__(self, max_bytes: int = DEFAULT_MEMORY_BYTES):
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[str, tuple[CacheEntry, int]] = OrderedDict()
+        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> CacheEntry | None:
         with self._lock:
-            item = self._entries.get(key)
-            if item is None:
+            entry = self._entries.get(key)
+            if entry is None:
                 return None
             self._entries.move_to_end(key)
-            return item[0]
+            return entry
 
     def put(self, key: str, entry: CacheEntry) -> None:
         outputs = entry.outputs
-        if isinstance(outputs, LazyOutputs):  # not decoded yet: its tensor file's size
+        # not decoded yet: its tensor file's size (a plain dict first: an ABC's isinstance costs ~1 µs)
+        if type(outputs) is not dict and isinstance(outputs, LazyOutputs):
             size = outputs.nbytes + _OBJECT_BYTES * (1 + len(outputs))
         else:
             size = sum(value_nbytes(v) for v in outputs.values()) + _OBJECT_BYTES
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self.bytes -= old[1]
+                self.bytes -= old.nbytes
             if size > self.max_bytes:
                 return
-            self._entries[key] = (entry, size)
+            entry.nbytes = size
+            self._entries[key] = entry
             self.bytes += size
             while self.bytes > self.max_bytes:
-                _, (_, evicted) = self._entries.popitem(last=False)
-                self.bytes -= evicted
+                _, evicted = self._entries.popitem(last=False)
+                self.bytes -= evicted.nbytes
 
     def __contains__(self, key: str) -> bool:
         return key in self._entries

@@ -28,7 +28,7 @@ from ..files.roots import fingerprint_path
 from ..graph.graph import Graph, GraphNode
 from ..graph.plan import Plan
 from .cache import Cache, CacheEntry, cache_key
-from .context import Environment, InterruptToken, RunContext, phase_fields
+from .context import RUNNING_PHASES, Environment, InterruptToken, RunContext, phase_fields
 from .events import Sink, null_sink
 
 
@@ -159,7 +159,7 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
             parts.append(extra)
     if cls.output_node:
         parts.append(str(job.env.output_dir))
-    if never_cached or not runs_deterministically(cls, literals):
+    if never_cached or not (cls.is_deterministic(literals) if facts.custom_determinism else cls.deterministic):
         parts.append(nonce)
     return cache_key(parts)
 
@@ -168,7 +168,10 @@ class InProcessExecutor:
     def execute(self, job: Job) -> RunResult:
         started = time.perf_counter()
         graph, plan, cache = job.graph, job.plan, job.cache
-        emit = _WrittenBehind(job.sink)  # passes events on, or holds them behind a file being written
+        # Events go straight to the sink until a node leaves files being written behind; from
+        # then on through ``behind``, which holds them until those files are on disk.
+        behind = _WrittenBehind(job.sink)
+        emit = job.sink
         job_tag = {"job": job.id}
         emit({"event": "start", "nodes": list(plan.order), **job_tag})
         nonce = uuid.uuid4().hex
@@ -181,8 +184,11 @@ class InProcessExecutor:
         persistable_by_class: dict[type, bool] = {}
         result = RunResult("success", executed, cached, 0.0, files)
         digests_started = False
+        # Looked up once: the loop below is the engine's per-node cost (benchmarks/executor_overhead.py).
+        job_id, env, interrupt, types, now = job.id, job.env, job.interrupt, job.types, time.perf_counter
+        record_phases, stop_recording = RUNNING_PHASES.set, RUNNING_PHASES.reset
         for node_id in plan.order:
-            if job.interrupt.is_set:
+            if interrupt.is_set:
                 result.status = "interrupted"
                 emit({"event": "interrupted", "node": node_id, **job_tag})
                 break
@@ -192,22 +198,22 @@ class InProcessExecutor:
             entry, _tier = cache.get(key)
             if entry is not None and entry.files_present():
                 cached.append(node_id)
-                emit(finished_event("cached", node_id, job.id, entry))
+                emit(finished_event("cached", node_id, job_id, entry))
             else:
                 if not digests_started:  # something runs, so an output will want its files' digests
                     digests_started = True
-                    if any(graph.nodes[n].cls.output_node for n in plan.order):
+                    # (outputs come last in a plan: from the end this stops at once)
+                    if any(graph.nodes[n].cls.output_node for n in reversed(plan.order)):
                         prefetch_digests(graph, job.env)
                 inputs = dict(gnode.literals)
                 for name, link in gnode.links.items():
                     inputs[name] = values[link.node][link.output]
-                emit({"event": "executing", "node": node_id, "job": job.id})
-                ctx = RunContext(node_id, cls.node_type, job.env, job.interrupt, emit,
-                                 graph, job.id, key)
-                node_started = time.perf_counter()
+                emit({"event": "executing", "node": node_id, "job": job_id})
+                ctx = RunContext(node_id, cls.node_type, env, interrupt, behind, graph, job_id, key)
+                node_started = now()
+                recording = record_phases(ctx.phases)  # ``phase`` blocks count towards this node
                 try:
-                    with ctx.recording():
-                        outputs = run_node(cls, inputs, ctx, job.types)
+                    outputs = run_node(cls, inputs, ctx, types)
                 except Interrupted:
                     result.status = "interrupted"
                     emit({"event": "interrupted", "node": node_id, **job_tag})
@@ -217,18 +223,23 @@ class InProcessExecutor:
                     result.error = error_event(node_id, cls.node_type, exc, job_tag, getattr(cls, "__plugin__", None))
                     emit(result.error)
                     break
+                finally:
+                    stop_recording(recording)
                 entry = CacheEntry(outputs, tuple(ctx.files_written), ctx.ui)
                 persist = persistable_by_class.get(cls)
                 if persist is None:
                     persist = persistable_by_class[cls] = persistable(cls, job.types)
-                took = time.perf_counter() - node_started  # run() only: caching is not the node's time
+                took = now() - node_started  # run() only: caching is not the node's time
                 # An entry whose files are missing is a miss: one whose writing fails is never served.
                 cache.put(key, entry, persist)
                 executed.append(node_id)
-                finished = {**finished_event("executed", node_id, job.id, entry), "seconds": round(took, 6),
-                            **phase_fields(ctx.phases)}
+                finished = finished_event("executed", node_id, job_id, entry)
+                finished["seconds"] = round(took, 6)
+                if ctx.phases:
+                    finished.update(phase_fields(ctx.phases))
                 if ctx.pending_writes:  # reported once its files are on disk (a client may fetch them)
-                    emit.after_writes(finished, ctx.pending_writes, cls.node_type)
+                    behind.after_writes(finished, ctx.pending_writes, cls.node_type)
+                    emit = behind
                 else:
                     emit(finished)
             values[node_id] = entry.outputs
@@ -242,12 +253,12 @@ class InProcessExecutor:
                 if left <= 0:
                     values.pop(link.node, None)
         def finish() -> None:
-            emit.release(result, job_tag)
+            behind.release(result, job_tag)
             result.seconds = time.perf_counter() - started
-            emit({"event": "done", "status": result.status, "executed": len(executed), "cached": len(cached),
+            behind({"event": "done", "status": result.status, "executed": len(executed), "cached": len(cached),
                   "seconds": round(result.seconds, 6), "outputs": files, **job_tag})
 
-        if emit.holding and job.finish_later:
+        if behind.holding and job.finish_later:
             result.finish = finish
         else:
             finish()
@@ -316,9 +327,10 @@ def run_node(cls, inputs: dict[str, Any], ctx: RunContext, types: TypeRegistry) 
     ``ValueList`` and the class does not take lists (``api/lists.py``): its outputs are then
     ValueLists of the per-item results, and what it shows (``ctx.ui``) is gathered."""
     if not cls.accepts_lists:
-        lengths = [len(v) for v in inputs.values() if isinstance(v, ValueList)]
-        if lengths:
-            return _run_per_item(cls, inputs, ctx, types, max(lengths) if min(lengths) else 0)
+        for value in inputs.values():  # a plain loop: this runs for every node
+            if isinstance(value, ValueList):
+                lengths = [len(v) for v in inputs.values() if isinstance(v, ValueList)]
+                return _run_per_item(cls, inputs, ctx, types, max(lengths) if min(lengths) else 0)
     outputs = instantiate(cls, inputs).run(ctx) or {}
     check_outputs(cls, outputs, types)
     return outputs
@@ -359,17 +371,20 @@ def check_outputs(cls, outputs: Any, types: TypeRegistry) -> None:
     """Raise OutputMismatch unless ``outputs`` (what ``run`` returned) are exactly the declared ones, of their types."""
     if not isinstance(outputs, dict):
         raise OutputMismatch(f"{cls.node_type}.run returned {type(outputs).__name__}, expected a dict of outputs")
-    for name, spec in cls.outputs.items():
+    declared = cls.outputs
+    for name, spec in declared.items():
         if name not in outputs:
             raise OutputMismatch(f"output {name!r} ({spec.type}) was not produced")
         value = outputs[name]
-        for item in (value if isinstance(value, ValueList) else (value,)):
-            if not types.check_value(spec.type, item):
-                raise OutputMismatch(f"output {name!r} should be {spec.type} but is {_describe(item)}"
-                                     + (" (an item of its list)" if item is not value else ""))
-    extra = set(outputs) - set(cls.outputs)
-    if extra:
-        raise OutputMismatch(f"produced undeclared outputs {sorted(extra)}")
+        if isinstance(value, ValueList):
+            for item in value:
+                if not types.check_value(spec.type, item):
+                    raise OutputMismatch(f"output {name!r} should be {spec.type} but is {_describe(item)} "
+                                         "(an item of its list)")
+        elif not types.check_value(spec.type, value):
+            raise OutputMismatch(f"output {name!r} should be {spec.type} but is {_describe(value)}")
+    if len(outputs) != len(declared):  # every declared output is there, so the others are extra
+        raise OutputMismatch(f"produced undeclared outputs {sorted(set(outputs) - set(declared))}")
 
 
 def _describe(value: Any) -> str:

@@ -106,7 +106,7 @@ def test_a_workflow_runs_with_progress_and_shows_the_image_and_the_video(fronten
         "3": {"class_type": "TestSleep", "inputs": {"seconds": 3.0, "value": 3}},
         "4": {"class_type": "Show", "inputs": {"value": ["3", 0]}},
         "5": {"class_type": "ImagesToVideo", "inputs": {"images": ["1", 0], "fps": 8.0}},
-        "6": {"class_type": "SaveVideo", "inputs": {"video": ["5", 0], "prefix": "frontend", "format": "mp4"}}})
+        "6": {"class_type": "SaveVideo", "inputs": {"video": ["5", 0], "filename_prefix": "frontend"}}})
     frontend.run()
     frontend.wait_frame("progress", node="3")
     # the running node shows its progress (the frontend draws node.progress on the canvas)
