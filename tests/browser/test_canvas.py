@@ -16,7 +16,9 @@ def test_page_loads_clean_with_palette(canvas, page):
     page.locator(".palette-search").fill("resize")
     visible = page.eval_on_selector_all(".palette-item:not(.hidden)", "els => els.map(e => e.dataset.nodeType)")
     assert "ResizeImage" in visible and len(visible) < len(types)
-    assert all("resize" in t.lower() for t in visible)  # ResizeImage, ResizeVideo, ...
+    # every item shown matches (by name, title or description: ComfyUI's ImageScale says "resize"), no other
+    texts = page.eval_on_selector_all(".palette-item", "els => els.map(e => [e.dataset.search, !e.classList.contains('hidden')])")
+    assert all(("resize" in text) == shown for text, shown in texts)
     assert page.locator(".empty-hint").is_visible()
 
 
