@@ -84,9 +84,9 @@ class ComfyAPI:
         self.max_json = config.max_text
         self.max_upload = config.max_upload
         # ComfyUI's "temp" folder (PreviewImage's) is output/temp here; listed first, so a file there
-        # is reported as temp, not as an output in a subfolder
+        # is reported as temp, not as an output in a subfolder. Made by whatever writes there first:
+        # a server that only warms up leaves its output folder empty.
         temp = Path(config.output_dir) / TEMP_FOLDER
-        temp.mkdir(parents=True, exist_ok=True)
         self.folders = {"temp": temp, "output": Path(config.output_dir), "input": Path(config.input_dir)}
         self.users = UserData(Path(config.data_dir) / "users")
         self.specs = {n["type"]: {i["name"]: i for i in n["inputs"]} for n in self.catalogue["nodes"]}
