@@ -59,7 +59,7 @@ TEXT_CHANGES = [("Int", "value", {"i.value": 7}), ("Float", "value", {"f.value":
                 ("FormatText", "b", {"fmt.b": "pie"}), ("JoinText", "a", {"join.a": "fig"}),
                 ("JoinText", "b", {"join.b": "pie"}), ("JoinText", "separator", {"join.separator": " & "}),
                 ("SaveText", "text", {"save.text": "written as is"})]
-NAME_ONLY = [("SaveImage", "prefix"), ("SaveText", "filename")]  # test_file_names_change_names_only
+NAME_ONLY = [("SaveImage", "prefix"), ("SaveImage", "naming"), ("SaveText", "filename")]  # test_file_names_...
 
 
 @pytest.fixture
@@ -108,6 +108,10 @@ def test_file_names_change_names_only(session, env, images):
     assert sorted(p.split("/")[-1].split("_")[0] for p in renamed.outputs) == ["renamed", "resized"]
     by_prefix = lambda r: {p.split("/")[-1].split("_")[0]: np.asarray(Image.open(p)) for p in r.outputs}  # noqa: E731
     assert same(by_prefix(first)["solid"], by_prefix(renamed)["renamed"])
+    comfy = session.run(image_chain(**{"save.naming": "comfyui"}))  # ComfyUI's numbered names, same pixels
+    named = {p.split("/")[-1]: p for p in comfy.outputs}
+    assert "solid_00001_.png" in named
+    assert same(by_prefix(first)["solid"], np.asarray(Image.open(named["solid_00001_.png"])))
     text = session.run(text_chain(**{"save.filename": "other.txt"}))
     assert [p.split("/")[-1] for p in text.outputs] == ["other.txt"]
     assert open(text.outputs[0]).read() == open(session.run(text_chain()).outputs[0]).read()
