@@ -85,8 +85,7 @@ class ComfyAPI:
         self.max_upload = config.max_upload
         # ComfyUI's "temp" folder (PreviewImage's) is output/temp here; listed first, so a file there
         # is reported as temp, not as an output in a subfolder
-        temp = Path(config.output_dir) / TEMP_FOLDER
-        temp.mkdir(parents=True, exist_ok=True)
+        temp = Path(config.output_dir) / TEMP_FOLDER  # made by the first file written there
         self.folders = {"temp": temp, "output": Path(config.output_dir), "input": Path(config.input_dir)}
         self.users = UserData(Path(config.data_dir) / "users")
         self.specs = {n["type"]: {i["name"]: i for i in n["inputs"]} for n in self.catalogue["nodes"]}
@@ -663,6 +662,8 @@ class ComfyAPI:
             return json_response({"error": "Invalid directory type"}, 400)
 
         def scan():
+            if not self.folders[kind].is_dir():
+                return []
             entries = [e for e in os.scandir(self.folders[kind]) if e.is_file() and not e.name.startswith(".")]
             return [e.name for e in sorted(entries, key=lambda e: -e.stat().st_mtime)]
         return json_response(await asyncio.to_thread(scan))
