@@ -5,23 +5,32 @@ docs/embedding.md); the engine itself lives in layered subpackages (docs/archite
 Nothing inside ``nodegraph`` imports this facade. Importing it never imports torch, diffusers
 or websockets.
 """
-from .api.errors import Interrupted, NodeError, Problem, WorkflowInvalid
-from .api.lists import ValueList
-from .api.node import NEVER_CACHED, FileInput, Node, Output, Resources, Socket, Widget, node
-from .api.readers import WorkflowReader
-from .api.types import ANY, SocketType
-from .files.roots import DemoAsset, FileKind
-from .run.context import Environment, InterruptToken, RunContext, imported, phase
 from .version import __version__
+
+# The facade's names, imported on first use: `nodegraph nodes` and `--version` answer without
+# pydantic (the node API's import is most of a light command's start-up), and a pack importing
+# one name does not pay for the whole engine.
+_LAZY = {
+    "Interrupted": "api.errors", "NodeError": "api.errors", "Problem": "api.errors", "WorkflowInvalid": "api.errors",
+    "ValueList": "api.lists",
+    "NEVER_CACHED": "api.node", "FileInput": "api.node", "Node": "api.node", "Output": "api.node",
+    "Resources": "api.node", "Socket": "api.node", "Widget": "api.node", "node": "api.node",
+    "WorkflowReader": "api.readers", "ANY": "api.types", "SocketType": "api.types",
+    "DemoAsset": "files.roots", "FileKind": "files.roots",
+    "Environment": "run.context", "InterruptToken": "run.context", "RunContext": "run.context",
+    "imported": "run.context", "phase": "run.context", "Session": "run.session",
+}
 
 
 def __getattr__(name: str):
-    """``nodegraph.Session`` for embedders, imported on first use: a pack importing this facade
-    does not pay for the whole engine (validation, cache, executors)."""
-    if name == "Session":
-        from .run.session import Session
-        return Session
-    raise AttributeError(f"module 'nodegraph' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nodegraph' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once: later lookups are plain attribute reads
+    return value
+
 
 __all__ = ["ANY", "NEVER_CACHED", "DemoAsset", "Environment", "FileKind", "FileInput", "Interrupted", "InterruptToken", "Node", "NodeError", "imported",
            "Output", "Problem", "Resources", "RunContext", "Socket", "SocketType", "ValueList", "Widget", "WorkflowInvalid", "WorkflowReader", "node",

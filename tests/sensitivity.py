@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import numpy as np
 import torch
 
 
@@ -29,6 +30,7 @@ def same(a: Any, b: Any, atol: float = 0.0) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same(x, y, atol) for x, y in zip(a, b))
     if hasattr(a, "shape") and hasattr(b, "shape"):
-        a, b = torch.as_tensor(a).double(), torch.as_tensor(b).double()
+        a, b = (torch.as_tensor(np.array(x)) if isinstance(x, np.ndarray) else x for x in (a, b))
+        a, b = a.double(), b.double()
         return a.shape == b.shape and bool(torch.allclose(a, b, rtol=0.0, atol=atol))
     return a == b

@@ -27,8 +27,8 @@ from typing import Any, Iterable, Mapping
 
 from .node import is_node_class
 from .registry import PluginFailure, Registry
+from .stored_catalogue import ENTRY_POINT_GROUP  # "nodegraph.nodes": kept where the light commands read it
 
-ENTRY_POINT_GROUP = "nodegraph.nodes"
 PLUGINS_ENV = "NODEGRAPH_PLUGINS"
 PACK_FOLDERS_GROUP = "nodegraph.pack_folders"
 
@@ -36,17 +36,22 @@ PACK_FOLDERS_GROUP = "nodegraph.pack_folders"
 def load_registry(plugin_dirs: Iterable[str | Path] = (), *, use_entry_points: bool = True,
                   use_env: bool = True, modules: Iterable[str] = (),
                   pack_folders: Mapping[str, Iterable[str | Path]] | None = None,
-                  files: Any = None, device: str = "auto") -> Registry:
+                  files: Any = None, device: str = "auto",
+                  only_entry_points: Iterable[str] | None = None) -> Registry:
     """The catalogue of this session.
 
     ``pack_folders`` maps a format to folders of packs in it, e.g. ``{"comfy": [custom_nodes]}``;
     with ``use_env``, ``$NODEGRAPH_<FORMAT>_NODES`` adds folders too (``NODEGRAPH_COMFY_NODES``).
     Their loaders see the session's ``files`` (a FileRoots) and ``device`` while packs load.
+    ``only_entry_points`` names the entry points to load (in their usual order), the others
+    left out: what ``nodegraph validate`` does with a stored catalogue (api/stored_catalogue.py).
     """
     registry = Registry()
     if use_entry_points:
+        only = None if only_entry_points is None else set(only_entry_points)
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            _load(registry, ep.name, lambda ep=ep: _ep_module(ep))
+            if only is None or ep.name in only:
+                _load(registry, ep.name, lambda ep=ep: _ep_module(ep))
     for name in modules:
         _load(registry, name, lambda name=name: importlib.import_module(name))
     dirs = [Path(d) for d in plugin_dirs]

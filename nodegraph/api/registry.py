@@ -38,6 +38,12 @@ class Registry:
         # ComfyUI class name -> {"type": native type, "inputs": {comfy input: native input or None},
         # "set": {native input: literal}}: a native node serving ComfyUI callers (COMFY_ALIASES).
         self.comfy_aliases: dict[str, dict[str, Any]] = {}
+        # plugin -> the names of the socket types, file kinds and demos it declared (what lets a
+        # stored catalogue load only the packs a workflow needs: api/stored_catalogue.py)
+        self.declared_by: dict[str, dict[str, list[str]]] = {}
+
+    def _declared(self, plugin: str, what: str, name: str) -> None:
+        self.declared_by.setdefault(plugin, {"types": [], "file_kinds": [], "demos": []})[what].append(name)
 
     def add_types(self, types: Iterable[SocketType], plugin: str) -> None:
         for t in types:
@@ -48,6 +54,8 @@ class Registry:
                 self.types.add(t)
             except ValueError as exc:
                 self.failures.append(PluginFailure(plugin, str(exc)))
+                continue
+            self._declared(plugin, "types", t.name)
 
     def add_file_kinds(self, kinds: Iterable[FileKind], plugin: str) -> None:
         for kind in kinds:
@@ -58,8 +66,10 @@ class Registry:
             if existing is not None and existing.location != kind.location:
                 self.failures.append(PluginFailure(
                     plugin, f"file kind {kind.name!r} is already declared in the {existing.location} folder"))
-            elif existing is None:
-                self.file_kinds[kind.name] = kind
+            else:
+                if existing is None:
+                    self.file_kinds[kind.name] = kind
+                self._declared(plugin, "file_kinds", kind.name)
 
     def add_demos(self, demos: Iterable[DemoAsset], plugin: str) -> None:
         for demo in demos:
@@ -72,7 +82,9 @@ class Registry:
                 continue
             if demo.kind not in self.file_kinds:  # a demo of an undeclared kind lives in models/
                 self.file_kinds[demo.kind] = FileKind(demo.kind)
+                self._declared(plugin, "file_kinds", demo.kind)
             self.demos[demo.name] = demo
+            self._declared(plugin, "demos", demo.value)
 
     def add_workflow_readers(self, readers: Iterable[WorkflowReader], plugin: str) -> None:
         for reader in readers:

@@ -12,12 +12,10 @@ import sys
 from pathlib import Path
 
 from ..api.errors import UsageError, WorkflowInvalid
-from ..run.context import fast_mode_from_env
 from ..run.executors import executor_named, executor_names
 from ..run.gctune import collections_skipped
 from ..run.media_limits import (DEFAULT_IMAGE_PIXELS, DEFAULT_VIDEO_PIXELS, IMAGE_ENV, IMAGE_FLAG, VIDEO_ENV,
                                 VIDEO_FLAG, MediaLimits, parse_pixels)
-from ..run.model_cache import parse_bytes
 from ..startup import started
 from ..startup.device_check import check_device, chosen_auto_device
 from ..startup.paths import default_cache_dir
@@ -178,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _size(text: str) -> int:
     """A size option: plain bytes or a number with K/M/G/T (powers of 1024)."""
+    from ..run.model_cache import parse_bytes
     try:
         value = parse_bytes(text)
     except (ValueError, OverflowError):
@@ -250,14 +249,38 @@ def _warn_plugin(plugin: str, message: str) -> None:
     print(f"warning: plugin {plugin}: {message}", file=sys.stderr)
 
 
-def _registry(args):
+def _registry(args, only_entry_points=None):
     from ..api.plugins import load_registry
     from ..files.roots import FileRoots
     files = FileRoots(input_dir=Path(args.input_dir), models_dir=Path(args.models_dir),
                       output_dir=Path(getattr(args, "out", "output")))
-    registry = load_registry(args.plugins, pack_folders={"comfy": args.comfy_nodes}, files=files)
+    registry = load_registry(args.plugins, pack_folders={"comfy": args.comfy_nodes}, files=files,
+                             only_entry_points=only_entry_points)
     for failure in registry.failures:
         _warn_plugin(failure.plugin, failure.message)
+    return registry
+
+
+def _stored_catalogue(args):
+    """(stored catalogue or None, its key) for commands that only read the catalogue, when
+    nothing but the installed packs is asked for (no --plugins, --comfy-nodes or their
+    environment variables): see api/stored_catalogue.py. (None, None) otherwise."""
+    from importlib.metadata import entry_points
+    from ..api import stored_catalogue
+    from ..api.stored_catalogue import ENTRY_POINT_GROUP
+    if args.plugins or args.comfy_nodes or any(k.startswith("NODEGRAPH_") and k.endswith(("_NODES", "_PLUGINS"))
+                                               and v for k, v in os.environ.items()):
+        return None, None
+    key = stored_catalogue.catalogue_key(entry_points(group=ENTRY_POINT_GROUP))
+    return stored_catalogue.read(default_cache_dir(), key), key
+
+
+def _full_catalogue(args, key):
+    """Every pack loaded (warnings printed), and the result stored under ``key`` when given."""
+    from ..api import stored_catalogue
+    registry = _registry(args)
+    if key is not None:
+        stored_catalogue.store(default_cache_dir(), key, registry)
     return registry
 
 
@@ -280,6 +303,7 @@ def cmd_run(args) -> int:
         return _run_remote(args)
     media_limits(args)  # a bad $NODEGRAPH_MAX_*_PIXELS is a usage error before anything starts
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    from ..run.context import fast_mode_from_env
     with started(cache_dir, fast=args.compile or fast_mode_from_env()):
         return _run_here(args, cache_dir)
 
@@ -421,7 +445,7 @@ def cmd_validate(args) -> int:
     from ..graph.bypass import apply_modes, merge_problems
     from ..graph.demo_models import use_demo_models
     from ..graph.validate import validate
-    registry = _registry(args)
+    registry = _registry(args) if args.demo_models else _validation_registry(args)  # demo models: any pack's
     env = _env(args)
     try:
         workflow = load_any(args.workflow, registry)
@@ -472,34 +496,67 @@ def cmd_convert(args) -> int:
     return EXIT_OK
 
 
+def _validation_registry(args):
+    """The packs a workflow needs: with a stored catalogue, only those its node types come from
+    (and those declaring their socket types, file kinds and demos); else every pack."""
+    from ..api import stored_catalogue
+    stored, key = _stored_catalogue(args)
+    if stored is None:
+        return _full_catalogue(args, key)
+    named = _workflow_names(args.workflow)
+    packs = stored_catalogue.packs_for(stored, *named) if named is not None else None
+    return _registry(args, only_entry_points=packs) if packs is not None else _full_catalogue(args, key)
+
+
+def _workflow_names(path) -> tuple[set[str], set[str]] | None:
+    """The node types and ``demo:`` values a JSON workflow file names, read without validating
+    it; None for any other file (a PNG or video: its reader comes from a pack) or one that does
+    not parse (validation then reports it, after a full load)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        entries = list(data["nodes"].values())
+        types = {entry["type"] for entry in entries}
+        demos = {v for entry in entries for v in entry.get("inputs", {}).values()
+                 if isinstance(v, str) and v.startswith("demo:")}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return (types, demos) if all(isinstance(t, str) for t in types) else None
+
+
 def cmd_nodes(args) -> int:
-    registry = _registry(args)
+    stored, key = _stored_catalogue(args)
+    # As JSON either way, so a fresh load prints exactly what the stored catalogue would
+    catalogue = stored["catalogue"] if stored is not None else \
+        json.loads(json.dumps(_full_catalogue(args, key).catalogue(), default=str))
     if args.json:
-        print(json.dumps(registry.catalogue(), indent=2, default=str))
+        print(json.dumps(catalogue, indent=2, default=str))
         return EXIT_OK
     by_category: dict[str, list] = {}
-    for cls in registry.nodes.values():
-        by_category.setdefault(cls.category, []).append(cls)
+    for entry in catalogue["nodes"]:
+        by_category.setdefault(entry["category"], []).append(entry)
     print("inputs: name:TYPE required, name:TYPE=default may be left out, [name:TYPE] optional")
     for category in sorted(by_category):
         print(f"{category}:")
-        for cls in sorted(by_category[category], key=lambda c: c.node_type):
-            ins = ", ".join(_describe_input(spec) for spec in cls.inputs.values())
-            outs = ", ".join(f"{n}:{o.type}" for n, o in cls.outputs.items()) or ("(output)" if cls.output_node else "")
-            print(f"  {cls.node_type}({ins}) -> {outs}")
+        for entry in sorted(by_category[category], key=lambda e: e["type"]):
+            ins = ", ".join(_describe_input(item) for item in entry["inputs"])
+            outs = (", ".join(f"{o['name']}:{o['type']}" for o in entry["outputs"])
+                    or ("(output)" if entry["output_node"] else ""))
+            print(f"  {entry['type']}({ins}) -> {outs}")
     return EXIT_OK
 
 
-def _describe_input(spec) -> str:
-    """``name:TYPE`` (required), ``name:TYPE=default`` or ``[name:TYPE]`` (optional, no default)."""
-    text = f"{spec.name}:{spec.socket}"
-    if spec.required:
+def _describe_input(item: dict) -> str:
+    """``name:TYPE`` (required), ``name:TYPE=default`` or ``[name:TYPE]`` (optional, no default);
+    ``item`` is the input's catalogue entry."""
+    text = f"{item['name']}:{item['type']}"
+    if item["required"]:
         return text
-    if spec.default is None or spec.default == "":
+    value = item.get("default")
+    if value is None or value == "":
         return f"[{text}]"
-    default = json.dumps(spec.default, default=str) if isinstance(spec.default, str) else repr(spec.default)
-    if isinstance(spec.default, bool):
-        default = "true" if spec.default else "false"
+    default = json.dumps(value, default=str) if isinstance(value, str) else repr(value)
+    if isinstance(value, bool):
+        default = "true" if value else "false"
     return f"{text}={default if len(default) <= 28 else default[:24] + '…' + default[-1]}"
 
 
@@ -523,6 +580,7 @@ def cmd_serve(args) -> int:
             print(f"nodegraph serve: {exc}", file=sys.stderr)
             return EXIT_INVALID  # 2, as for every unusable serve setting
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    from ..run.context import fast_mode_from_env
     with started(cache_dir, fast=args.compile or fast_mode_from_env()):
         args.device, line = check_device(args.device)  # a server imports torch for its first job anyway
         print(line, file=sys.stderr, flush=True)

@@ -663,6 +663,8 @@ class ComfyAPI:
             return json_response({"error": "Invalid directory type"}, 400)
 
         def scan():
+            if not self.folders[kind].is_dir():
+                return []
             entries = [e for e in os.scandir(self.folders[kind]) if e.is_file() and not e.name.startswith(".")]
             return [e.name for e in sorted(entries, key=lambda e: -e.stat().st_mtime)]
         return json_response(await asyncio.to_thread(scan))

@@ -9,9 +9,12 @@ module-level table: no global state, and a plugin distribution adds one by being
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from ..api.errors import UsageError
-from .executor import Executor, InProcessExecutor
+
+if TYPE_CHECKING:  # the executor module (and the engine behind it) is imported only to run
+    from .executor import Executor
 
 ENTRY_POINT_GROUP = "nodegraph.executors"
 LOCAL = "local"
@@ -32,6 +35,7 @@ def executor_named(name: str = LOCAL, address: str | None = None) -> Executor:
     if name == LOCAL:
         if address:
             raise UsageError(f"--address needs --executor {' or '.join(sorted(registered)) or 'NAME'}")
+        from .executor import InProcessExecutor
         return InProcessExecutor()
     entry = registered.get(name)
     if entry is None:

@@ -125,3 +125,15 @@ def test_internal_routes_of_the_frontend(comfy_server):
     assert "checkpoints" in http.get("/internal/folder_paths").json()
     assert http.request("PATCH", "/internal/logs/subscribe", b'{"clientId": "x", "enabled": true}',
                         {"Content-Type": "application/json"}).status == 200
+
+
+def test_a_fresh_server_adds_nothing_to_its_folders(tmp_path):
+    from comfykit import ServerProcess
+    server = ServerProcess(tmp_path / "fresh").start()
+    try:
+        http = Http(server.port)
+        assert http.get("/internal/files/temp").json() == []
+        assert http.get("/view?filename=x.png&type=temp").status == 404
+        assert list(server.dirs["output"].iterdir()) == [] and list(server.dirs["input"].iterdir()) == []
+    finally:
+        server.stop()

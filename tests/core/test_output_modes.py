@@ -24,6 +24,8 @@ SMALL = {  # output types no shipped workflow uses
                  "tested": {"type": "SaveText", "inputs": {"text": link("text"), "filename": "hello.txt"}}},
     "SaveCheckpoint": {"model": {"type": "LoadSDXL", "inputs": {"checkpoint": "demo:tiny-sdxl"}},
                        "tested": {"type": "SaveCheckpoint", "inputs": {"model": link("model", "model"), "filename": "copy"}}},
+    "PreviewImage": {"image": {"type": "SolidImage", "inputs": {}},
+                     "tested": {"type": "PreviewImage", "inputs": {"images": link("image", "image")}}},
     "SaveAnimatedPNG": {"image": {"type": "SolidImage", "inputs": {}},
                         "tested": {"type": "SaveAnimatedPNG", "inputs": {"images": link("image", "image")}}},
     "SaveAnimatedWEBP": {"image": {"type": "SolidImage", "inputs": {}},
@@ -64,7 +66,7 @@ def test_every_builtin_output_type_has_a_case(registry):
 @pytest.mark.parametrize("mode", ["bypass", "mute"])
 @pytest.mark.parametrize("node_type", ["SaveImage", "SaveVideo", "SaveCheckpoint", "SaveText", "Show",
                                        "PreviewRecords", "SaveDataset", "RecallHeatmap", "SaveReport",
-                                       "SaveAnimatedPNG", "SaveAnimatedWEBP"])
+                                       "SaveAnimatedPNG", "SaveAnimatedWEBP", "PreviewImage"])
 def test_a_bypassed_or_muted_output_executes_and_writes_nothing(registry, session, env, node_type, mode):
     assert node_type in output_types(registry)
     nodes, node_id = case(registry, node_type)
