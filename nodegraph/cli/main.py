@@ -518,8 +518,8 @@ def _workflow_names(path) -> tuple[set[str], set[str]] | None:
         types = {entry["type"] for entry in entries}
         demos = {v for entry in entries for v in entry.get("inputs", {}).values()
                  if isinstance(v, str) and v.startswith("demo:")}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None  # whatever is wrong with the file, validation says it after a full load
     return (types, demos) if all(isinstance(t, str) for t in types) else None
 
 
