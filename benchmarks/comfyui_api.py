@@ -6,7 +6,9 @@ one `nodegraph serve` process: seconds from submitting the job to holding the im
   it), wait on /ws?clientId= for `executing` with `node: null`, GET /history/{id}, GET /view.
 
 Each round runs both, in alternating order, at a new seed (nothing is served from the cache);
-the models are loaded by a first, untimed run. Prints the median of each and their ratio.
+the models are loaded by a first, untimed run. Prints the median of each and their ratio, and
+the median overhead (the total less the job's own run time, as the server recorded it): on a
+shared CPU the run time varies more between rounds than the two protocols differ.
 
     python benchmarks/comfyui_api.py               # tiny demo models, CPU
     python benchmarks/comfyui_api.py --rounds 10 --device cuda
@@ -38,7 +40,8 @@ def with_seed(workflow: dict, seed: int) -> dict:
     return job
 
 
-def native_round(port: int, workflow: dict) -> tuple[float, int]:
+def native_round(port: int, workflow: dict) -> tuple[float, float, int]:
+    """(seconds from queue to the image's bytes, the job's own run seconds, bytes)."""
     from serverkit import Client
     with Client(port) as client:
         start = time.perf_counter()
@@ -47,10 +50,10 @@ def native_round(port: int, workflow: dict) -> tuple[float, int]:
         assert done["status"] == "success", done
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{done['urls'][0]}") as resp:
             data = resp.read()
-        return time.perf_counter() - start, len(data)
+        return time.perf_counter() - start, done["seconds"], len(data)
 
 
-def comfy_round(port: int, prompt: dict) -> tuple[float, int]:
+def comfy_round(port: int, prompt: dict) -> tuple[float, float, int]:
     from websockets.sync.client import connect
     client_id = uuid.uuid4().hex
     base = f"http://127.0.0.1:{port}"
@@ -71,7 +74,10 @@ def comfy_round(port: int, prompt: dict) -> tuple[float, int]:
         (image,) = [i for entry in outputs.values() for i in entry.get("images", [])]
         with urllib.request.urlopen(f"{base}/view?{urllib.parse.urlencode(image)}") as resp:
             data = resp.read()
-        return time.perf_counter() - start, len(data)
+        total = time.perf_counter() - start
+    with urllib.request.urlopen(f"{base}/api/jobs/{prompt_id}") as resp:  # after the clock: its run time
+        job = json.loads(resp.read())
+    return total, (job["execution_end_time"] - job["execution_start_time"]) / 1000, len(data)
 
 
 def main() -> int:
@@ -90,14 +96,16 @@ def main() -> int:
         try:
             native_round(server.port, with_seed(workflow, 1))  # models load here, untimed
             native, comfy, sizes = [], [], set()
+            overhead: dict[str, list[float]] = {"native": [], "comfyui": []}
             for n in range(args.rounds):
                 seeds = (1000 + 2 * n, 1001 + 2 * n)
                 runs = [("native", lambda s: native_round(server.port, with_seed(workflow, s))),
                         ("comfyui", lambda s: comfy_round(server.port, workflow_to_api(with_seed(workflow, s),
                                                                                       registry)))]
                 for (name, run), seed in zip(runs if n % 2 == 0 else runs[::-1], seeds):
-                    seconds, size = run(seed)
+                    seconds, ran, size = run(seed)
                     (native if name == "native" else comfy).append(seconds)
+                    overhead[name].append(seconds - ran)
                     sizes.add(size > 0)
         finally:
             server.stop()
@@ -106,6 +114,9 @@ def main() -> int:
     print(f"  nodegraph protocol   {a:8.3f} s")
     print(f"  ComfyUI API          {b:8.3f} s")
     print(f"  ComfyUI / native     {b / a:8.3f}")
+    print(f"overhead (total less the job's run time), median: nodegraph protocol "
+          f"{statistics.median(overhead['native']) * 1000:.1f} ms, ComfyUI API "
+          f"{statistics.median(overhead['comfyui']) * 1000:.1f} ms")
     return 0 if sizes == {True} else 1
 
 
