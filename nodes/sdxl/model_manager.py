@@ -206,7 +206,7 @@ class ModelManager(WarmModelManager[ModelSource, _Loaded]):
 
     # --- base pipelines ----------------------------------------------------------------------
     def _import_libraries(self) -> None:
-        placed_pipeline_class()  # diffusers' SDXL pipeline, and transformers with it
+        placed_pipeline_class("sdxl")  # diffusers' SDXL pipeline, and transformers with it (cached as _load asks)
 
     def _load(self, source: ModelSource) -> _Loaded:
         prefetched = self._claim_prefetch(source)
@@ -436,11 +436,15 @@ def load_pipeline(source: ModelSource, straight_to_device: bool | None = None, p
 
 @contextmanager
 def quiet_loaders() -> Iterator[None]:
-    """Loader chatter (progress bars, "no LoRA keys for the text encoder") off while loading."""
+    """Loader chatter (progress bars, "no LoRA keys for the text encoder") off while loading.
+
+    Nested blocks (a loader calling another) leave the settings as the outer block wants them:
+    each restores what it found, never "on"."""
     import warnings
     from diffusers.utils import logging as dlog
     from transformers.utils import logging as tlog
     levels = dlog.get_verbosity(), tlog.get_verbosity()
+    bars = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
     dlog.set_verbosity_error()
     tlog.set_verbosity_error()
     dlog.disable_progress_bar()
@@ -453,8 +457,10 @@ def quiet_loaders() -> Iterator[None]:
     finally:
         dlog.set_verbosity(levels[0])
         tlog.set_verbosity(levels[1])
-        dlog.enable_progress_bar()
-        tlog.enable_progress_bar()
+        if bars[0]:
+            dlog.enable_progress_bar()
+        if bars[1]:
+            tlog.enable_progress_bar()
 
 
 def _load_vae(source: ModelSource, dtype):
