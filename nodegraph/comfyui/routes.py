@@ -321,11 +321,9 @@ class ComfyAPI:
 
     async def post_queue(self, request: web.Request) -> web.Response:
         body = await self.read_json(request)
-        if not isinstance(body, dict):
-            return json_response(comfy_error("invalid_request", "the body must be a JSON object"), 400)
-        delete = body.get("delete", [])
-        if not isinstance(delete, list) or not all(isinstance(d, str) for d in delete):
-            return json_response(comfy_error("invalid_request", "'delete' must be a list of prompt ids"), 400)
+        delete, refused = _delete_request(body)
+        if refused is not None:
+            return refused
         if body.get("clear"):
             delete = delete + self.store.pending_ids()
         cancelled = [job_id for job_id in delete if self.store.cancel(job_id)]
@@ -366,11 +364,9 @@ class ComfyAPI:
 
     async def post_history(self, request: web.Request) -> web.Response:
         body = await self.read_json(request)
-        if not isinstance(body, dict):
-            return json_response(comfy_error("invalid_request", "the body must be a JSON object"), 400)
-        delete = body.get("delete", [])
-        if not isinstance(delete, list) or not all(isinstance(d, str) for d in delete):
-            return json_response(comfy_error("invalid_request", "'delete' must be a list of prompt ids"), 400)
+        delete, refused = _delete_request(body)
+        if refused is not None:
+            return refused
         if body.get("clear"):
             await asyncio.to_thread(self.store.delete_finished, None)
         if delete:
@@ -854,3 +850,13 @@ def _safetensors_metadata(path: Path) -> dict | None:
         return None
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
     return metadata if isinstance(metadata, dict) else None
+
+
+def _delete_request(body: Any) -> tuple[list[str], web.Response | None]:
+    """POST /queue and /history share one body: ``{"clear"?: bool, "delete"?: [prompt ids]}``."""
+    if not isinstance(body, dict):
+        return [], json_response(comfy_error("invalid_request", "the body must be a JSON object"), 400)
+    delete = body.get("delete", [])
+    if not isinstance(delete, list) or not all(isinstance(d, str) for d in delete):
+        return [], json_response(comfy_error("invalid_request", "'delete' must be a list of prompt ids"), 400)
+    return delete, None
