@@ -21,33 +21,55 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @pytest.fixture(scope="session")
-def registry(pack):
+def pack_state() -> dict[str, dict]:
+    """What each pack's folder builds once per test session, by pack name.
+
+    The fixtures below read it rather than being session-scoped themselves: pytest caches a
+    session fixture once for the whole run, whichever folder asked first, so a ``demo_dir`` or
+    ``manager`` built for one folder's ``pack`` would be handed to the next folder's tests too.
+    """
+    return {}
+
+
+def _once(pack_state: dict, pack, what: str, build: Callable):
+    state = pack_state.setdefault(pack.name, {})
+    if what not in state:
+        state[what] = build()
+    return state[what]
+
+
+@pytest.fixture(scope="module")
+def registry(pack, pack_state):
     """The installed catalogue plus TestCapture."""
-    from nodegraph.api.plugins import load_registry
-    from pack_fixtures import Capture
-    reg = load_registry(())
-    reg.add_node(Capture, f"tests.{pack.name}")
-    return reg
+    def build():
+        from nodegraph.api.plugins import load_registry
+        from pack_fixtures import Capture
+        reg = load_registry(())
+        reg.add_node(Capture, f"tests.{pack.name}")
+        return reg
+    return _once(pack_state, pack, "registry", build)
 
 
-@pytest.fixture(scope="session")
-def demo_dir(pack, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp(f"{pack.name}-demo")
-    for value in pack.demos:
-        pack.demo.materialise(value, folder)
-    return folder
+@pytest.fixture(scope="module")
+def demo_dir(pack, pack_state, tmp_path_factory) -> Path:
+    def build():
+        folder = tmp_path_factory.mktemp(f"{pack.name}-demo")
+        for value in pack.demos:
+            pack.demo.materialise(value, folder)
+        return folder
+    return _once(pack_state, pack, "demo_dir", build)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_paths(pack, demo_dir) -> dict[str, Path]:
     """The built demos by name (without ``demo:``)."""
     return {value[len("demo:"):]: pack.demo.materialise(value, demo_dir) for value in pack.demos}
 
 
-@pytest.fixture(scope="session")
-def manager(pack):
+@pytest.fixture(scope="module")
+def manager(pack, pack_state):
     """The warm model manager the folder's sessions share."""
-    return pack.new_manager()
+    return _once(pack_state, pack, "manager", pack.new_manager)
 
 
 @pytest.fixture

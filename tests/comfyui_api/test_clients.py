@@ -19,6 +19,16 @@ def titled(prompt: dict, titles: dict[str, str]) -> dict:
     return {nid: {**node, "_meta": {"title": titles.get(nid, node["class_type"])}} for nid, node in prompt.items()}
 
 
+def in_fresh_thread(call):
+    """``call()`` in a thread of its own, as a user's script runs it: the client calls
+    ``asyncio.run``, which refuses to start where an event loop already runs, and the browser
+    tests' Playwright session (sync API, one per test session) leaves one running on the main
+    thread."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
+
+
 def test_comfyuis_websocket_example_script_gets_the_images(comfy_server, tmp_path):
     images = []
     for red in (0.2, 0.8):
@@ -47,7 +57,7 @@ def test_comfy_api_simplified_from_pypi(comfy_server, tmp_path):
     prompt = {"1": {"class_type": "LoadImage", "inputs": {"image": name}},
               "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "simplified"}}}
     wrapper = ComfyWorkflowWrapper(titled(prompt, {"2": "Save Image"}))
-    results = api.queue_and_wait_images(wrapper, "Save Image")
+    results = in_fresh_thread(lambda: api.queue_and_wait_images(wrapper, "Save Image"))
     (data,) = results.values()
     from PIL import Image
     assert Image.open(io.BytesIO(data)).convert("RGB").getpixel((5, 5)) == (30, 60, 90)
@@ -69,7 +79,7 @@ def test_comfy_api_simplified_with_the_token_as_password(token_server):
         anonymous.get_queue()
     api = ComfyApiWrapper(f"http://{token_server.address}", user="me", password="client-t0ken")
     wrapper = ComfyWorkflowWrapper(titled(solid_save(0.5, prefix="tokened"), {"2": "Save"}))
-    (data,) = api.queue_and_wait_images(wrapper, "Save").values()
+    (data,) = in_fresh_thread(lambda: api.queue_and_wait_images(wrapper, "Save")).values()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
