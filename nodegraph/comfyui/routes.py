@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import inspect
 import json
 import logging
 import os
@@ -34,7 +35,8 @@ from ..server.uploads import UploadRefused, check_content
 from ..server.web import json_response, text_response
 from . import history, media, object_info, prompt_errors
 from .api_format import api_to_workflow, workflow_to_api
-from .classes import resolve_class
+from .classes import resolve_class, ui_input_problems, ui_spec_entry
+from .load import STASH_KEY
 from .logs import LogTail
 from .sockets import PREVIEW_METHODS, ComfySockets
 from .userdata import Refused, UserData
@@ -138,6 +140,42 @@ class ComfyAPI:
         app.router.add_route("GET", "/templates/{name}", _guarded(self.templates))
         for method, path, handler in self.internal_table():  # ComfyUI mounts these at /internal only
             app.router.add_route(method, "/internal" + path, _guarded(handler))
+        self.add_pack_routes(app)
+
+    def add_pack_routes(self, app: web.Application) -> None:
+        """The routes custom-node packs declared on ``PromptServer.instance.routes`` (or its
+        ``app.router``), mounted as ComfyUI mounts them: under ``/api`` and ``/``, static folders
+        under their prefix only. They sit behind the same security layer as every route, after
+        ours: a pack route on a method and path nodegraph serves is not mounted (warned), and
+        a static folder may not take ``/``."""
+        taken = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
+        for pack in self.registry.comfy_packs.values():
+            for route in getattr(pack, "routes", ()):
+                try:
+                    self._mount_pack_route(app, pack.name, route, taken)
+                except (RuntimeError, ValueError, TypeError) as exc:  # aiohttp refuses the path or method
+                    log.warning("pack %s: route %s %s not mounted: %s", pack.name, route.method, route.path, exc)
+
+    def _mount_pack_route(self, app: web.Application, pack: str, route: Any, taken: set) -> None:
+        if route.method == "STATIC":
+            if route.path.strip("/") == "":
+                log.warning("pack %s: a static folder at / is not mounted (it would hide the UI)", pack)
+                return
+            app.router.add_static(route.path, route.handler, **route.kwargs)
+            return
+        if not isinstance(route.path, str) or not route.path.startswith("/"):
+            raise ValueError("the path must start with /")
+        for prefix in ("/api", ""):
+            path = prefix + route.path
+            if (route.method, path) in taken or ("*", path) in taken:
+                log.warning("pack %s: %s %s is nodegraph's own route; the pack's is not mounted",
+                            pack, route.method, path)
+                continue
+            handler = route.handler
+            if not (isinstance(handler, type) and issubclass(handler, web.View)):
+                handler = _pack_handler(handler, pack)
+            app.router.add_route(route.method, path, handler, **route.kwargs)
+            taken.add((route.method, path))
 
     def internal_table(self) -> list[tuple[str, str, Handler]]:
         """ComfyUI's routes "for its frontend only" (/internal/...)."""
@@ -238,6 +276,7 @@ class ComfyAPI:
         if isinstance(checked, web.Response):
             return checked
         workflow, outputs, node_errors = checked
+        workflow = with_ui_workflow(workflow, extra)
         meta = {"comfyui": {"prompt": prompt, "extra_data": extra, "outputs": outputs, "client_id": client_id}}
         try:
             record = self.store.add(workflow, job_id=prompt_id or str(uuid.uuid4()), meta=meta,
@@ -267,11 +306,14 @@ class ComfyAPI:
             outputs = [o for o in outputs if o in targets]
         if not outputs:
             return json_response({"error": prompt_errors.NO_OUTPUTS, "node_errors": {}}, 400)
+        needed = _needed(native, outputs)
+        problems = [p for p in ui_input_problems(prompt, self.registry) if p.node in needed["nodes"]]
         try:
-            self.session.prepare(_needed(native, outputs))
-            return _needed(native, outputs), outputs, {}
+            self.session.prepare(needed)
         except WorkflowInvalid as exc:
-            problems = exc.problems
+            problems = problems + exc.problems
+        if not problems:
+            return needed, outputs, {}
         errors = prompt_errors.node_errors(problems, prompt, outputs, self._describe(prompt))
         top = prompt_errors.top_level(problems, prompt)
         failed = {o for entry in errors.values() for o in entry["dependent_outputs"]}
@@ -305,6 +347,8 @@ class ComfyAPI:
             if comfy is None or name is None:
                 return None, name
             specs = self.specs.get(comfy.native_type, {})
+            if name in comfy.ui_specs:  # an alias's UI-only input (SaveVideo's format)
+                return ui_spec_entry(name, comfy.ui_specs[name]), name
             if name in specs:  # a native input name (validation problems)
                 return specs[name], comfy.comfy_input(name)
             native = comfy.native_input(name)  # a ComfyUI input name (conversion problems)
@@ -531,7 +575,8 @@ class ComfyAPI:
                 return {}
             spec = next(n for n in self.catalogue["nodes"] if n["type"] == comfy.native_type)
             if comfy.comfy_name != comfy.native_type or comfy.renames or comfy.fixed:
-                return {name: object_info.node_info(spec, self._files(), name, comfy.renames, comfy.fixed)}
+                return {name: object_info.node_info(spec, self._files(), name, comfy.renames, comfy.fixed,
+                                                    comfy.ui_specs)}
             return {name: object_info.node_info(spec, self._files())}
         return json_response(await asyncio.to_thread(build))
 
@@ -788,6 +833,36 @@ def _guarded(handler: Handler) -> Handler:
         except Exception as exc:  # noqa: BLE001
             log.exception("%s %s failed", request.method, request.path)
             return json_response(comfy_error("server_error", f"{type(exc).__name__}: {exc}"), 500)
+    run.__name__ = getattr(handler, "__name__", "handler")
+    return run
+
+
+def with_ui_workflow(native: dict, extra: dict) -> dict:
+    """The job's workflow carrying the UI workflow the frontend sent (``extra_pnginfo.workflow``)
+    as its ComfyUI workflow: outputs saved for ComfyUI embed it as their ``workflow`` (with the
+    values that ran), as ComfyUI embeds it, so the file reopens in ComfyUI or nodegraph."""
+    pnginfo = extra.get("extra_pnginfo")
+    ui_workflow = pnginfo.get("workflow") if isinstance(pnginfo, dict) else None
+    if not isinstance(ui_workflow, dict):
+        return native
+    ui = native.get("ui") if isinstance(native.get("ui"), dict) else {}
+    return {**native, "ui": {**ui, STASH_KEY: {"workflow": ui_workflow, "verbatim": True}}}
+
+
+def _pack_handler(handler: Callable, pack: str) -> Handler:
+    """A pack's route handler (async or, as ComfyUI tolerates, plain): its failure is logged with
+    the pack's name and answered 500 with the reason, and the server goes on."""
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            result = handler(request)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken pack route must not look like ours
+            log.exception("pack %s: %s %s failed", pack, request.method, request.path)
+            return json_response({"error": f"custom node pack {pack}: {type(exc).__name__}: {exc}"}, 500)
     run.__name__ = getattr(handler, "__name__", "handler")
     return run
 
