@@ -24,6 +24,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -149,12 +150,23 @@ class ComfyAPI:
         ours: a pack route on a method and path nodegraph serves is not mounted (warned), and
         a static folder may not take ``/``."""
         taken = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
+        for prefix, folder in self.pack_web_dirs().items():  # WEB_DIRECTORY: the pack's frontend scripts
+            app.router.add_static(prefix, folder)
         for pack in self.registry.comfy_packs.values():
             for route in getattr(pack, "routes", ()):
                 try:
                     self._mount_pack_route(app, pack.name, route, taken)
                 except (RuntimeError, ValueError, TypeError) as exc:  # aiohttp refuses the path or method
                     log.warning("pack %s: route %s %s not mounted: %s", pack.name, route.method, route.path, exc)
+
+    def pack_web_dirs(self) -> dict[str, Path]:
+        """``/extensions/<pack folder>`` -> the pack's ``WEB_DIRECTORY``, as ComfyUI serves them."""
+        found = {}
+        for pack in self.registry.comfy_packs.values():
+            folder = getattr(pack, "web_directory", None)
+            if folder is not None and Path(folder).is_dir():
+                found["/extensions/" + pack.name.split(":", 1)[-1]] = Path(folder)
+        return found
 
     def _mount_pack_route(self, app: web.Application, pack: str, route: Any, taken: set) -> None:
         if route.method == "STATIC":
@@ -445,15 +457,16 @@ class ComfyAPI:
         return json_response(self.shapes.job(record, detail=True))
 
     async def cancel_job(self, request: web.Request) -> web.Response:
-        job_id = request.match_info["job_id"]
-        return json_response({"cancelled": [job_id] if self._cancel(job_id) else []})
+        """ComfyUI's answer: ``{"cancelled": true}`` when a pending job was dropped or the running
+        one interrupted; false (still 200) for a finished or unknown id."""
+        return json_response({"cancelled": self._cancel(request.match_info["job_id"])})
 
     async def cancel_jobs(self, request: web.Request) -> web.Response:
         body = await self.read_json(request)
         ids = body.get("job_ids") if isinstance(body, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 100:
             return json_response({"error": "job_ids must be a list of 1..100 job ids"}, 400)
-        return json_response({"cancelled": [i for i in ids if self._cancel(i)]})
+        return json_response({"cancelled": any([self._cancel(i) for i in ids])})  # every id, then any
 
     def _cancel(self, job_id: str) -> bool:
         """A pending job is cancelled, the running one interrupted."""
@@ -645,13 +658,21 @@ class ComfyAPI:
         return json_response([{"name": n, "pathIndex": 0} for n in names])
 
     async def extensions(self, request: web.Request) -> web.Response:
-        """ComfyUI's answer: the web root's extension scripts (its frontend loads none of its
-        own core ones from this list; packs' ``WEB_DIRECTORY`` scripts would be added here)."""
+        """ComfyUI's answer: the web root's extension scripts, then the ``.js`` files of custom-node
+        packs' ``WEB_DIRECTORY`` (served under ``/extensions/<pack folder>/``); the frontend
+        imports each."""
         root = self.server.web_dir
+        packs = self.pack_web_dirs()
 
         def walk():
             found = glob.glob(os.path.join(glob.escape(str(root)), "extensions", "**", "*.js"), recursive=True)
-            return sorted("/" + os.path.relpath(f, root).replace(os.sep, "/") for f in found)
+            listed = sorted("/" + os.path.relpath(f, root).replace(os.sep, "/") for f in found)
+            for prefix, folder in packs.items():
+                scripts = glob.glob(os.path.join(glob.escape(str(folder)), "**", "*.js"), recursive=True)
+                base = "/extensions/" + quote(prefix[len("/extensions/"):])
+                listed += sorted(base + "/" + quote(os.path.relpath(f, folder).replace(os.sep, "/"))
+                                 for f in scripts)
+            return listed
         return json_response(await asyncio.to_thread(walk))
 
     async def i18n(self, request: web.Request) -> web.Response:

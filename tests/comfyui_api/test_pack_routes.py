@@ -49,3 +49,13 @@ def test_nodegraphs_routes_win_and_a_broken_pack_route_is_a_500_naming_the_pack(
     assert http.get("/web_routes/notes").status == 200  # the server goes on
     log = pack_server.server_log()
     assert "GET /prompt is nodegraph's own route" in log and "comfy:web_routes" in log
+
+
+def test_a_packs_web_directory_is_listed_and_served_under_extensions(pack_server):
+    http = Http(pack_server.port, "/api", headers={"Authorization": f"Bearer {TOKEN}"})
+    listed = http.get("/extensions").json()
+    assert "/extensions/web_routes/web_routes.js" in listed
+    script = Http(pack_server.port, headers={"Authorization": f"Bearer {TOKEN}"}).get(
+        "/extensions/web_routes/web_routes.js")
+    assert script.status == 200 and b"registerExtension" in script.body
+    assert Http(pack_server.port).get("/extensions/web_routes/web_routes.js").status == 401

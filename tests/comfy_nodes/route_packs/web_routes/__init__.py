@@ -4,6 +4,7 @@ from aiohttp import web
 
 from server import PromptServer
 
+WEB_DIRECTORY = "./js"  # the frontend extension ComfyUI's frontend loads from /extensions/web_routes/
 NOTES: list[str] = []  # what POST /web_routes/notes stored; GET lists it
 
 
