@@ -119,7 +119,7 @@ def node_info(spec: dict[str, Any], files: Callable[[dict[str, Any]], list[str]]
         "output_name": [output_name(o["name"], o["type"]) for o in outputs],
         "output_tooltips": [o.get("description") or "" for o in outputs],
         "name": name,
-        "display_name": name,
+        "display_name": (spec.get("display_name") if comfy_name is None else None) or name,
         "description": spec.get("description") or "",
         "python_module": python_module(plugin),
         "category": spec.get("category") or "nodegraph",

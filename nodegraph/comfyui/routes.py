@@ -21,6 +21,7 @@ import os
 import platform
 import sqlite3
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -274,6 +275,7 @@ class ComfyAPI:
         extra = history.safe_extra(body.get("extra_data"))
         if client_id:
             extra["client_id"] = client_id
+        extra["create_time"] = int(time.time() * 1000)  # as ComfyUI stamps a queued prompt (ms)
         number = body.get("number")
         if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))):
             return json_response(comfy_error("invalid_prompt", "'number' must be a number"), 400)
@@ -576,8 +578,21 @@ class ComfyAPI:
     # --- nodes, models, the machine ------------------------------------------------------
     async def get_object_info(self, request: web.Request) -> web.Response:
         def build():
-            return object_info.object_info(self.catalogue, self.registry.comfy_aliases, self._files())
+            out = object_info.object_info(self.catalogue, self.registry.comfy_aliases, self._files())
+            for name, info in out.items():
+                self._list_flags(name, info)
+            return out
         return json_response(await asyncio.to_thread(build))
+
+    def _list_flags(self, name: str, info: dict[str, Any]) -> dict[str, Any]:
+        """``is_input_list`` and ``output_is_list`` as ComfyUI reports them: a custom-node pack's
+        ``INPUT_IS_LIST`` / ``OUTPUT_IS_LIST`` (the frontend marks list outputs); False for ours."""
+        cls = self.registry.get(name) if name not in self.registry.comfy_aliases else None
+        spec = getattr(cls, "comfy_spec", None)
+        info["is_input_list"] = bool(getattr(spec, "input_is_list", False))
+        if spec is not None and len(spec.outputs) == len(info["output_is_list"]):
+            info["output_is_list"] = [bool(o.is_list) for o in spec.outputs]
+        return info
 
     async def get_object_class(self, request: web.Request) -> web.Response:
         name = request.match_info["node_class"]
@@ -588,9 +603,9 @@ class ComfyAPI:
                 return {}
             spec = next(n for n in self.catalogue["nodes"] if n["type"] == comfy.native_type)
             if comfy.comfy_name != comfy.native_type or comfy.renames or comfy.fixed:
-                return {name: object_info.node_info(spec, self._files(), name, comfy.renames, comfy.fixed,
-                                                    comfy.ui_specs)}
-            return {name: object_info.node_info(spec, self._files())}
+                return {name: self._list_flags(name, object_info.node_info(spec, self._files(), name, comfy.renames,
+                                                                           comfy.fixed, comfy.ui_specs))}
+            return {name: self._list_flags(name, object_info.node_info(spec, self._files()))}
         return json_response(await asyncio.to_thread(build))
 
     async def system_stats(self, request: web.Request) -> web.Response:
@@ -615,7 +630,7 @@ class ComfyAPI:
                         "torch_vram_total": torch.cuda.memory_reserved(index),
                         "torch_vram_free": torch.cuda.memory_reserved(index) - torch.cuda.memory_allocated(index)}]
         from .frontend import frontend_version
-        return {"system": {"os": os.name, "ram_total": total, "ram_free": free,
+        return {"system": {"os": sys.platform, "ram_total": total, "ram_free": free,
                            "comfyui_version": COMFYUI_API_VERSION, "nodegraph_version": __version__,
                            "installed_frontend_version": frontend_version() or "",
                            "python_version": sys.version, "pytorch_version": torch_version,

@@ -59,3 +59,14 @@ def test_a_packs_web_directory_is_listed_and_served_under_extensions(pack_server
         "/extensions/web_routes/web_routes.js")
     assert script.status == 200 and b"registerExtension" in script.body
     assert Http(pack_server.port).get("/extensions/web_routes/web_routes.js").status == 401
+
+
+def test_pack_nodes_in_object_info_carry_their_display_names_and_list_flags(pack_server):
+    http = Http(pack_server.port, headers={"Authorization": f"Bearer {TOKEN}"})
+    info = http.get("/object_info").json()
+    words, join, echo = info["WebRoutesWords"], info["WebRoutesJoin"], info["WebRoutesEcho"]
+    assert words["display_name"] == "Split Words (web routes)" and echo["display_name"] == "WebRoutesEcho"
+    assert words["output_is_list"] == [True] and words["is_input_list"] is False
+    assert join["output_is_list"] == [False] and join["is_input_list"] is True
+    assert info["MathInt"]["is_input_list"] is False and info["MathInt"]["output_is_list"] == [False]
+    assert http.get("/api/object_info/WebRoutesWords").json()["WebRoutesWords"] == words

@@ -45,4 +45,35 @@ class Echo:
         return (text,)
 
 
-NODE_CLASS_MAPPINGS = {"WebRoutesEcho": Echo}
+class Words:
+    """One string per word: a list output."""
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"text": ("STRING", {"default": "a b c"})}}
+
+    RETURN_TYPES = ("STRING",)
+    OUTPUT_IS_LIST = (True,)
+    FUNCTION = "split"
+    CATEGORY = "web_routes"
+
+    def split(self, text):
+        return (text.split(),)
+
+
+class Join:
+    """The words of a list, joined: a list input."""
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"words": ("STRING", {"forceInput": True})}}
+
+    RETURN_TYPES = ("STRING",)
+    INPUT_IS_LIST = True
+    FUNCTION = "join"
+    CATEGORY = "web_routes"
+
+    def join(self, words):
+        return ("+".join(words),)
+
+
+NODE_CLASS_MAPPINGS = {"WebRoutesEcho": Echo, "WebRoutesWords": Words, "WebRoutesJoin": Join}
+NODE_DISPLAY_NAME_MAPPINGS = {"WebRoutesWords": "Split Words (web routes)"}
