@@ -35,7 +35,7 @@ from ..api.errors import Problem, WorkflowInvalid
 from ..server.protocol import ProtocolError, loads
 from ..server.uploads import UploadRefused, check_content
 from ..server.web import json_response, text_response
-from . import history, media, object_info, prompt_errors
+from . import history, media, object_info, pack_files, prompt_errors
 from .api_format import api_to_workflow, workflow_to_api
 from .classes import resolve_class, ui_input_problems, ui_spec_entry
 from .load import STASH_KEY
@@ -153,6 +153,9 @@ class ComfyAPI:
         taken = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
         for prefix, folder in self.pack_web_dirs().items():  # WEB_DIRECTORY: the pack's frontend scripts
             app.router.add_static(prefix, folder)
+        for name, folder in pack_files.pack_folders(self.registry.comfy_packs.values()).items():
+            for templates in pack_files.template_dirs(folder):  # ComfyUI serves these under /api only
+                app.router.add_static(f"/api/workflow_templates/{name}", templates)
         for pack in self.registry.comfy_packs.values():
             for route in getattr(pack, "routes", ()):
                 try:
@@ -691,10 +694,15 @@ class ComfyAPI:
         return json_response(await asyncio.to_thread(walk))
 
     async def i18n(self, request: web.Request) -> web.Response:
-        return json_response({})  # no pack ships translations for ComfyUI's frontend
+        """Custom-node packs' translations (``locales/``), merged; nodegraph's packs ship none."""
+        folders = pack_files.pack_folders(self.registry.comfy_packs.values())
+        return json_response(await asyncio.to_thread(pack_files.translations, folders))
 
     async def workflow_templates(self, request: web.Request) -> web.Response:
-        return json_response({})  # packs' example workflows: none are shipped in ComfyUI's layout
+        """Custom-node packs' example workflows by pack folder (served under
+        ``/api/workflow_templates/<pack folder>/``)."""
+        folders = pack_files.pack_folders(self.registry.comfy_packs.values())
+        return json_response(await asyncio.to_thread(pack_files.workflow_templates, folders))
 
     async def templates(self, request: web.Request) -> web.Response:
         """ComfyUI serves its template gallery from the comfyui-workflow-templates package; nodegraph

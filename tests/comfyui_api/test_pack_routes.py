@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from comfykit import REPO, Http, ServerProcess
+from comfykit import REPO, Http, ServerProcess, wait_until
 
 ROUTE_PACKS = REPO / "tests" / "comfy_nodes" / "route_packs"
 TOKEN = "pack-routes-token"
@@ -70,3 +70,20 @@ def test_pack_nodes_in_object_info_carry_their_display_names_and_list_flags(pack
     assert join["output_is_list"] == [False] and join["is_input_list"] is True
     assert info["MathInt"]["is_input_list"] is False and info["MathInt"]["output_is_list"] == [False]
     assert http.get("/api/object_info/WebRoutesWords").json()["WebRoutesWords"] == words
+
+
+def test_a_packs_example_workflows_and_translations_reach_the_frontend(pack_server):
+    http = Http(pack_server.port, "/api", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert http.get("/workflow_templates").json() == {"web_routes": ["split_and_join"]}
+    template = http.get("/workflow_templates/web_routes/split_and_join.json")
+    assert template.status == 200
+    reply = http.prompt(template.json())  # the pack's example runs as it is
+    assert reply.status == 200, reply
+    pid = reply.json()["prompt_id"]
+    item = wait_until(lambda: http.get(f"/history/{pid}").json().get(pid))
+    assert item["outputs"]["3"] == {"text": ["one+two+three"]}
+    i18n = http.get("/i18n").json()
+    assert i18n["en"]["web_routes"] == {"title": "Web routes"}
+    assert i18n["en"]["nodeDefs"]["WebRoutesWords"]["display_name"] == "Split Words"
+    assert i18n["fr"] == {"nodeDefs": {"WebRoutesWords": {"display_name": "Couper en mots"}}}
+    assert Http(pack_server.port, "/api").get("/workflow_templates/web_routes/split_and_join.json").status == 401
