@@ -28,8 +28,12 @@ def pack_folders(packs: Iterable[Any]) -> dict[str, Path]:
 
 
 def template_dirs(folder: Path) -> list[Path]:
-    return sorted(d for d in folder.iterdir()
-                  if d.is_dir() and any(hint in d.name.lower() for hint in TEMPLATE_HINTS))
+    """The pack's sub-folders of example workflows (none when the folder cannot be read)."""
+    try:
+        return sorted(d for d in folder.iterdir()
+                      if d.is_dir() and any(hint in d.name.lower() for hint in TEMPLATE_HINTS))
+    except OSError:
+        return []
 
 
 def workflow_templates(folders: dict[str, Path]) -> dict[str, list[str]]:

@@ -151,11 +151,15 @@ class ComfyAPI:
         ours: a pack route on a method and path nodegraph serves is not mounted (warned), and
         a static folder may not take ``/``."""
         taken = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
-        for prefix, folder in self.pack_web_dirs().items():  # WEB_DIRECTORY: the pack's frontend scripts
-            app.router.add_static(prefix, folder)
+        folders = [(prefix, folder) for prefix, folder in self.pack_web_dirs().items()]  # WEB_DIRECTORY
         for name, folder in pack_files.pack_folders(self.registry.comfy_packs.values()).items():
-            for templates in pack_files.template_dirs(folder):  # ComfyUI serves these under /api only
-                app.router.add_static(f"/api/workflow_templates/{name}", templates)
+            # example workflows: ComfyUI serves these under /api only
+            folders += [(f"/api/workflow_templates/{name}", d) for d in pack_files.template_dirs(folder)]
+        for prefix, folder in folders:
+            try:
+                app.router.add_static(prefix, folder)
+            except (RuntimeError, ValueError) as exc:  # a folder name aiohttp cannot route: that pack's loss
+                log.warning("custom node pack folder %s not served at %s: %s", folder, prefix, exc)
         for pack in self.registry.comfy_packs.values():
             for route in getattr(pack, "routes", ()):
                 try:
