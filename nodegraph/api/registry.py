@@ -97,7 +97,10 @@ class Registry:
 
         ``inputs`` renames ComfyUI's input names to the native ones (None: ComfyUI's input is a
         UI-only widget the native node ignores); ``set`` gives native inputs a fixed value for
-        such callers. The first pack to alias a name wins; a later one is refused.
+        such callers; ``naming_only: True`` says those values only name or label the outputs (a
+        native node holding others is still written as this class); ``ui_specs`` gives ComfyUI's
+        input spec (``[type or [choices], {options}]``) of UI-only inputs, for its frontend and
+        clients. The first pack to alias a name wins; a later one is refused.
         """
         if not isinstance(aliases, dict):
             self.failures.append(PluginFailure(plugin, "COMFY_ALIASES must be a dict of ComfyUI class names"))
@@ -112,6 +115,10 @@ class Registry:
             else:
                 self.comfy_aliases[comfy_name] = {"type": spec["type"], "inputs": dict(spec.get("inputs", {})),
                                                   "set": dict(spec.get("set", {}))}
+                if spec.get("naming_only"):
+                    self.comfy_aliases[comfy_name]["naming_only"] = True
+                if spec.get("ui_specs"):
+                    self.comfy_aliases[comfy_name]["ui_specs"] = {k: list(v) for k, v in spec["ui_specs"].items()}
 
     def add_node(self, cls: type[Node], plugin: str, sources: Iterable[str] = ()) -> bool:
         """Register ``cls``. The first registration of a type wins; a later one is refused.
@@ -168,7 +175,7 @@ def _alias_problem(name: Any, spec: Any) -> str | None:
         return "the ComfyUI class name must be a non-empty string"
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         return 'expected {"type": "<native type>", "inputs": {...}, "set": {...}}'
-    unknown = set(spec) - {"type", "inputs", "set"}
+    unknown = set(spec) - {"type", "inputs", "set", "naming_only", "ui_specs"}
     if unknown:
         return f"unknown keys {sorted(unknown)}"
     inputs = spec.get("inputs", {})
@@ -177,4 +184,13 @@ def _alias_problem(name: Any, spec: Any) -> str | None:
         return "'inputs' maps ComfyUI input names to native input names (or None)"
     if not isinstance(spec.get("set", {}), dict):
         return "'set' maps native input names to values"
+    if not isinstance(spec.get("naming_only", False), bool):
+        return "'naming_only' is true or false"
+    ui_specs = spec.get("ui_specs", {})
+    if not isinstance(ui_specs, dict) or not all(
+            k in inputs and inputs[k] is None and isinstance(v, (list, tuple)) and 1 <= len(v) <= 2
+            and isinstance(v[0], (str, list)) and (len(v) == 1 or isinstance(v[1], dict))
+            for k, v in ui_specs.items()):
+        return ("'ui_specs' maps UI-only inputs (mapped to None in 'inputs') to ComfyUI's input spec "
+                "[type or [choices], {options}]")
     return None

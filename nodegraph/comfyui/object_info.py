@@ -20,7 +20,9 @@ Mapping (no I/O here; the caller lists the files once per request):
   case (``image`` of IMAGE) shows ComfyUI's upper-case name.
 
 A pack's ``COMFY_ALIASES`` entry is listed under its ComfyUI name with ComfyUI's input names
-and without the inputs it fixes.
+and without the inputs it fixes; its UI-only inputs with a ComfyUI spec (``ui_specs``: SaveVideo's
+``format`` and ``codec``) are listed too, right after the input the alias lists before them, so
+the frontend keeps their widgets (and their slots in a UI workflow's ``widgets_values``).
 """
 from __future__ import annotations
 
@@ -87,12 +89,12 @@ def output_name(name: str, type_name: str) -> str:
 
 def node_info(spec: dict[str, Any], files: Callable[[dict[str, Any]], list[str]],
               comfy_name: str | None = None, renames: dict[str, str | None] | None = None,
-              fixed: dict[str, Any] | None = None) -> dict[str, Any]:
+              fixed: dict[str, Any] | None = None, ui_specs: dict[str, list] | None = None) -> dict[str, Any]:
     """One node of the catalogue (``Node.to_json``) as ComfyUI's node definition.
 
     ``files(file_info)`` lists the files a picker offers. ``comfy_name``/``renames``/``fixed``
-    describe a COMFY_ALIASES entry: its ComfyUI name, ComfyUI input name -> native input, and
-    native inputs it sets itself (left out here).
+    describe a COMFY_ALIASES entry: its ComfyUI name, ComfyUI input name -> native input,
+    native inputs it sets itself (left out here) and ComfyUI's specs of its UI-only inputs.
     """
     to_comfy = {native: comfy for comfy, native in (renames or {}).items() if native}
     required: dict[str, Any] = {}
@@ -104,6 +106,8 @@ def node_info(spec: dict[str, Any], files: Callable[[dict[str, Any]], list[str]]
         listed = files(item["file"]) if item.get("widget") == "file" and item.get("file") else []
         loose = item.get("widget") is None and not item.get("required")  # a socket left unconnected
         (optional if loose else required)[name] = input_spec(item, listed)
+    if ui_specs:
+        required = with_ui_inputs(required, list(renames or {}), ui_specs)
     outputs = spec.get("outputs") or []
     name = comfy_name or spec["type"]
     plugin = spec.get("plugin") or ""
@@ -115,12 +119,28 @@ def node_info(spec: dict[str, Any], files: Callable[[dict[str, Any]], list[str]]
         "output_name": [output_name(o["name"], o["type"]) for o in outputs],
         "output_tooltips": [o.get("description") or "" for o in outputs],
         "name": name,
-        "display_name": name,
+        "display_name": (spec.get("display_name") if comfy_name is None else None) or name,
         "description": spec.get("description") or "",
         "python_module": python_module(plugin),
         "category": spec.get("category") or "nodegraph",
         "output_node": bool(spec.get("output_node")),
     }
+
+
+def with_ui_inputs(required: dict[str, Any], alias_order: list[str], ui_specs: dict[str, list]) -> dict[str, Any]:
+    """``required`` with each UI-only input inserted after the nearest input listed before it in
+    the alias (at the end when none is)."""
+    out = dict(required)
+    for name, spec in ui_specs.items():
+        if name in out:
+            continue
+        before = alias_order[:alias_order.index(name)] if name in alias_order else []
+        anchor = next((b for b in reversed(before) if b in out), None)
+        keys = list(out)
+        at = keys.index(anchor) + 1 if anchor is not None else len(keys)
+        entry = [spec[0], dict(spec[1]) if len(spec) > 1 else {}]
+        out = {**{k: out[k] for k in keys[:at]}, name: entry, **{k: out[k] for k in keys[at:]}}
+    return out
 
 
 def python_module(plugin: str) -> str:
@@ -138,5 +158,6 @@ def object_info(catalogue: dict[str, Any], aliases: dict[str, dict[str, Any]],
     for comfy_name, alias in aliases.items():
         spec = by_type.get(alias.get("type"))
         if spec is not None:
-            out[comfy_name] = node_info(spec, files, comfy_name, alias.get("inputs"), alias.get("set"))
+            out[comfy_name] = node_info(spec, files, comfy_name, alias.get("inputs"), alias.get("set"),
+                                        alias.get("ui_specs"))
     return dict(sorted(out.items()))

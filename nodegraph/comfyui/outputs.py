@@ -33,7 +33,14 @@ def comfy_texts(ctx: Any) -> dict[str, str]:
         refreshed = refresh_ui_workflow(original, native, registry)
         if refreshed is not None:
             texts["workflow"] = json.dumps(refreshed)
+        elif _verbatim(workflow):  # sent with the prompt (extra_pnginfo): embedded as sent, as ComfyUI does
+            texts["workflow"] = json.dumps(original)
     return texts
+
+
+def _verbatim(workflow: dict) -> bool:
+    stash = (workflow.get("ui") or {}).get(STASH_KEY) if isinstance(workflow.get("ui"), dict) else None
+    return isinstance(stash, dict) and stash.get("verbatim") is True
 
 
 def refresh_ui_workflow(original: dict, native: dict, registry: Any) -> dict | None:

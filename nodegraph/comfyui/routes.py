@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import inspect
 import json
 import logging
 import os
 import platform
 import sqlite3
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -32,9 +35,10 @@ from ..api.errors import Problem, WorkflowInvalid
 from ..server.protocol import ProtocolError, loads
 from ..server.uploads import UploadRefused, check_content
 from ..server.web import json_response, text_response
-from . import history, media, object_info, prompt_errors
+from . import history, media, object_info, pack_files, prompt_errors
 from .api_format import api_to_workflow, workflow_to_api
-from .classes import resolve_class
+from .classes import resolve_class, ui_input_problems, ui_spec_entry
+from .load import STASH_KEY
 from .logs import LogTail
 from .sockets import PREVIEW_METHODS, ComfySockets
 from .userdata import Refused, UserData
@@ -138,6 +142,60 @@ class ComfyAPI:
         app.router.add_route("GET", "/templates/{name}", _guarded(self.templates))
         for method, path, handler in self.internal_table():  # ComfyUI mounts these at /internal only
             app.router.add_route(method, "/internal" + path, _guarded(handler))
+        self.add_pack_routes(app)
+
+    def add_pack_routes(self, app: web.Application) -> None:
+        """The routes custom-node packs declared on ``PromptServer.instance.routes`` (or its
+        ``app.router``), mounted as ComfyUI mounts them: under ``/api`` and ``/``, static folders
+        under their prefix only. They sit behind the same security layer as every route, after
+        ours: a pack route on a method and path nodegraph serves is not mounted (warned), and
+        a static folder may not take ``/``."""
+        taken = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
+        folders = [(prefix, folder) for prefix, folder in self.pack_web_dirs().items()]  # WEB_DIRECTORY
+        for name, folder in pack_files.pack_folders(self.registry.comfy_packs.values()).items():
+            # example workflows: ComfyUI serves these under /api only
+            folders += [(f"/api/workflow_templates/{name}", d) for d in pack_files.template_dirs(folder)]
+        for prefix, folder in folders:
+            try:
+                app.router.add_static(prefix, folder)
+            except (RuntimeError, ValueError) as exc:  # a folder name aiohttp cannot route: that pack's loss
+                log.warning("custom node pack folder %s not served at %s: %s", folder, prefix, exc)
+        for pack in self.registry.comfy_packs.values():
+            for route in getattr(pack, "routes", ()):
+                try:
+                    self._mount_pack_route(app, pack.name, route, taken)
+                except (RuntimeError, ValueError, TypeError) as exc:  # aiohttp refuses the path or method
+                    log.warning("pack %s: route %s %s not mounted: %s", pack.name, route.method, route.path, exc)
+
+    def pack_web_dirs(self) -> dict[str, Path]:
+        """``/extensions/<pack folder>`` -> the pack's ``WEB_DIRECTORY``, as ComfyUI serves them."""
+        found = {}
+        for pack in self.registry.comfy_packs.values():
+            folder = getattr(pack, "web_directory", None)
+            if folder is not None and Path(folder).is_dir():
+                found["/extensions/" + pack.name.split(":", 1)[-1]] = Path(folder)
+        return found
+
+    def _mount_pack_route(self, app: web.Application, pack: str, route: Any, taken: set) -> None:
+        if route.method == "STATIC":
+            if route.path.strip("/") == "":
+                log.warning("pack %s: a static folder at / is not mounted (it would hide the UI)", pack)
+                return
+            app.router.add_static(route.path, route.handler, **route.kwargs)
+            return
+        if not isinstance(route.path, str) or not route.path.startswith("/"):
+            raise ValueError("the path must start with /")
+        for prefix in ("/api", ""):
+            path = prefix + route.path
+            if (route.method, path) in taken or ("*", path) in taken:
+                log.warning("pack %s: %s %s is nodegraph's own route; the pack's is not mounted",
+                            pack, route.method, path)
+                continue
+            handler = route.handler
+            if not (isinstance(handler, type) and issubclass(handler, web.View)):
+                handler = _pack_handler(handler, pack)
+            app.router.add_route(route.method, path, handler, **route.kwargs)
+            taken.add((route.method, path))
 
     def internal_table(self) -> list[tuple[str, str, Handler]]:
         """ComfyUI's routes "for its frontend only" (/internal/...)."""
@@ -224,6 +282,7 @@ class ComfyAPI:
         extra = history.safe_extra(body.get("extra_data"))
         if client_id:
             extra["client_id"] = client_id
+        extra["create_time"] = int(time.time() * 1000)  # as ComfyUI stamps a queued prompt (ms)
         number = body.get("number")
         if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))):
             return json_response(comfy_error("invalid_prompt", "'number' must be a number"), 400)
@@ -238,6 +297,7 @@ class ComfyAPI:
         if isinstance(checked, web.Response):
             return checked
         workflow, outputs, node_errors = checked
+        workflow = with_ui_workflow(workflow, extra)
         meta = {"comfyui": {"prompt": prompt, "extra_data": extra, "outputs": outputs, "client_id": client_id}}
         try:
             record = self.store.add(workflow, job_id=prompt_id or str(uuid.uuid4()), meta=meta,
@@ -267,11 +327,14 @@ class ComfyAPI:
             outputs = [o for o in outputs if o in targets]
         if not outputs:
             return json_response({"error": prompt_errors.NO_OUTPUTS, "node_errors": {}}, 400)
+        needed = _needed(native, outputs)
+        problems = [p for p in ui_input_problems(prompt, self.registry) if p.node in needed["nodes"]]
         try:
-            self.session.prepare(_needed(native, outputs))
-            return _needed(native, outputs), outputs, {}
+            self.session.prepare(needed)
         except WorkflowInvalid as exc:
-            problems = exc.problems
+            problems = problems + exc.problems
+        if not problems:
+            return needed, outputs, {}
         errors = prompt_errors.node_errors(problems, prompt, outputs, self._describe(prompt))
         top = prompt_errors.top_level(problems, prompt)
         failed = {o for entry in errors.values() for o in entry["dependent_outputs"]}
@@ -305,6 +368,8 @@ class ComfyAPI:
             if comfy is None or name is None:
                 return None, name
             specs = self.specs.get(comfy.native_type, {})
+            if name in comfy.ui_specs:  # an alias's UI-only input (SaveVideo's format)
+                return ui_spec_entry(name, comfy.ui_specs[name]), name
             if name in specs:  # a native input name (validation problems)
                 return specs[name], comfy.comfy_input(name)
             native = comfy.native_input(name)  # a ComfyUI input name (conversion problems)
@@ -401,15 +466,16 @@ class ComfyAPI:
         return json_response(self.shapes.job(record, detail=True))
 
     async def cancel_job(self, request: web.Request) -> web.Response:
-        job_id = request.match_info["job_id"]
-        return json_response({"cancelled": [job_id] if self._cancel(job_id) else []})
+        """ComfyUI's answer: ``{"cancelled": true}`` when a pending job was dropped or the running
+        one interrupted; false (still 200) for a finished or unknown id."""
+        return json_response({"cancelled": self._cancel(request.match_info["job_id"])})
 
     async def cancel_jobs(self, request: web.Request) -> web.Response:
         body = await self.read_json(request)
         ids = body.get("job_ids") if isinstance(body, dict) else None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 100:
             return json_response({"error": "job_ids must be a list of 1..100 job ids"}, 400)
-        return json_response({"cancelled": [i for i in ids if self._cancel(i)]})
+        return json_response({"cancelled": any([self._cancel(i) for i in ids])})  # every id, then any
 
     def _cancel(self, job_id: str) -> bool:
         """A pending job is cancelled, the running one interrupted."""
@@ -519,8 +585,21 @@ class ComfyAPI:
     # --- nodes, models, the machine ------------------------------------------------------
     async def get_object_info(self, request: web.Request) -> web.Response:
         def build():
-            return object_info.object_info(self.catalogue, self.registry.comfy_aliases, self._files())
+            out = object_info.object_info(self.catalogue, self.registry.comfy_aliases, self._files())
+            for name, info in out.items():
+                self._list_flags(name, info)
+            return out
         return json_response(await asyncio.to_thread(build))
+
+    def _list_flags(self, name: str, info: dict[str, Any]) -> dict[str, Any]:
+        """``is_input_list`` and ``output_is_list`` as ComfyUI reports them: a custom-node pack's
+        ``INPUT_IS_LIST`` / ``OUTPUT_IS_LIST`` (the frontend marks list outputs); False for ours."""
+        cls = self.registry.get(name) if name not in self.registry.comfy_aliases else None
+        spec = getattr(cls, "comfy_spec", None)
+        info["is_input_list"] = bool(getattr(spec, "input_is_list", False))
+        if spec is not None and len(spec.outputs) == len(info["output_is_list"]):
+            info["output_is_list"] = [bool(o.is_list) for o in spec.outputs]
+        return info
 
     async def get_object_class(self, request: web.Request) -> web.Response:
         name = request.match_info["node_class"]
@@ -531,8 +610,9 @@ class ComfyAPI:
                 return {}
             spec = next(n for n in self.catalogue["nodes"] if n["type"] == comfy.native_type)
             if comfy.comfy_name != comfy.native_type or comfy.renames or comfy.fixed:
-                return {name: object_info.node_info(spec, self._files(), name, comfy.renames, comfy.fixed)}
-            return {name: object_info.node_info(spec, self._files())}
+                return {name: self._list_flags(name, object_info.node_info(spec, self._files(), name, comfy.renames,
+                                                                           comfy.fixed, comfy.ui_specs))}
+            return {name: self._list_flags(name, object_info.node_info(spec, self._files()))}
         return json_response(await asyncio.to_thread(build))
 
     async def system_stats(self, request: web.Request) -> web.Response:
@@ -557,7 +637,7 @@ class ComfyAPI:
                         "torch_vram_total": torch.cuda.memory_reserved(index),
                         "torch_vram_free": torch.cuda.memory_reserved(index) - torch.cuda.memory_allocated(index)}]
         from .frontend import frontend_version
-        return {"system": {"os": os.name, "ram_total": total, "ram_free": free,
+        return {"system": {"os": sys.platform, "ram_total": total, "ram_free": free,
                            "comfyui_version": COMFYUI_API_VERSION, "nodegraph_version": __version__,
                            "installed_frontend_version": frontend_version() or "",
                            "python_version": sys.version, "pytorch_version": torch_version,
@@ -600,20 +680,33 @@ class ComfyAPI:
         return json_response([{"name": n, "pathIndex": 0} for n in names])
 
     async def extensions(self, request: web.Request) -> web.Response:
-        """ComfyUI's answer: the web root's extension scripts (its frontend loads none of its
-        own core ones from this list; packs' ``WEB_DIRECTORY`` scripts would be added here)."""
+        """ComfyUI's answer: the web root's extension scripts, then the ``.js`` files of custom-node
+        packs' ``WEB_DIRECTORY`` (served under ``/extensions/<pack folder>/``); the frontend
+        imports each."""
         root = self.server.web_dir
+        packs = self.pack_web_dirs()
 
         def walk():
             found = glob.glob(os.path.join(glob.escape(str(root)), "extensions", "**", "*.js"), recursive=True)
-            return sorted("/" + os.path.relpath(f, root).replace(os.sep, "/") for f in found)
+            listed = sorted("/" + os.path.relpath(f, root).replace(os.sep, "/") for f in found)
+            for prefix, folder in packs.items():
+                scripts = glob.glob(os.path.join(glob.escape(str(folder)), "**", "*.js"), recursive=True)
+                base = "/extensions/" + quote(prefix[len("/extensions/"):])
+                listed += sorted(base + "/" + quote(os.path.relpath(f, folder).replace(os.sep, "/"))
+                                 for f in scripts)
+            return listed
         return json_response(await asyncio.to_thread(walk))
 
     async def i18n(self, request: web.Request) -> web.Response:
-        return json_response({})  # no pack ships translations for ComfyUI's frontend
+        """Custom-node packs' translations (``locales/``), merged; nodegraph's packs ship none."""
+        folders = pack_files.pack_folders(self.registry.comfy_packs.values())
+        return json_response(await asyncio.to_thread(pack_files.translations, folders))
 
     async def workflow_templates(self, request: web.Request) -> web.Response:
-        return json_response({})  # packs' example workflows: none are shipped in ComfyUI's layout
+        """Custom-node packs' example workflows by pack folder (served under
+        ``/api/workflow_templates/<pack folder>/``)."""
+        folders = pack_files.pack_folders(self.registry.comfy_packs.values())
+        return json_response(await asyncio.to_thread(pack_files.workflow_templates, folders))
 
     async def templates(self, request: web.Request) -> web.Response:
         """ComfyUI serves its template gallery from the comfyui-workflow-templates package; nodegraph
@@ -788,6 +881,36 @@ def _guarded(handler: Handler) -> Handler:
         except Exception as exc:  # noqa: BLE001
             log.exception("%s %s failed", request.method, request.path)
             return json_response(comfy_error("server_error", f"{type(exc).__name__}: {exc}"), 500)
+    run.__name__ = getattr(handler, "__name__", "handler")
+    return run
+
+
+def with_ui_workflow(native: dict, extra: dict) -> dict:
+    """The job's workflow carrying the UI workflow the frontend sent (``extra_pnginfo.workflow``)
+    as its ComfyUI workflow: outputs saved for ComfyUI embed it as their ``workflow`` (with the
+    values that ran), as ComfyUI embeds it, so the file reopens in ComfyUI or nodegraph."""
+    pnginfo = extra.get("extra_pnginfo")
+    ui_workflow = pnginfo.get("workflow") if isinstance(pnginfo, dict) else None
+    if not isinstance(ui_workflow, dict):
+        return native
+    ui = native.get("ui") if isinstance(native.get("ui"), dict) else {}
+    return {**native, "ui": {**ui, STASH_KEY: {"workflow": ui_workflow, "verbatim": True}}}
+
+
+def _pack_handler(handler: Callable, pack: str) -> Handler:
+    """A pack's route handler (async or, as ComfyUI tolerates, plain): its failure is logged with
+    the pack's name and answered 500 with the reason, and the server goes on."""
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            result = handler(request)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken pack route must not look like ours
+            log.exception("pack %s: %s %s failed", pack, request.method, request.path)
+            return json_response({"error": f"custom node pack {pack}: {type(exc).__name__}: {exc}"}, 500)
     run.__name__ = getattr(handler, "__name__", "handler")
     return run
 

@@ -206,7 +206,9 @@ PREVIEW_FOLDER = "temp"  # inside the output folder: what ComfyUI's API calls th
 # LoadImage's upload widget is UI-only. ``inputs`` lists ComfyUI's inputs in ComfyUI's order (the
 # order of its widgets_values).
 COMFY_ALIASES = {
-    "SaveImage": {"type": "SaveImage", "inputs": {"filename_prefix": "prefix"}, "set": {"naming": "comfyui"}},
+    # naming only names the files: a native SaveImage of either naming is ComfyUI's SaveImage
+    "SaveImage": {"type": "SaveImage", "inputs": {"filename_prefix": "prefix"}, "set": {"naming": "comfyui"},
+                  "naming_only": True},
     "LoadImage": {"type": "LoadImage", "inputs": {"image": "image", "upload": None}},
 }
 

@@ -45,5 +45,8 @@ RESOURCES = Resources(gpus=1, models=True)
 COMFY_ALIASES = {
     "SaveVideo": {"type": "SaveVideo", "inputs": {"video": "video", "filename_prefix": "prefix",
                                                   "format": None, "codec": None},
-                  "set": {"format": "mp4"}},
+                  "set": {"format": "mp4"},
+                  # ComfyUI's choices, shown by its frontend; nodegraph writes H.264 MP4 for either
+                  "ui_specs": {"format": [["auto", "mp4"], {"default": "auto"}],
+                               "codec": [["auto", "h264"], {"default": "auto"}]}},
 }

@@ -23,7 +23,7 @@ TEST_PLUGIN = textwrap.dedent('''
              _demo("tiny-video", ("svd",))]
     COMFY_ALIASES = {
         "TSaveImage": {"type": "TSave", "inputs": {"filename_prefix": "prefix", "upload": None},
-                       "set": {"style": "comfy"}},
+                       "set": {"style": "comfy"}, "naming_only": True},
     }
 
     @node("TCheckpointLoader", category="test", outputs={"model": "TMODEL", "clip": "TCLIP", "vae": "TVAE"})

@@ -28,6 +28,7 @@ def test_a_comfyui_prompt_survives_kill_9_and_shows_in_both_histories(tmp_path):
         assert set(kept) == {blocker, queued["prompt_id"], job}
         number, pid, prompt, extra, outputs = kept[queued["prompt_id"]]
         assert number == queued["number"] and prompt == solid_save(0.6, prefix="durable") and outputs == ["2"]
+        assert extra.pop("create_time") > 0
         assert extra == {"extra_pnginfo": {"workflow": {"id": "wf-1"}}, "client_id": "client-42"}
         with ComfyWs(server.port, client_id="client-42") as ws:  # the same client, reconnected
             done = wait_until(lambda: all(http.get(f"/history/{p}").json() for p in (blocker, pid, job)), 120)

@@ -120,3 +120,27 @@ def test_media_path_rules(tmp_path):
     assert media.store(tmp_path / "in", "a/b", "n.png", b"3", True) == "n.png"
     assert (tmp_path / "in" / "a" / "b" / "n.png").read_bytes() == b"3"
     assert Path(tmp_path / "in" / "a" / "b" / "n (1).png").read_bytes() == b"2"
+
+
+def test_ui_only_inputs_sit_after_the_input_the_alias_lists_before_them():
+    required = {"video": ["VIDEO", {}], "filename_prefix": ["STRING", {}], "quality": ["INT", {}]}
+    order = ["video", "filename_prefix", "format", "codec"]
+    specs = {"codec": [["auto", "h264"], {"default": "auto"}], "format": [["auto", "mp4"], {"default": "auto"}]}
+    out = object_info.with_ui_inputs(required, order, specs)
+    assert list(out) == ["video", "filename_prefix", "format", "codec", "quality"]
+    assert out["codec"] == [["auto", "h264"], {"default": "auto"}]
+    assert list(object_info.with_ui_inputs(required, [], {"extra": ["INT"]})) == [*required, "extra"]
+
+
+def test_pack_translations_merge_over_packs_and_skip_broken_files(tmp_path):
+    from nodegraph.comfyui import pack_files
+    for pack, text in (("a", '{"nodeDefs": {"X": {"display_name": "Ex"}}, "t": 1}'), ("b", "{not json")):
+        (tmp_path / pack / "locales" / "en").mkdir(parents=True)
+        (tmp_path / pack / "locales" / "en" / "main.json").write_text(text)
+    (tmp_path / "b" / "locales" / "en" / "nodeDefs.json").write_text('{"Y": {"display_name": "Why"}}')
+    (tmp_path / "b" / "my_workflows").mkdir()
+    (tmp_path / "b" / "my_workflows" / "demo.json").write_text("{}")
+    folders = {"a": tmp_path / "a", "b": tmp_path / "b"}
+    assert pack_files.translations(folders) == {"en": {"nodeDefs": {"X": {"display_name": "Ex"},
+                                                                    "Y": {"display_name": "Why"}}, "t": 1}}
+    assert pack_files.workflow_templates(folders) == {"b": ["demo"]}

@@ -1,7 +1,7 @@
 """Every read-only route answers in ComfyUI's shape, under / and /api/ alike."""
 from __future__ import annotations
 
-from comfykit import Http, add_show, wait_until
+from comfykit import Http, add_show, sleeper, wait_until
 
 
 def test_object_info_lists_every_node_in_comfyuis_input_spec_shape(http):
@@ -82,6 +82,20 @@ def test_jobs_api_shapes(http):
     assert http.get("/jobs/missing").status == 404
     assert http.get("/jobs?status=bogus").status == 400
     assert http.get("/jobs?limit=x").status == 400
+
+
+def test_jobs_cancel_answers_comfyuis_boolean(comfy_server):
+    http = Http(comfy_server.port, "/api")
+    running = http.prompt(sleeper(3, value=71)).json()["prompt_id"]
+    pending = http.prompt(add_show(71, 1)).json()["prompt_id"]
+    assert http.post(f"/jobs/{pending}/cancel", {}).json() == {"cancelled": True}
+    assert http.post(f"/jobs/{pending}/cancel", {}).json() == {"cancelled": False}  # already cancelled: a no-op
+    assert http.post("/jobs/cancel", {"job_ids": ["unknown-id", running]}).json() == {"cancelled": True}
+    assert http.post("/jobs/cancel", {"job_ids": ["unknown-id"]}).json() == {"cancelled": False}
+    assert http.post("/jobs/cancel", {"job_ids": "all"}).status == 400
+    done = wait_until(lambda: http.get(f"/history/{running}").json().get(running))
+    assert done["status"]["status_str"] == "error"  # interrupted
+    assert http.get(f"/history/{pending}").json() == {}  # cancelled before it ran
 
 
 def test_machine_and_model_routes(http, comfy_server):

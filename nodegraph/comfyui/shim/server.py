@@ -5,8 +5,8 @@
   a ``progress`` message becomes a ``progress`` event. Outside a node call it is dropped.
 - ``routes`` collects the HTTP routes a pack declares at import with ``@routes.get(...)`` (the
   decorators of aiohttp's ``RouteTableDef``, recording ``method, path, handler, kwargs``, the
-  fields of aiohttp's ``RouteDef``); the loader records them per pack, for a server that serves
-  them.
+  fields of aiohttp's ``RouteDef``); the loader records them per pack and ``nodegraph serve``
+  mounts them (``nodegraph.comfyui.routes``).
 - ``add_on_prompt_handler`` is recorded and never called.
 """
 from __future__ import annotations
