@@ -23,6 +23,9 @@ class WorkflowReader:
     read: Callable[[Path], "str | None"]
     sniff: Callable[[bytes], bool] | None = None  # the first HEAD_BYTES bytes are this format
     missing: str = ""  # said after "... without an embedded nodegraph workflow", e.g. "(and no .json sidecar)"
+    # The file's first and last frames as PIL images (a sweep's contact sheet shows them for
+    # a clip Pillow cannot open); raises OSError or ValueError for a file it cannot read.
+    frames: Callable[[Path], list] | None = None
 
     def claims(self, path: Path, head: bytes) -> bool:
         if self.sniff is not None:

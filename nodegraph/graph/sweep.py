@@ -5,7 +5,10 @@ paired with ``zip``). Every cell is validated as its own workflow (a bad value n
 then the cells' graphs are merged: a node whose type, literals and upstream nodes are the same
 in several cells becomes one node of the combined graph, so it runs once for all of them —
 nodes upstream of every swept input once per sweep, a LoRA merge once per strength. The plan
-orders the combined graph cell by cell, so an interrupted sweep leaves whole cells finished.
+orders the combined graph cell by cell, so an interrupted sweep leaves whole cells finished, and
+runs the cells grouped by the values of the most upstream axes first (``run_order``): cells that
+share a LoRA merge run one after another, so a warm model switches its merged weights once per
+strength, whatever order the axes were given in.
 """
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return ", ".join(f"{name}={_show(value)}" for name, value in self.values)
+        return ", ".join(f"{name}={show_value(value)}" for name, value in self.values)
 
 
 @dataclass
@@ -51,6 +54,7 @@ class SweepPlan:
     members: list[dict[str, str]]  # per cell: its node id -> the combined node id
     id: str = ""  # stable per (workflow, sweep): re-running a sweep finds its own index
     outputs: list[list[str]] = field(default_factory=list)  # per cell: combined ids of its output nodes
+    run_order: list[int] = field(default_factory=list)  # cell indexes in the order the plan runs them
 
     @property
     def axis_names(self) -> list[str]:
@@ -61,7 +65,8 @@ def axis_name(axis: SweepAxis) -> str:
     return f"{axis.node}.{axis.input}"
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A swept value as labels print it: strings as they are, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
 
 
@@ -187,21 +192,41 @@ def cell_problems(per_cell: list[list[Problem]], cells: list[Cell]) -> list[Prob
     return out
 
 
-def combine(cells: list[Cell], graphs: list[Graph], plans: list[Plan], sweep: Sweep) -> tuple[Graph, Plan, list[dict[str, str]]]:
+def run_order(cells: list[Cell], sweep: Sweep, graph: Graph) -> list[int]:
+    """The order the cells run in: sorted by the values of the axes nearest the graph's sources
+    first (an axis on a LoRA merge before one on the sampler it feeds), each value ranked by
+    where it first appears on its axis. Crossed axes given upstream-first keep their order; the
+    other way round, the cells of one merge strength still run together, so the model's merged
+    weights switch once per strength instead of once per cell."""
+    depth = {node_id: d for d, level in enumerate(generations(children_of(graph.nodes, graph.edges())))
+             for node_id in level}
+    axes = sorted(range(len(sweep.axes)), key=lambda i: (depth.get(sweep.axes[i].node, 0), i))
+    rank = [{json.dumps(v, sort_keys=True, default=repr): r for r, v in reversed(list(enumerate(a.values)))}
+            for a in sweep.axes]
+
+    def key(cell: Cell) -> tuple:
+        return tuple(rank[i][json.dumps(cell.values[i][1], sort_keys=True, default=repr)] for i in axes)
+    return [c.index for c in sorted(cells, key=key)]  # sorted() is stable: ties keep cell order
+
+
+def combine(cells: list[Cell], graphs: list[Graph], plans: list[Plan], sweep: Sweep,
+            order_of_cells: list[int] | None = None) -> tuple[Graph, Plan, list[dict[str, str]]]:
     """Merge the cells' graphs: equal (type, version, literals, upstream) -> one node.
 
     Combined ids: the node's own id where it is shared by every cell, else the id with the
     values of the axes that reach it (``merge[style_strength=0.5]``), so progress and errors
-    name the cell.
+    name the cell. The plan runs whole cells, in ``order_of_cells`` (cell indexes; default:
+    as given); ``members`` is indexed by cell index.
     """
     short = _short_axis_names(sweep)
     by_signature: dict[str, str] = {}
     combined = Graph(graphs[0].workflow)
-    members: list[dict[str, str]] = []
+    members: list[dict[str, str]] = [{} for _ in cells]
     sharers: dict[str, int] = {}
     order: list[str] = []
-    for cell, graph, plan in zip(cells, graphs, plans):
-        mine: dict[str, str] = {}
+    for index in (order_of_cells if order_of_cells is not None else range(len(cells))):
+        cell, graph, plan = cells[index], graphs[index], plans[index]
+        mine = members[index]
         signatures: dict[str, str] = {}
         reached: dict[str, set[int]] = {}
         for node_id in (n for level in generations(children_of(graph.nodes, graph.edges())) for n in level):
@@ -212,7 +237,7 @@ def combine(cells: list[Cell], graphs: list[Graph], plans: list[Plan], sweep: Sw
             cid = by_signature.get(sig)
             if cid is None:
                 cid = node_id if not reached[node_id] else (
-                    f"{node_id}[" + ",".join(f"{short[i]}={_show(cell.values[i][1])}"
+                    f"{node_id}[" + ",".join(f"{short[i]}={show_value(cell.values[i][1])}"
                                             for i in sorted(reached[node_id])) + "]")
                 while cid in combined.nodes:  # equal labels, different inputs (1 and 1.0 as strings...)
                     cid += "'"
@@ -221,7 +246,6 @@ def combine(cells: list[Cell], graphs: list[Graph], plans: list[Plan], sweep: Sw
                                                 {n: Link(node=mine[l.node], output=l.output)
                                                  for n, l in gnode.links.items()})
             mine[node_id] = cid
-        members.append(mine)
         for node_id in plan.order:  # cell by cell: each cell's own order is topological
             cid = mine[node_id]
             sharers[cid] = sharers.get(cid, 0) + 1
@@ -287,7 +311,8 @@ def plan_sweep(workflow: Workflow, registry: Registry, env: Any = None) -> Sweep
     if any(per_cell):
         raise WorkflowInvalid(cell_problems(per_cell, cells))
     plans = [make_plan(g) for g in graphs]
-    combined, plan, members = combine(cells, graphs, plans, sweep)
+    order_of_cells = run_order(cells, sweep, graphs[0])
+    combined, plan, members = combine(cells, graphs, plans, sweep, order_of_cells)
     combined.workflow = workflow
     for graph, mine in zip(graphs, members):
         for node_id in graph.nodes:
@@ -295,4 +320,4 @@ def plan_sweep(workflow: Workflow, registry: Registry, env: Any = None) -> Sweep
     outputs = [[mine[n] for n in p.order if graph.nodes[n].cls.output_node]
                for graph, p, mine in zip(graphs, plans, members)]
     return SweepPlan(sweep, base, cells, cell_workflows, graphs, combined, plan, members,
-                     sweep_id(base, sweep), outputs)
+                     sweep_id(base, sweep), outputs, order_of_cells)

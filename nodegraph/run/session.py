@@ -36,6 +36,7 @@ from .events import Sink
 from .executor import Executor, InProcessExecutor, Job, RunResult
 from .gctune import collector_paused
 from .sweep import SweepTracker
+from .sweep_sheet import frames_from_readers
 
 
 # (what prepare was given, the session's catalogue) -> the Workflow it names; raises WorkflowInvalid
@@ -131,7 +132,8 @@ class Session:
             sweep = plan_sweep(workflow, self.registry, self.env)
         job = Job(sweep.graph, sweep.plan, self.env, self.cache, self.registry.types)
         job.sweep = sweep
-        job.sink = SweepTracker(sweep, sink if sink is not None else job.sink, self.env.output_dir)
+        job.sink = SweepTracker(sweep, sink if sink is not None else job.sink, self.env.output_dir,
+                                frames_from_readers(self.registry.workflow_readers))
         if interrupt is not None:
             job.interrupt = interrupt
         if job_id is not None:

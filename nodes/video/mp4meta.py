@@ -35,8 +35,14 @@ def read_workflow(path: Path) -> str | None:
     return text
 
 
+def first_and_last_frames(path: Path) -> list:
+    """The clip's first and last frames (PIL images), read with PyAV (``clip_frames.py``)."""
+    from .clip_frames import first_and_last_frames as read
+    return read(path)
+
+
 WORKFLOW_READER = WorkflowReader("video", (".mp4", ".mov", ".m4v"), read_workflow, sniff=is_iso_media,
-                                 missing="(and no .json sidecar)")
+                                 missing="(and no .json sidecar)", frames=first_and_last_frames)
 
 
 def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:

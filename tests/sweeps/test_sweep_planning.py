@@ -100,3 +100,21 @@ def test_unknown_axis_is_a_problem(make_session):
     data["sweep"]["axes"].append({"node": "nope", "input": "x", "values": [1]})
     with pytest.raises(WorkflowInvalid, match="no node 'nope'"):
         make_session().prepare(data)
+
+
+def test_cells_sharing_an_upstream_value_run_together(make_session):
+    """Axes given downstream first (width, then red): the cells still run red by red, so a node
+    fed by red (a LoRA merge, in a real workflow) is left for the next value only once."""
+    data = swept([0.0, 0.5], [16, 24])
+    data["sweep"]["axes"].reverse()  # resize.width first: cell 1 is (16, 0.5), cell 2 (24, 0.0)
+    events, result = run_sweep(make_session(), data)
+    assert result.ok
+    cells = [e for e in events if e["event"] == "cell"]
+    assert [c["cell"] for c in cells] == [0, 2, 1, 3]
+    assert [tuple(c["values"].values()) for c in cells] == [(16, 0.0), (24, 0.0), (16, 0.5), (24, 0.5)]
+    ran = [e["node"] for e in events if e["event"] == "executed" and e["node"].startswith(("solid", "resize"))]
+    assert [n.split("[")[0] for n in ran] == ["solid", "resize", "resize", "solid", "resize", "resize"]
+    # the index and the sheet keep the cells' own order (rows: width, the first axis)
+    index = json.loads(open(events[-1]["sweep"]["index"]).read())
+    assert [tuple(c["values"].values()) for c in index["cells"]] == [(16, 0.0), (16, 0.5), (24, 0.0), (24, 0.5)]
+    assert [c["cell"] for c in index["cells"]] == [0, 1, 2, 3]
