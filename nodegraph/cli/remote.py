@@ -86,6 +86,7 @@ class RemoteRun:
         self._n = 0
         self._pending: list[dict] = []  # frames read while waiting for a reply
         self._fetched: dict[str, Path] = {}  # output URL -> local copy
+        self._sweep_folder: str | None = None  # a sweep job's folder URL (/output/sweeps/sweep-<id>)
 
     # --- connection ------------------------------------------------------------------------
     def connect(self) -> None:
@@ -180,23 +181,45 @@ class RemoteRun:
             frame = self._recv(0.2)
             if frame is None or frame.get("type") != "event" or frame.get("job") != self.job:
                 continue
-            event = {k: v for k, v in frame.items() if k not in ("type", "urls")}
-            if event["event"] in ("executed", "cached", "done") and frame.get("urls"):
+            event = {k: v for k, v in frame.items() if k not in ("type", "urls", "sheet_url")}
+            if event["event"] in ("executed", "cached", "done", "cell") and frame.get("urls"):
                 event["outputs"] = [str(self._fetch(url)) for url in frame["urls"]]
+            if event["event"] == "cell" and frame.get("sheet_url"):
+                self._sweep_folder = frame["sheet_url"].split("?")[0].rsplit("/", 1)[0]
+                event["sheet"] = str(self._sweep_target(frame["sheet_url"]))  # fetched with ``done``
+            if event["event"] == "done" and isinstance(event.get("sweep"), dict):
+                event["sweep"] = self._fetch_sweep(event["sweep"])
             self.sink(event)
             if event["event"] == "done":
                 return event["status"]
 
-    def _fetch(self, url: str) -> Path:
-        """Copy one output file (``/output/<name>``) into the output folder; returns its path."""
+    def _sweep_target(self, url: str) -> Path:
+        """Where a file of the sweep's folder (``/output/sweeps/sweep-<id>/<name>``) is copied:
+        the same place under the local output folder."""
+        parts = urllib.parse.unquote(urllib.parse.urlsplit(url).path).split("/")
+        return self.out_dir.joinpath(*parts[-3:])
+
+    def _fetch_sweep(self, sweep: dict) -> dict:
+        """``done``'s sweep, its index and contact sheet pages copied here and named locally."""
+        folder = self._sweep_folder
+        if folder is None:  # no cell finished: nothing was written to fetch
+            return sweep
+        index = self._fetch(folder + "/index.json", self._sweep_target(folder + "/index.json"))
+        for page in json.loads(index.read_text(encoding="utf-8")).get("sheets", []):
+            self._fetch(f"{folder}/{page['file']}", self._sweep_target(f"{folder}/{page['file']}"))
+        return {**sweep, "index": str(index), "sheet": str(self._sweep_target(folder + "/sheet.png"))}
+
+    def _fetch(self, url: str, target: Path | None = None) -> Path:
+        """Copy one output file (``/output/<name>``) into the output folder (or to ``target``);
+        returns its path."""
         name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
-        target = self.out_dir / Path(name).name
+        target = target or self.out_dir / Path(name).name
         if url in self._fetched:  # reported again by ``done``
             return self._fetched[url]
         full = urllib.parse.urljoin(self.http_base + "/", url.lstrip("/"))
         if self.token and "token=" not in full:
             full += ("&" if "?" in full else "?") + urllib.parse.urlencode({"token": self.token})
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         from ..files.roots import atomic_write
         with urllib.request.urlopen(full, timeout=self.timeout) as response:  # noqa: S310 - the user's server
             atomic_write(target, response.read())

@@ -34,7 +34,8 @@ class SweepTracker:
         the packs (``sweep_sheet.frames_from_readers``)."""
         self.sweep = sweep
         self.sink = sink
-        self.folder = Path(output_dir) / "sweeps" / f"sweep-{sweep.id}"
+        self.output_dir = Path(output_dir)
+        self.folder = self.output_dir / "sweeps" / f"sweep-{sweep.id}"
         self.frames = frames
         self.job_id: str | None = None
         cells = sweep.cells
@@ -138,6 +139,7 @@ class SweepTracker:
             row = record or {"cell": cell.index, "values": dict(cell.values), "outputs": [], "seconds": None,
                              "cached": None}
             cells.append({**row, "status": "done" if record else "not run",
+                          "names": [self._name(f) for f in row["outputs"]],
                           "workflow": self.sweep.cell_workflows[cell.index].to_json()})
         self.folder.mkdir(parents=True, exist_ok=True)
         pages = self.sheet.write()
@@ -150,6 +152,14 @@ class SweepTracker:
         self.unwritten = False
         now = time.perf_counter()
         self.last_write = (now, now - started)
+
+
+    def _name(self, path: str) -> str | None:
+        """``path`` relative to the output folder (how a server serves it), None outside it."""
+        try:
+            return Path(path).resolve().relative_to(self.output_dir.resolve()).as_posix()
+        except (ValueError, OSError):
+            return None
 
 
 def _csv(names: list[str], cells: list[dict[str, Any]]) -> str:

@@ -89,6 +89,9 @@ def summary(record: JobRecord, token: str | None) -> dict[str, Any]:
     entry["seq"] = record.seq
     if token and entry["urls"]:
         entry["urls"] = [u + "?token=" + token for u in entry["urls"]]
+    if token and entry.get("sweep"):
+        entry["sweep"] = {**entry["sweep"], **{k: entry["sweep"][k] + "?token=" + token
+                                               for k in ("index_url", "sheet_url") if entry["sweep"].get(k)}}
     return entry
 
 

@@ -73,7 +73,9 @@ class JobRecord:
                 "finished": self.finished, "attempts": self.attempts, "client_ref": self.client_ref,
                 "outputs": r.get("outputs", []), "urls": r.get("urls", []), "ui": r.get("ui", {}),
                 "error": r.get("error"), "executed": r.get("executed"), "cached": r.get("cached"),
-                "seconds": r.get("seconds"), **({"note": r["note"]} if r.get("note") else {})}
+                "seconds": r.get("seconds"), **({"note": r["note"]} if r.get("note") else {}),
+                # a sweep job: its folder's index and contact sheet, as URLs (noted when it starts)
+                **({"sweep": self.meta["sweep"]} if self.meta.get("sweep") else {})}
 
 
 _SCHEMA = """
@@ -218,6 +220,14 @@ class JobStore:
     def cancel(self, job_id: str) -> bool:
         return self._move(job_id, PENDING, CANCELLED, finished=time.time(),
                           result={"error": {"code": "cancelled", "message": "cancelled before it ran"}})
+
+    def note(self, job_id: str, **meta: Any) -> None:
+        """Add to a job's ``meta`` while it runs (a sweep's folder, for clients that come later)."""
+        with self._lock:
+            row = self._db.execute("SELECT meta FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if row is not None:
+                merged = {**json.loads(row[0] or "{}"), **meta}
+                self._db.execute("UPDATE jobs SET meta=? WHERE id=?", (json.dumps(merged), job_id))
 
     def finish(self, job_id: str, status: str, result: dict[str, Any]) -> bool:
         return self._move(job_id, RUNNING, status, finished=time.time(), result=result)

@@ -198,6 +198,15 @@ def event_message(event: dict[str, Any], output_dir: Path, token: str | None = N
     return msg
 
 
+def sweep_note(event: dict[str, Any], output_dir: Path) -> dict[str, Any]:
+    """What a job record keeps of its ``sweep`` event: the axes and the URLs (no token) of the
+    sweep's index and contact sheet, which are rewritten as its cells finish."""
+    folder = Path(event["folder"])
+    return {"id": event.get("sweep"), "cells": event.get("cells"), "axes": event.get("axes"),
+            "zip": bool(event.get("zip")), "index_url": output_url(folder / "index.json", output_dir),
+            "sheet_url": output_url(folder / "sheet.png", output_dir)}
+
+
 def preview_messages(event: dict[str, Any], output_dir: Path, token: str | None = None) -> list[dict[str, Any]]:
     """One ``preview`` message per image or browser-playable clip an ``executed``/``cached`` event reports."""
     if event.get("event") not in ("executed", "cached"):

@@ -114,6 +114,8 @@ class Worker(threading.Thread):
             # when it sees ``done`` finds the job finished, never still running.
             if event.get("event") == "error" and self.error_log is not None:
                 self.error_log(event)
+            if event.get("event") == "sweep":  # a canvas opened later rebuilds the sweep's grid from it
+                self.store.note(record.id, sweep=protocol.sweep_note(event, self.output_dir))
             (done.append if event.get("event") == "done" else emit)(event)
 
         try:

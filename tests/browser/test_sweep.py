@@ -65,6 +65,19 @@ def test_sweep_two_inputs_watch_cells_and_open_one(canvas, page):
         assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [width, 8]
     assert "/output/sweeps/sweep-" in page.locator(".sweep-sheet-link").get_attribute("href")
 
+    # a reload forgets the events: the grid is rebuilt from the server's job record and the index
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_selector(".sweep-progress[data-done='4'][data-total='4'][data-status='success']")
+    assert page.locator(".sweep-head.row").all_inner_texts() == ["0.2", "0.8"]
+    assert page.locator(".sweep-head.col").all_inner_texts() == ["16", "24"]
+    assert page.locator(".sweep-cell[data-status='done']").count() == 4
+    for i, width in enumerate([16, 24, 16, 24]):
+        img = page.locator(f".sweep-cell[data-cell='{i}'] img.sweep-thumb")
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle())
+        assert img.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [width, 8]
+    assert "/output/sweeps/sweep-" in page.locator(".sweep-sheet-link").get_attribute("href")
+
     # a click on cell 3 (red=0.8, width=16) puts that cell's own workflow on the canvas
     page.locator(".sweep-cell[data-cell='2']").click()
     page.wait_for_selector(".toast:has-text('Loaded swept_')")

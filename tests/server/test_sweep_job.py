@@ -36,6 +36,11 @@ def test_killed_sweep_resumes_at_first_unfinished_cell(dirs, tmp_path):
             assert again["attempts"] == 2
             # cells 1 and 2 (sleep + show each) come from the cache; cells 3 and 4 run
             assert (again["executed"], again["cached"]) == (4, 4)
+            # the record names the sweep's index and sheet: what a reloaded canvas rebuilds its grid from
+            note = again["sweep"]
+            assert note["cells"] == 4 and [a["values"] for a in note["axes"]] == [[1, 2, 3, 4]]
+            assert note["index_url"].startswith("/output/sweeps/sweep-") and note["index_url"].endswith("/index.json")
+            assert note["sheet_url"] == note["index_url"].replace("index.json", "sheet.png")
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0

@@ -87,7 +87,7 @@ const panel = new QueuePanel($("#queue-panel"), api, {
   },
 });
 
-const sweepPanel = new SweepPanel($("#queue-panel"), graph, api, { onOpenCell: (cell) => openCell(cell) });
+const sweepPanel = new SweepPanel($("#queue-panel"), graph, api, { onOpenCell: (cell) => openCell(cell), onFollowJob: followJob });
 
 let currentJob = null;
 const myJobs = new Set();
@@ -297,6 +297,13 @@ function canvasId(id) {
   return m && graph.nodes.has(m[1]) ? m[1] : id;
 }
 
+/** Receive a job's events as our own (a sweep still running when the page was reloaded). */
+function followJob(job) {
+  if (myJobs.has(job)) return;
+  myJobs.add(job);
+  api.request("subscribe", { job }).catch(() => myJobs.delete(job));
+}
+
 function onEvent(ev) {
   panel.trackEvent(ev);
   if (ev.job && !myJobs.has(ev.job)) return; // another client's job: the panel shows it
@@ -381,6 +388,7 @@ api.on("open", async () => {
     panel.load();
     // After a reconnect (or a server restart) keep receiving the events of our unfinished jobs.
     for (const job of myJobs) api.request("subscribe", { job }).catch(() => myJobs.delete(job));
+    sweepPanel.restore().catch((err) => console.warn("sweep restore:", err.message)); // after a page reload
     document.body.dataset.ready = "true";
   } catch (err) {
     toast(`Server handshake failed: ${err.message}`, "error", 8000);

@@ -6,6 +6,7 @@ import { el } from "./widgets.js";
 import { MEDIA_RE, mediaElement } from "./video.js";
 
 const RANGE_MAX_VALUES = 1000; // as the engine: a typo in a range is an error, not a day of work
+const LAST_SWEEP_KEY = "nodegraph.sweepJob"; // the sweep this canvas queued last: rebuilt after a reload
 const TRUE = ["1", "true", "yes", "on"];
 const FALSE = ["0", "false", "no", "off"];
 
@@ -102,12 +103,15 @@ const shortName = (name) => name.slice(name.lastIndexOf(".") + 1);
  * and, once a sweep is queued, its cells in a grid — rows and columns labelled with the swept
  * values for two crossed axes, one labelled tile per cell otherwise — filled in as `cell` events
  * arrive, with "k / N cells". A finished cell's tile loads that cell's workflow when clicked.
+ * After a page reload, `restore` rebuilds the grid of the last sweep from the server's record of
+ * the job and the sweep's index, and keeps filling it while the job runs.
  */
 export class SweepPanel {
-  constructor(root, graph, api, { onOpenCell } = {}) {
+  constructor(root, graph, api, { onOpenCell, onFollowJob } = {}) {
     this.graph = graph;
     this.api = api;
     this.onOpenCell = onOpenCell;
+    this.onFollowJob = onFollowJob; // (job id): the canvas subscribes to a running job's events
     this.job = null;
     this.cells = []; // [{values, label, urls, workflow, done}]
     this.setup = el("div", { class: "sweep-setup" });
@@ -147,6 +151,8 @@ export class SweepPanel {
   }
 
   begin(ev) {
+    try { localStorage.setItem(LAST_SWEEP_KEY, ev.job); } catch { /* private mode */ }
+    this.indexUrl = null;
     this.job = ev.job;
     this.axes = ev.axes || [];
     this.zip = !!ev.zip;
@@ -171,6 +177,57 @@ export class SweepPanel {
 
   finish(ev) {
     this.status = ev.status || "done";
+    this.renderResults();
+    if (this.indexUrl) this.readIndex(); // a rebuilt grid: cells that finished before we subscribed
+  }
+
+  /**
+   * After a page reload: the last sweep this canvas queued, from the server's record of its job
+   * (axes, the URLs of its index and sheet) and its index (the finished cells). A job still
+   * running is followed (`onFollowJob`) so its next cells fill in as they finish.
+   */
+  async restore() {
+    let jobId = null;
+    try { jobId = localStorage.getItem(LAST_SWEEP_KEY); } catch { /* private mode */ }
+    if (!jobId || this.job) return false;
+    let record;
+    try { record = await this.api.request("job", { job: jobId }); } catch { record = null; }
+    if (!record || !record.sweep) {
+      try { localStorage.removeItem(LAST_SWEEP_KEY); } catch { /* private mode */ }
+      return false;
+    }
+    const sweep = record.sweep;
+    this.begin({ job: jobId, axes: sweep.axes, zip: sweep.zip, cells: sweep.cells });
+    this.status = record.status === "pending" || record.status === "running" ? "running" : record.status;
+    this.indexUrl = sweep.index_url ? this.api.withToken(sweep.index_url) : null;
+    this.sheetUrl = sweep.sheet_url ? this.api.withToken(sweep.sheet_url) : null;
+    if (this.status === "running" && this.onFollowJob) this.onFollowJob(jobId);
+    await this.readIndex();
+    return true;
+  }
+
+  /** Fill the cells the sweep's index lists as done (it is rewritten as cells finish). */
+  async readIndex() {
+    if (!this.indexUrl) return;
+    const job = this.job;
+    let index;
+    try {
+      const reply = await fetch(`${this.indexUrl}${this.indexUrl.includes("?") ? "&" : "?"}v=${Date.now()}`);
+      if (!reply.ok) return; // not written yet: the first cell's event writes it
+      index = await reply.json();
+    } catch (err) {
+      console.warn("sweep index:", err.message);
+      return;
+    }
+    if (job !== this.job) return;
+    for (const row of index.cells || []) {
+      const cell = this.cells[row.cell];
+      if (!cell || cell.done || row.status !== "done") continue;
+      const urls = (row.names || []).filter(Boolean).map((n) => this.api.outputUrl(n));
+      const label = this.axes.map((a) => `${a.name}=${show(row.values[a.name])}`).join(", ");
+      Object.assign(cell, { done: true, label, urls, workflow: row.workflow, cached: row.cached });
+    }
+    this.done = this.cells.filter((c) => c.done).length;
     this.renderResults();
   }
 
