@@ -48,6 +48,11 @@ class SweepTracker:
                     self.first_cell.setdefault(cid, index)
         for waiting in self.waiting:
             waiting &= set(sweep.plan.order)  # what the plan runs (only what outputs need)
+        self.needed_by: dict[str, list[int]] = {}  # combined id -> the cells waiting for it, as they run
+        for index in self.order:
+            for cid in self.waiting[index]:
+                self.needed_by.setdefault(cid, []).append(index)
+        self.workflow_json: dict[int, dict[str, Any]] = {}  # per cell, made once (index and events)
         self.files: dict[str, list[str]] = {}
         self.records: list[dict[str, Any] | None] = [None] * len(cells)
         self.seconds = [0.0] * len(cells)
@@ -97,7 +102,7 @@ class SweepTracker:
             first = self.first_cell.get(node)
             if first is not None:
                 self.seconds[first] += float(event.get("seconds") or 0.0)
-        for index in self.order:
+        for index in self.needed_by.get(node, ()):
             waiting = self.waiting[index]
             if node not in waiting:
                 continue
@@ -120,7 +125,7 @@ class SweepTracker:
         self._write(final=False)
         self.sink({"event": "cell", "job": self.job_id, "sweep": self.sweep.id, **record,
                    "label": cell.label, "done": self.done, "total": len(self.sweep.cells),
-                   "workflow": self.sweep.cell_workflows[index].to_json(), "sheet": str(self.sheet_path)})
+                   "workflow": self._workflow(index), "sheet": str(self.sheet_path)})
 
     def _write(self, final: bool) -> None:
         """The index (every cell; ``status`` says which ran) and the contact sheet, atomically;
@@ -140,19 +145,23 @@ class SweepTracker:
                              "cached": None}
             cells.append({**row, "status": "done" if record else "not run",
                           "names": [self._name(f) for f in row["outputs"]],
-                          "workflow": self.sweep.cell_workflows[cell.index].to_json()})
+                          "workflow": self._workflow(cell.index)})
         self.folder.mkdir(parents=True, exist_ok=True)
         pages = self.sheet.write()
         index = {"sweep": self.sweep.id, "axes": [{"name": n, "values": list(a.values)}
                                                   for n, a in zip(self.sweep.axis_names, self.sweep.sweep.axes)],
                  "zip": self.sweep.sweep.zip, "cells_total": len(cells), "cells_done": self.done,
                  "sheets": pages, "cells": cells}
-        atomic_write(self.index_json, json.dumps(index, indent=2, default=str).encode())
+        atomic_write(self.index_json, json.dumps(index, default=str).encode())  # no indent: the C encoder
         atomic_write(self.folder / "index.csv", _csv(self.sweep.axis_names, cells).encode())
         self.unwritten = False
         now = time.perf_counter()
         self.last_write = (now, now - started)
 
+    def _workflow(self, index: int) -> dict[str, Any]:
+        if index not in self.workflow_json:
+            self.workflow_json[index] = self.sweep.cell_workflows[index].to_json()
+        return self.workflow_json[index]
 
     def _name(self, path: str) -> str | None:
         """``path`` relative to the output folder (how a server serves it), None outside it."""
