@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--size", type=int, default=4, help="values per axis (default 4: 16 cells)")
+    parser.add_argument("--sheet", type=Path, help="copy the sweep's contact sheet here (docs/sweep-sheet.png)")
     args = parser.parse_args()
     strengths = [round(0.2 * (i + 1), 1) for i in range(args.size)]
     seeds = list(range(1, args.size + 1))
@@ -60,7 +62,10 @@ def main() -> None:
         sweep_wall, events = cli(work, demo, work / "cache-sweep", args.device, sweep_args)
         executed = [e for e in events if e["event"] == "executed"]
         distinct = len(next(e for e in events if e["event"] == "start")["nodes"])
-        sweep_job = next(e for e in events if e["event"] == "done")["seconds"]
+        done = next(e for e in events if e["event"] == "done")
+        sweep_job = done["seconds"]
+        if args.sheet:
+            shutil.copyfile(done["sweep"]["sheet"], args.sheet)
         per_node: dict[str, int] = {}
         node_time: dict[str, float] = {}
         phases: dict[str, list[float]] = {}
@@ -109,6 +114,10 @@ def main() -> None:
           f"{session_wall / sweep_job:.2f}   (its nodes: {node_seconds:.2f} s)")
     print(f"  ideal: 1 load + merge per strength + {cells} x sample/decode/save (the sweep's own node times): "
           f"{ideal:.2f} s   sweep job / ideal {sweep_job / ideal:.3f} (target <= {TARGET})")
+    # On a shared machine the ways above run minutes apart under different loads, so their node
+    # times differ; what each spends outside its nodes compares them whatever the load.
+    print(f"  outside the nodes: sweep job {sweep_job - ideal:.2f} s, {cells} session runs "
+          f"{session_wall - node_seconds:.2f} s")
 
 
 if __name__ == "__main__":
