@@ -111,3 +111,22 @@ def test_a_workflow_with_a_sweep_opens_with_its_inputs_swept(canvas, page):
     assert canvas.widget("solid", "width").input_value() == "8"
     assert canvas.workflow()["sweep"]["axes"] == [wf["sweep"]["axes"][1]]
     assert page.locator(".sweep-count").get_attribute("data-cells") == "3"
+
+
+def test_a_reload_mid_sweep_rebuilds_the_grid_and_follows_the_job(canvas, page):
+    wf = {"format": "nodegraph/workflow", "version": 1, "nodes": {
+        "slow": {"type": "SlowCount", "inputs": {"steps": 3, "delay": 0.4}},
+        "show": {"type": "Show", "inputs": {"value": {"from": "slow", "output": "value"}}}},
+        "sweep": {"axes": [{"node": "slow", "input": "steps", "values": [3, 4, 5, 6]}]}}
+    page.evaluate("wf => nodegraph.loadObject(wf, 'slow-sweep.json')", wf)
+    canvas.queue()
+    page.wait_for_selector(".sweep-progress[data-done='1'][data-total='4']", timeout=30000)
+    page.reload()  # the job goes on; the page forgets its events
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_selector(".sweep-progress[data-total='4'][data-status='running']")
+    assert page.locator(".sweep-cell").count() == 4
+    # the rebuilt grid follows the job: the cells left fill in and the job's end is shown
+    page.wait_for_selector(".sweep-progress[data-done='4'][data-status='success']", timeout=60000)
+    assert page.locator(".sweep-cell[data-status='done']").count() == 4
+    assert page.locator(".sweep-cell .sweep-label").all_inner_texts() == [
+        "steps=3", "steps=4", "steps=5", "steps=6"]
