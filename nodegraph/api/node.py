@@ -335,15 +335,19 @@ def instantiate(cls: type[Node], values: dict[str, Any]) -> Node:
         plan = cls._ng_construct = (fixed, factories)
     fixed, factories = plan
     data = {**fixed, **values}
-    for name, factory in factories.items():
-        if name not in values:
-            data[name] = factory()
+    if factories:
+        for name, factory in factories.items():
+            if name not in values:
+                data[name] = factory()
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set_attribute(obj, "__dict__", data)
+    _set_attribute(obj, "__pydantic_fields_set__", set(values))
+    _set_attribute(obj, "__pydantic_extra__", None)
+    _set_attribute(obj, "__pydantic_private__", None)
     return obj
+
+
+_set_attribute = object.__setattr__  # looked up once: this runs for every node
 
 
 def normalise_literal(spec: InputSpec, value: Any) -> Any:
