@@ -168,8 +168,11 @@ class InputSpec:
 class Node(BaseModel):
     """Base class of every node. Subclasses declare inputs as fields and implement ``run``."""
 
+    # The engine never validates through the model (each input has its own adapter, built on
+    # first use; instances come from ``instantiate``): its validator is built only if a node is
+    # constructed directly, so loading a pack builds none (most of a pack's import time).
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True,
-                              protected_namespaces=())
+                              protected_namespaces=(), defer_build=True)
 
     # Set by @node.
     node_type: ClassVar[str] = ""

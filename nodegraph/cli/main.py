@@ -265,13 +265,13 @@ def _stored_catalogue(args):
     """(stored catalogue or None, its key) for commands that only read the catalogue, when
     nothing but the installed packs is asked for (no --plugins, --comfy-nodes or their
     environment variables): see api/stored_catalogue.py. (None, None) otherwise."""
-    from importlib.metadata import entry_points
     from ..api import stored_catalogue
+    from ..api.entry_points import installed_entry_points
     from ..api.stored_catalogue import ENTRY_POINT_GROUP
     if args.plugins or args.comfy_nodes or any(k.startswith("NODEGRAPH_") and k.endswith(("_NODES", "_PLUGINS"))
                                                and v for k, v in os.environ.items()):
         return None, None
-    key = stored_catalogue.catalogue_key(entry_points(group=ENTRY_POINT_GROUP))
+    key = stored_catalogue.catalogue_key(installed_entry_points(ENTRY_POINT_GROUP))
     return stored_catalogue.read(default_cache_dir(), key), key
 
 
