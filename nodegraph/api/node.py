@@ -250,6 +250,13 @@ _SCALAR_SOCKETS = {int: ("INT", "int"), float: ("FLOAT", "float"), str: ("STRING
                    bool: ("BOOLEAN", "bool")}
 
 
+
+# pydantic evaluates every base class's annotations again for each model subclass, and under
+# ``from __future__ import annotations`` each is a string it compiles anew: ~11 compilations per
+# node class, a good part of importing a pack. Node's own, evaluated once here, are plain objects.
+Node.__annotations__ = {name: eval(annotation, globals()) if isinstance(annotation, str) else annotation  # noqa: S307
+                       for name, annotation in Node.__dict__["__annotations__"].items()}  # (our own source)
+
 def _describe_input(name: str, info: Any) -> InputSpec:
     extra = (info.json_schema_extra or {}).get(_EXTRA, {}) if isinstance(info.json_schema_extra, dict) else {}
     annotation = info.annotation

@@ -125,12 +125,13 @@ def runs_deterministically(cls, literals: dict[str, Any]) -> bool:
     return cls.is_deterministic(literals) if _key_facts(cls).custom_determinism else cls.deterministic
 
 
-def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts: _KeyFacts | None = None) -> str:
+def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts: _KeyFacts | None = None,
+             output_dir: str | None = None) -> str:
     """Merkle key of one node: its own inputs plus its parents' keys, never their values.
 
     ``gnode.literals`` is validation's normalised dict (coerced, defaults filled, links left
-    out), the same one every hook and the node instance see. ``facts``: ``_key_facts`` of its
-    class, when the caller keeps them.
+    out), the same one every hook and the node instance see. ``facts`` (``_key_facts`` of its
+    class) and ``output_dir`` (``str(job.env.output_dir)``): when the caller keeps them.
     """
     cls = gnode.cls
     if facts is None:
@@ -160,7 +161,7 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts
         elif extra is not None:
             parts.append(extra)
     if cls.output_node:
-        parts.append(str(job.env.output_dir))
+        parts.append(str(job.env.output_dir) if output_dir is None else output_dir)
     if never_cached or not (cls.is_deterministic(literals) if facts.custom_determinism else cls.deterministic):
         parts.append(nonce)
     return cache_key(parts)
@@ -190,6 +191,7 @@ class InProcessExecutor:
         # Looked up once: the loop below is the engine's per-node cost (benchmarks/executor_overhead.py).
         job_id, env, interrupt, types, now = job.id, job.env, job.interrupt, job.types, time.perf_counter
         record_phases, stop_recording = RUNNING_PHASES.set, RUNNING_PHASES.reset
+        output_dir = str(env.output_dir)  # in every output node's key
         for node_id in plan.order:
             if interrupt.is_set:
                 result.status = "interrupted"
@@ -200,7 +202,7 @@ class InProcessExecutor:
             known = by_class.get(cls)
             if known is None:
                 known = by_class[cls] = (_key_facts(cls), persistable(cls, types), output_checks(cls, types))
-            key = keys[node_id] = node_key(gnode, keys, job, nonce, known[0])
+            key = keys[node_id] = node_key(gnode, keys, job, nonce, known[0], output_dir)
             entry, _tier = cache.get(key)
             if entry is not None and entry.files_present():
                 cached.append(node_id)
