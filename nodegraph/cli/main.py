@@ -29,6 +29,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
+class _ExecutorChoices:
+    """``--executor``'s choices, looked up only when the option is given or help is shown:
+    ``validate`` and ``nodes`` never read the executors' entry points."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in executor_names()
+
+    def __iter__(self):
+        return iter(executor_names())
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..version import __version__
     parser = _Parser(prog="nodegraph", description="Run and inspect node-graph workflows.")
@@ -43,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "also $NODEGRAPH_COMFY_NODES)")
 
     def add_executor(p):
-        p.add_argument("--executor", choices=executor_names(), default="local",
+        p.add_argument("--executor", choices=_ExecutorChoices(), default="local",
                        help="where nodes run: this process, or a Ray cluster (pip install 'nodegraph[ray]')")
         p.add_argument("--address", default=None, metavar="ADDR",
                        help="with --executor ray: the cluster to join (auto, ray://host:port); default: "

@@ -8,8 +8,7 @@ module-level table: no global state, and a plugin distribution adds one by being
 """
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..api.entry_points import installed_entry_points
 from ..api.errors import UsageError
@@ -21,7 +20,7 @@ ENTRY_POINT_GROUP = "nodegraph.executors"
 LOCAL = "local"
 
 
-def _registered() -> dict[str, EntryPoint]:
+def _registered() -> dict[str, Any]:
     return {ep.name: ep for ep in installed_entry_points(ENTRY_POINT_GROUP) if ep.name != LOCAL}
 
 
