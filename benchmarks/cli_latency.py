@@ -1,17 +1,26 @@
 """How fast the light commands answer: `nodegraph validate` of the main workflow and of a
 1,000-node one, `nodegraph nodes`, beside a bare `python -c pass` (the interpreter's own start).
 
-Wall time of the real command in a fresh process (median of 5), so Python start-up, plugin
-discovery and the catalogue are all included. The core must not import torch for these.
+Each is the real command in a fresh process (median of 5), so Python start-up, plugin discovery
+and the catalogue are all included. Printed: wall time, and the process's CPU time (user + sys),
+which a loaded machine changes far less than wall time (waiting for a core is not counted), and
+each as a multiple of `python -c pass`. The core must not import torch for these.
 Target (issue 30): under 0.5 s for `validate` of the main workflow and for `nodes` on an idle
 2-core machine. `--cold` also times them with the stored catalogue removed first (the first
 command after an install or an edit of a pack).
 
-    python benchmarks/cli_latency.py [--cold]
+`--against DIR` times another version beside this one, taking turns command by command: DIR is
+a source tree of it (`git worktree add DIR COMMIT`, or `git archive COMMIT nodegraph benchmarks
+| tar -x -C DIR`), put first on PYTHONPATH; the installed packs serve both. Each version keeps
+its stored catalogue in its own cache folder (storing one removes any other).
+
+    python benchmarks/cli_latency.py [--cold] [--against DIR]
 """
 from __future__ import annotations
 
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,44 +40,76 @@ def thousand_nodes() -> dict:
 MAIN_JOB = Path(__file__).resolve().parents[1] / "workflows" / "lcm_lora_sdxl.json"
 
 
-def median_seconds(args: list[str], repeats: int = 5, before=None, python: bool = False) -> float:
-    times = []
-    for _ in range(repeats):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        command = [sys.executable, *args] if python else [sys.executable, "-m", "nodegraph.cli", *args]
-        out = subprocess.run(command, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        assert out.returncode == 0, out.stderr
-    return statistics.median(times)
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``command``, from the cache folder (``python -m``
+    puts the working folder first on the path: not a checkout's, so PYTHONPATH picks the version)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=env["NODEGRAPH_CACHE_DIR"])
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert out.returncode == 0, out.stderr
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def environment(tree: Path, cache_dir: Path) -> dict[str, str]:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "NODEGRAPH_CACHE_DIR": str(cache_dir),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))}
 
 
 def main() -> None:
     import argparse
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", action="store_true", help="also time them without a stored catalogue")
+    parser.add_argument("--against", type=Path, metavar="DIR", help="a source tree of another version to time beside this one")
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    from nodegraph.startup.paths import default_cache_dir
-    stored = default_cache_dir() / "catalogue"
-
-    def forget() -> None:
-        import shutil
-        shutil.rmtree(stored, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "w.json"
+        tmp = Path(tmp)
+        path = tmp / "w.json"
         path.write_text(json.dumps(thousand_nodes()))
-        rows = [("python -c pass (the floor)", median_seconds(["-c", "pass"], python=True)),
-                ("nodegraph --help", median_seconds(["--help"])),
-                ("validate the main workflow", median_seconds(["validate", str(MAIN_JOB)])),
-                ("validate 1,000-node workflow", median_seconds(["validate", str(path)])),
-                ("nodes (whole catalogue)", median_seconds(["nodes"]))]
+        versions = {"this": environment(Path(__file__).resolve().parents[1], tmp / "cache-this")}
+        if args.against is not None:
+            versions["against"] = environment(args.against.resolve(), tmp / "cache-against")
+
+        def forget(env) -> None:
+            import shutil
+            shutil.rmtree(Path(env["NODEGRAPH_CACHE_DIR"]) / "catalogue", ignore_errors=True)
+        cli = [sys.executable, "-m", "nodegraph.cli"]
+        rows = [("python -c pass (the floor)", [sys.executable, "-c", "pass"], None),
+                ("nodegraph --help", [*cli, "--help"], None),
+                ("validate the main workflow", [*cli, "validate", str(MAIN_JOB)], None),
+                ("validate 1,000-node workflow", [*cli, "validate", str(path)], None),
+                ("nodes (whole catalogue)", [*cli, "nodes"], None)]
         if args.cold:
-            rows += [("validate main, no stored catalogue", median_seconds(["validate", str(MAIN_JOB)], before=forget)),
-                     ("nodes, no stored catalogue", median_seconds(["nodes"], before=forget))]
-    for label, seconds in rows:
-        print(f"{label:<36} {seconds * 1000:7.0f} ms")
-    print("target: validate of the main workflow and nodes < 500 ms on an idle 2-core machine")
+            rows += [("validate main, no stored catalogue", [*cli, "validate", str(MAIN_JOB)], forget),
+                     ("nodes, no stored catalogue", [*cli, "nodes"], forget)]
+        for env in versions.values():  # each version's stored catalogue, as after its first command
+            subprocess.run([*cli, "nodes"], capture_output=True, env=env, cwd=env["NODEGRAPH_CACHE_DIR"], check=True)
+        results: dict[str, dict[str, tuple[float, float]]] = {}
+        for label, command, before in rows:
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+            for _ in range(args.repeats):
+                for name, env in versions.items():  # taking turns: a load change hits both
+                    if before is not None:
+                        before(env)
+                    runs[name].append(timed(command, env))
+            results[label] = {name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
+                              for name, r in runs.items()}
+    floor = results["python -c pass (the floor)"]["this"]
+    header = f"{'':36} {'wall ms':>8} {'CPU ms':>7} {'CPU / python':>12}"
+    if args.against is not None:
+        header += f" | against: {'wall ms':>8} {'CPU ms':>7} {'CPU / python':>12}"
+    print(header)
+    for label, by_version in results.items():
+        wall, cpu = by_version["this"]
+        line = f"{label:<36} {wall * 1000:8.0f} {cpu * 1000:7.0f} {cpu / floor[1]:12.1f}"
+        if "against" in by_version:
+            wall, cpu = by_version["against"]
+            line += f" | {'':9}{wall * 1000:8.0f} {cpu * 1000:7.0f} {cpu / floor[1]:12.1f}"
+        print(line)
+    print("target: validate of the main workflow and nodes < 500 ms wall on an idle 2-core machine")
 
 
 if __name__ == "__main__":

@@ -14,13 +14,22 @@ a loaded machine slows both. ``engine/direct`` is the ratio of plan+execute to t
 holds across machines far better than microseconds do, so a regression shows in it (figures in
 README.md).
 
-    python benchmarks/executor_overhead.py [--sizes 100,1000,10000]
+``--against DIR`` measures another version of the engine in the same run: DIR is a source tree
+of it (``git worktree add DIR COMMIT``, or ``git archive COMMIT nodegraph benchmarks | tar -x -C
+DIR``); both are run in fresh processes, taking turns, and each column is its best over the
+rounds, so a loaded machine slows both alike. The packs are the installed ones for both.
+
+    python benchmarks/executor_overhead.py [--sizes 100,1000,10000] [--against DIR] [--rounds 3]
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from nodegraph.api.node import instantiate
 from nodegraph.api.plugins import load_registry
@@ -95,10 +104,51 @@ def direct(graph, plan, env) -> float:
     return time.process_time() - started
 
 
+COLUMNS = ("validate", "plan", "execute", "plan+execute", "cached", "direct", "engine/direct")
+
+
+def table_rows(output: str) -> dict[tuple[str, int], list[float]]:
+    """The rows of this script's table (as any version of it prints them): (graph, nodes) -> columns."""
+    rows = {}
+    for line in output.splitlines():
+        parts = line.replace("|", " ").split()
+        if len(parts) == 2 + len(COLUMNS) and parts[0] in ("chain", "wide") and parts[1].isdigit():
+            rows[(parts[0], int(parts[1]))] = [float(v) for v in parts[2:]]
+    return rows
+
+
+def compare(sizes: str, against: Path, rounds: int) -> None:
+    """This tree's engine and the one in ``against``, measured in turns in fresh processes."""
+    here = Path(__file__).resolve().parents[1]
+    best: dict[str, dict] = {"this": {}, "against": {}}
+    for _ in range(rounds):
+        for label, tree in (("against", against), ("this", here)):
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))}
+            out = subprocess.run([sys.executable, str(tree / "benchmarks" / "executor_overhead.py"), "--sizes", sizes],
+                                 capture_output=True, text=True, env=env, check=True).stdout
+            for row, values in table_rows(out).items():
+                kept = best[label].setdefault(row, values)
+                best[label][row] = [min(a, b) for a, b in zip(kept, values)]
+    print(f"this tree against {against}, best of {rounds} rounds each, taking turns (µs/node, CPU time)")
+    print(f"{'graph':>7} {'nodes':>6} | {'plan+exec':>9} {'against':>8} {'ratio':>6} | {'engine/direct':>13} {'against':>8}")
+    for row in sorted(best["this"], key=lambda r: (r[0], r[1])):
+        mine, theirs = best["this"][row], best["against"].get(row)
+        if theirs is None:
+            continue
+        pe, ed = COLUMNS.index("plan+execute"), COLUMNS.index("engine/direct")
+        print(f"{row[0]:>7} {row[1]:>6} | {mine[pe]:9.1f} {theirs[pe]:8.1f} {mine[pe] / theirs[pe]:6.2f} | "
+              f"{mine[ed]:13.1f} {theirs[ed]:8.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--against", type=Path, metavar="DIR", help="a source tree of another version to measure beside this one")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each with --against")
     args = parser.parse_args()
+    if args.against is not None:
+        compare(args.sizes, args.against.resolve(), max(1, args.rounds))
+        return
     registry = load_registry()
     gc.freeze()  # keep the catalogue out of the collector's way, as a long-lived server would
     print(f"{'graph':>7} {'nodes':>6} | µs/node: {'validate':>8} {'plan':>6} {'execute':>8} "

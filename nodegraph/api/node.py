@@ -168,8 +168,11 @@ class InputSpec:
 class Node(BaseModel):
     """Base class of every node. Subclasses declare inputs as fields and implement ``run``."""
 
+    # The engine never validates through the model (each input has its own adapter, built on
+    # first use; instances come from ``instantiate``): its validator is built only if a node is
+    # constructed directly, so loading a pack builds none (most of a pack's import time).
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True,
-                              protected_namespaces=())
+                              protected_namespaces=(), defer_build=True)
 
     # Set by @node.
     node_type: ClassVar[str] = ""
@@ -246,6 +249,13 @@ class Node(BaseModel):
 _SCALAR_SOCKETS = {int: ("INT", "int"), float: ("FLOAT", "float"), str: ("STRING", "string"),
                    bool: ("BOOLEAN", "bool")}
 
+
+
+# pydantic evaluates every base class's annotations again for each model subclass, and under
+# ``from __future__ import annotations`` each is a string it compiles anew: ~11 compilations per
+# node class, a good part of importing a pack. Node's own, evaluated once here, are plain objects.
+Node.__annotations__ = {name: eval(annotation, globals()) if isinstance(annotation, str) else annotation  # noqa: S307
+                       for name, annotation in Node.__dict__["__annotations__"].items()}  # (our own source)
 
 def _describe_input(name: str, info: Any) -> InputSpec:
     extra = (info.json_schema_extra or {}).get(_EXTRA, {}) if isinstance(info.json_schema_extra, dict) else {}
@@ -335,15 +345,19 @@ def instantiate(cls: type[Node], values: dict[str, Any]) -> Node:
         plan = cls._ng_construct = (fixed, factories)
     fixed, factories = plan
     data = {**fixed, **values}
-    for name, factory in factories.items():
-        if name not in values:
-            data[name] = factory()
+    if factories:
+        for name, factory in factories.items():
+            if name not in values:
+                data[name] = factory()
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set_attribute(obj, "__dict__", data)
+    _set_attribute(obj, "__pydantic_fields_set__", set(values))
+    _set_attribute(obj, "__pydantic_extra__", None)
+    _set_attribute(obj, "__pydantic_private__", None)
     return obj
+
+
+_set_attribute = object.__setattr__  # looked up once: this runs for every node
 
 
 def normalise_literal(spec: InputSpec, value: Any) -> Any:

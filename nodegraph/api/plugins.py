@@ -20,11 +20,11 @@ import importlib.util
 import os
 import sys
 import traceback
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
+from .entry_points import installed_entry_points
 from .node import is_node_class
 from .registry import PluginFailure, Registry
 from .stored_catalogue import ENTRY_POINT_GROUP  # "nodegraph.nodes": kept where the light commands read it
@@ -49,7 +49,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = (), *, use_entry_points: b
     registry = Registry()
     if use_entry_points:
         only = None if only_entry_points is None else set(only_entry_points)
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        for ep in sorted(installed_entry_points(ENTRY_POINT_GROUP), key=lambda e: e.name):
             if only is None or ep.name in only:
                 _load(registry, ep.name, lambda ep=ep: _ep_module(ep))
     for name in modules:
@@ -74,7 +74,7 @@ def _load_pack_folders(registry: Registry, given: Mapping[str, Iterable[str | Pa
                        files: Any, device: str) -> None:
     """Each format's folders through its registered loader, imported only when it has some."""
     wanted: dict[str, list[Path]] = {name: [Path(d) for d in dirs] for name, dirs in given.items()}
-    loaders = {ep.name: ep for ep in entry_points(group=PACK_FOLDERS_GROUP)}
+    loaders = {ep.name: ep for ep in installed_entry_points(PACK_FOLDERS_GROUP)}
     for name in loaders:
         value = os.environ.get(f"NODEGRAPH_{name.upper()}_NODES") if use_env else None
         if value:

@@ -8,7 +8,8 @@ kinds and demos), under a key made of:
 
 - the entry points of the group ``nodegraph.nodes`` (name and target),
 - the size and mtime of every source file of each pack's top-level package and of nodegraph,
-- the Python and pydantic versions (they shape the catalogue's JSON).
+- the Python version and the installed distributions (``entry_points.environment_key``: a
+  pydantic upgrade may change the catalogue's JSON).
 
 A pack installed, removed or edited makes a new key, so a stale catalogue is never read. Only a
 load without failures is stored (a failure may depend on the environment). With it,
@@ -63,12 +64,8 @@ def _source_stats(folder: Path) -> list[tuple[str, int, int]]:
 def catalogue_key(entry_points: Iterable[Any]) -> str | None:
     """The key of the catalogue these entry points (and the files behind them) give, or None
     when a pack's files cannot be found (then nothing is stored or read)."""
-    from importlib.metadata import PackageNotFoundError, version
-    parts: list[Any] = [sys.version, sys.executable]
-    try:
-        parts.append(version("pydantic"))
-    except PackageNotFoundError:
-        parts.append(None)
+    from .entry_points import environment_key  # not importlib.metadata: `nodes` never imports it
+    parts: list[Any] = [sys.version, sys.executable, environment_key()]
     folders = {Path(__file__).resolve().parents[1]}  # nodegraph itself
     for ep in sorted(entry_points, key=lambda e: e.name):
         parts.append((ep.name, ep.value))

@@ -29,6 +29,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
+class _ExecutorChoices:
+    """``--executor``'s choices, looked up only when the option is given or help is shown:
+    ``validate`` and ``nodes`` never read the executors' entry points."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in executor_names()
+
+    def __iter__(self):
+        return iter(executor_names())
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..version import __version__
     parser = _Parser(prog="nodegraph", description="Run and inspect node-graph workflows.")
@@ -43,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "also $NODEGRAPH_COMFY_NODES)")
 
     def add_executor(p):
-        p.add_argument("--executor", choices=executor_names(), default="local",
+        p.add_argument("--executor", choices=_ExecutorChoices(), default="local",
                        help="where nodes run: this process, or a Ray cluster (pip install 'nodegraph[ray]')")
         p.add_argument("--address", default=None, metavar="ADDR",
                        help="with --executor ray: the cluster to join (auto, ray://host:port); default: "
@@ -265,13 +276,13 @@ def _stored_catalogue(args):
     """(stored catalogue or None, its key) for commands that only read the catalogue, when
     nothing but the installed packs is asked for (no --plugins, --comfy-nodes or their
     environment variables): see api/stored_catalogue.py. (None, None) otherwise."""
-    from importlib.metadata import entry_points
     from ..api import stored_catalogue
+    from ..api.entry_points import installed_entry_points
     from ..api.stored_catalogue import ENTRY_POINT_GROUP
     if args.plugins or args.comfy_nodes or any(k.startswith("NODEGRAPH_") and k.endswith(("_NODES", "_PLUGINS"))
                                                and v for k, v in os.environ.items()):
         return None, None
-    key = stored_catalogue.catalogue_key(entry_points(group=ENTRY_POINT_GROUP))
+    key = stored_catalogue.catalogue_key(installed_entry_points(ENTRY_POINT_GROUP))
     return stored_catalogue.read(default_cache_dir(), key), key
 
 

@@ -63,7 +63,7 @@ class ComfyV1Node(Node):
 
     # The engine never validates through the model (each input has its own adapter): the
     # model's validator is never built.
-    model_config = ConfigDict(**Node.model_config, defer_build=True)
+    model_config = ConfigDict(**{**Node.model_config, "defer_build": True})  # (Node's defers too)
     accepts_lists = True  # ComfyUI's list semantics are applied here, INPUT_IS_LIST included
     local_only = True  # generated at load: a Ray worker runs none of these (they run on the driver)
     comfy_spec: ClassVar[V1Spec]

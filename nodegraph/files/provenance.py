@@ -131,11 +131,12 @@ def file_hasher(env: Any) -> FileHasher:
 
 def _file_inputs(graph: Any, env: Any) -> Iterator[tuple[str, str, str, Path | None]]:
     """(node id, input name, value, resolved path or None) of every file literal in ``graph``."""
+    by_class: dict[type, tuple[str, ...]] = {}  # most nodes of a big graph have no file inputs
     for node_id, gnode in graph.nodes.items():
         cls = gnode.cls
-        names = cls.__dict__.get("_ng_file_input_names")
-        if names is None:  # per class, once: most nodes of a big graph have no file inputs
-            names = cls._ng_file_input_names = tuple(n for n, spec in cls.inputs.items() if spec.file_kind)
+        names = by_class.get(cls)
+        if names is None:
+            names = by_class[cls] = tuple(n for n, spec in cls.inputs.items() if spec.file_kind)
         for name in names:
             value = gnode.literals.get(name)
             if not isinstance(value, str) or not value:

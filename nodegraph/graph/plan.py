@@ -36,17 +36,14 @@ def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
             needed.add(node_id)
             stack.extend(link.node for link in nodes[node_id].links.values())
     children: Children = {n: {} for n in nodes if n in needed}  # in the workflow's order
+    # Consumers count links, not edges: a node reading two outputs of one parent (a loader's
+    # MODEL and CLIP) releases that parent's values only after both reads.
+    consumers = dict.fromkeys(children, 0)
     for node_id in children:
-        for link in nodes[node_id].links.values():
+        for link in nodes[node_id].links.values():  # a needed node's parents are needed
             children[link.node][node_id] = None
+            consumers[link.node] += 1
     # Generations are levels of mutually independent nodes; concatenated, a topological order.
     levels = tuple(generations(children))
     order = tuple(n for level in levels for n in level)
-    # Consumers count links, not edges: a node reading two outputs of one parent (a loader's
-    # MODEL and CLIP) releases that parent's values only after both reads.
-    consumers = dict.fromkeys(order, 0)
-    for node_id in order:
-        for link in graph.nodes[node_id].links.values():
-            if link.node in consumers:
-                consumers[link.node] += 1
     return Plan(order, levels, consumers, children)

@@ -28,6 +28,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,26 @@ def _json_default(value: Any) -> Any:
 
 # One stateless encoder: json.dumps with options builds a new encoder per call (~2 µs).
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_json_default)
+# JSONEncoder.encode also builds its C encoder on every call (~3 µs, a tenth of the engine's
+# per-node budget): the same C encoder, built once, gives the same text. Without the circular
+# check (its markers would be state shared between threads): a key's parts come from JSON
+# literals and hooks' fingerprints, and a cyclic value still fails (RecursionError).
+_C_CANONICAL = None if c_make_encoder is None else c_make_encoder(
+    None, _json_default, encode_basestring_ascii, None, ":", ",", True, False, True)
+
+
+def canonical_json(parts: Any) -> str:
+    """``parts`` as canonical JSON text (sorted keys, no whitespace, ASCII)."""
+    if _C_CANONICAL is None:
+        return _CANONICAL.encode(parts)
+    if isinstance(parts, str):  # the C encoder takes containers and scalars the same way, but
+        return encode_basestring_ascii(parts)  # a bare string goes through encode's own path
+    return "".join(_C_CANONICAL(parts, 0))
 
 
 def cache_key(parts: list[Any]) -> str:
     """Hash of JSON-able parts (canonical form: sorted keys, no whitespace)."""
-    return hashlib.blake2b(_CANONICAL.encode(parts).encode(), digest_size=20).hexdigest()
+    return hashlib.blake2b(canonical_json(parts).encode(), digest_size=20).hexdigest()
 
 
 _SCALARS = (int, float, bool, type(None))
@@ -111,7 +127,9 @@ class MemoryTier:
         if type(outputs) is not dict and isinstance(outputs, LazyOutputs):
             size = outputs.nbytes + _OBJECT_BYTES * (1 + len(outputs))
         else:
-            size = sum(value_nbytes(v) for v in outputs.values()) + _OBJECT_BYTES
+            size = _OBJECT_BYTES
+            for value in outputs.values():  # a loop, not sum() of a generator: this runs for every node
+                size += _OBJECT_BYTES if type(value) in _SCALARS else value_nbytes(value)
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:

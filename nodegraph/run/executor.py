@@ -125,14 +125,17 @@ def runs_deterministically(cls, literals: dict[str, Any]) -> bool:
     return cls.is_deterministic(literals) if _key_facts(cls).custom_determinism else cls.deterministic
 
 
-def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> str:
+def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts: _KeyFacts | None = None,
+             output_dir: str | None = None) -> str:
     """Merkle key of one node: its own inputs plus its parents' keys, never their values.
 
     ``gnode.literals`` is validation's normalised dict (coerced, defaults filled, links left
-    out), the same one every hook and the node instance see.
+    out), the same one every hook and the node instance see. ``facts`` (``_key_facts`` of its
+    class) and ``output_dir`` (``str(job.env.output_dir)``): when the caller keeps them.
     """
     cls = gnode.cls
-    facts = _key_facts(cls)
+    if facts is None:
+        facts = _key_facts(cls)
     literals = gnode.literals
     links = gnode.links
     upstream: list[Any] = []
@@ -158,7 +161,7 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str) -> st
         elif extra is not None:
             parts.append(extra)
     if cls.output_node:
-        parts.append(str(job.env.output_dir))
+        parts.append(str(job.env.output_dir) if output_dir is None else output_dir)
     if never_cached or not (cls.is_deterministic(literals) if facts.custom_determinism else cls.deterministic):
         parts.append(nonce)
     return cache_key(parts)
@@ -181,12 +184,14 @@ class InProcessExecutor:
         executed: list[str] = []
         cached: list[str] = []
         files: list[str] = []
-        persistable_by_class: dict[type, bool] = {}
+        # Per node class, once per job: its key's facts, whether its outputs may go to disk, its output checks.
+        by_class: dict[type, tuple[_KeyFacts, bool, tuple | None]] = {}
         result = RunResult("success", executed, cached, 0.0, files)
         digests_started = False
         # Looked up once: the loop below is the engine's per-node cost (benchmarks/executor_overhead.py).
         job_id, env, interrupt, types, now = job.id, job.env, job.interrupt, job.types, time.perf_counter
         record_phases, stop_recording = RUNNING_PHASES.set, RUNNING_PHASES.reset
+        output_dir = str(env.output_dir)  # in every output node's key
         for node_id in plan.order:
             if interrupt.is_set:
                 result.status = "interrupted"
@@ -194,7 +199,10 @@ class InProcessExecutor:
                 break
             gnode = graph.nodes[node_id]
             cls = gnode.cls
-            key = keys[node_id] = node_key(gnode, keys, job, nonce)
+            known = by_class.get(cls)
+            if known is None:
+                known = by_class[cls] = (_key_facts(cls), persistable(cls, types), output_checks(cls, types))
+            key = keys[node_id] = node_key(gnode, keys, job, nonce, known[0], output_dir)
             entry, _tier = cache.get(key)
             if entry is not None and entry.files_present():
                 cached.append(node_id)
@@ -213,7 +221,7 @@ class InProcessExecutor:
                 node_started = now()
                 recording = record_phases(ctx.phases)  # ``phase`` blocks count towards this node
                 try:
-                    outputs = run_node(cls, inputs, ctx, types)
+                    outputs = run_node(cls, inputs, ctx, types, known[2])
                 except Interrupted:
                     result.status = "interrupted"
                     emit({"event": "interrupted", "node": node_id, **job_tag})
@@ -225,13 +233,10 @@ class InProcessExecutor:
                     break
                 finally:
                     stop_recording(recording)
-                entry = CacheEntry(outputs, tuple(ctx.files_written), ctx.ui)
-                persist = persistable_by_class.get(cls)
-                if persist is None:
-                    persist = persistable_by_class[cls] = persistable(cls, job.types)
                 took = now() - node_started  # run() only: caching is not the node's time
+                entry = CacheEntry(outputs, tuple(ctx.files_written), ctx.ui)
                 # An entry whose files are missing is a miss: one whose writing fails is never served.
-                cache.put(key, entry, persist)
+                cache.put(key, entry, known[1])
                 executed.append(node_id)
                 finished = finished_event("executed", node_id, job_id, entry)
                 finished["seconds"] = round(took, 6)
@@ -322,18 +327,48 @@ def finished_event(kind: str, node_id: str, job_id: str, entry: CacheEntry) -> d
     return event
 
 
-def run_node(cls, inputs: dict[str, Any], ctx: RunContext, types: TypeRegistry) -> dict[str, Any]:
+def run_node(cls, inputs: dict[str, Any], ctx: RunContext, types: TypeRegistry,
+             checks: tuple | None = None) -> dict[str, Any]:
     """``cls(**inputs).run(ctx)``, its outputs checked; once per item when an input holds a
     ``ValueList`` and the class does not take lists (``api/lists.py``): its outputs are then
-    ValueLists of the per-item results, and what it shows (``ctx.ui``) is gathered."""
+    ValueLists of the per-item results, and what it shows (``ctx.ui``) is gathered.
+    ``checks``: ``output_checks(cls, types)``, when the caller keeps it per class."""
     if not cls.accepts_lists:
         for value in inputs.values():  # a plain loop: this runs for every node
             if isinstance(value, ValueList):
                 lengths = [len(v) for v in inputs.values() if isinstance(v, ValueList)]
                 return _run_per_item(cls, inputs, ctx, types, max(lengths) if min(lengths) else 0)
     outputs = instantiate(cls, inputs).run(ctx) or {}
-    check_outputs(cls, outputs, types)
+    if checks is None or not _outputs_pass(outputs, checks):
+        check_outputs(cls, outputs, types)
     return outputs
+
+
+_MISSING = object()
+
+
+def output_checks(cls, types: TypeRegistry) -> tuple[tuple[str, Callable[[Any], bool] | None], ...] | None:
+    """(output name, its type's value check or None) per declared output: ``check_outputs``'s
+    rules looked up once per class. None when an output is a union type (left to ``check_outputs``)."""
+    checks = []
+    for name, spec in cls.outputs.items():
+        socket_type = types.get(spec.type)
+        if socket_type is None and "," in spec.type:
+            return None
+        checks.append((name, None if socket_type is None else socket_type.check))
+    return tuple(checks)
+
+
+def _outputs_pass(outputs: Any, checks: tuple) -> bool:
+    """True when ``check_outputs`` would pass ``outputs``, decided the cheap way (a plain dict
+    of plain values); False sends them through ``check_outputs`` for its verdict and message."""
+    if type(outputs) is not dict or len(outputs) != len(checks):
+        return False
+    for name, check in checks:
+        value = outputs.get(name, _MISSING)
+        if value is _MISSING or type(value) is ValueList or (check is not None and not check(value)):
+            return False
+    return True
 
 
 def _run_per_item(cls, inputs: dict[str, Any], ctx: RunContext, types: TypeRegistry, count: int) -> dict[str, Any]:

@@ -8,9 +8,9 @@ module-level table: no global state, and a plugin distribution adds one by being
 """
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..api.entry_points import installed_entry_points
 from ..api.errors import UsageError
 
 if TYPE_CHECKING:  # the executor module (and the engine behind it) is imported only to run
@@ -20,8 +20,8 @@ ENTRY_POINT_GROUP = "nodegraph.executors"
 LOCAL = "local"
 
 
-def _registered() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name != LOCAL}
+def _registered() -> dict[str, Any]:
+    return {ep.name: ep for ep in installed_entry_points(ENTRY_POINT_GROUP) if ep.name != LOCAL}
 
 
 def executor_names() -> list[str]:

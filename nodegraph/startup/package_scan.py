@@ -13,39 +13,15 @@ server its lifetime) and the original is put back on exit.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..api.entry_points import DIST_SUFFIXES, environment_key  # noqa: F401  (one key for both stored scans)
 from ..files.roots import kept_answer
 
-DIST_SUFFIXES = (".dist-info", ".egg-info")
-
-
-def environment_key() -> str:
-    """Changes when any distribution visible on ``sys.path`` is added, removed or rewritten."""
-    parts = [sys.version]
-    for entry in sys.path:
-        folder = entry or "."
-        try:
-            names = sorted(n for n in os.listdir(folder) if n.endswith(DIST_SUFFIXES))
-        except OSError:  # a zip file, a path hook or a missing folder: its own mtime stands in
-            try:
-                parts.append(f"{entry}|{os.stat(folder).st_mtime_ns}")
-            except OSError:
-                parts.append(f"{entry}|-")
-            continue
-        parts.append(f"{os.path.abspath(folder)}|{len(names)}")
-        for name in names:
-            try:
-                parts.append(f"{name}|{os.stat(os.path.join(folder, name)).st_mtime_ns}")
-            except OSError:
-                parts.append(f"{name}|-")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
 def stored_scan(store: Path, scan: Callable[[], dict]) -> Callable[[], dict]:

@@ -4,14 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def default_cache_dir() -> Path:
-    """``$NODEGRAPH_CACHE_DIR``, else ``$XDG_CACHE_HOME/nodegraph``, else ``~/.cache/nodegraph``."""
-    env = os.environ.get("NODEGRAPH_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nodegraph"
+from ..files.cache_home import default_cache_dir  # noqa: F401  (here for the CLI, the server and embedders)
 
 
 def keep_compiled_in(folder: Path) -> None:
