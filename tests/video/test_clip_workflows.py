@@ -78,7 +78,7 @@ def test_a_clip_without_metadata_falls_back_to_its_sidecar_or_is_refused(folder,
         write_av(bare, frames, 8.0, "libvpx-vp9", 30, {})
     else:
         write_pillow(bare, frames, 8.0, fmt, 80)
-    with pytest.raises(WorkflowInvalid, match=f"without an embedded nodegraph workflow \\(and no .json sidecar\\)"):
+    with pytest.raises(WorkflowInvalid, match="without an embedded nodegraph workflow \\(and no .json sidecar\\)"):
         load_workflow(bare, WORKFLOW_READERS)
     Path(f"{bare}.json").write_text(json.dumps({"workflow": workflow(fmt), "provenance": {}}))
     assert load_workflow(bare, WORKFLOW_READERS).to_json()["nodes"] == workflow(fmt)["nodes"]
