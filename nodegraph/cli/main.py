@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a workflow headless")
     run.add_argument("workflow", help="workflow file: nodegraph's .json or a ComfyUI workflow (UI or API format), "
-                                      "or a PNG / WebP / MP4 that embeds one")
+                                      "or a PNG / MP4 / WebM / WebP / GIF that embeds one")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.INPUT=VALUE",
                      help="change one literal input before running (repeatable; VALUE is read by the input's "
                           "type, e.g. --set sampler.seed=7 --set prompt.prompt='a red fox')")
@@ -125,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_media_limits(run)
 
     validate = sub.add_parser("validate", help="check a workflow; print every problem")
-    validate.add_argument("workflow", help="workflow file (nodegraph's or ComfyUI's; JSON, or a PNG / WebP / MP4 "
-                                           "that embeds one)")
+    validate.add_argument("workflow", help="workflow file (nodegraph's or ComfyUI's; JSON, or a PNG / MP4 / "
+                                           "WebM / WebP / GIF that embeds one)")
     validate.add_argument("--json", action="store_true", help="problems as a JSON list")
     add_demo_models(validate)
     add_plugins(validate)

@@ -3,13 +3,14 @@ LoRAs on its temporal attention, frame interpolation, video files in and out, fr
 
 Its model manager (``model_manager.py``) keeps SVD pipelines warm across jobs; its demo assets
 (``demo/``) are a tiny seeded SVD pipeline, three camera LoRAs and a start frame. Its socket
-types and file kinds are declared below, with the reader of the workflow a saved clip embeds
-(``mp4meta.py``).
+types and file kinds are declared below, with the readers of the workflow a saved clip embeds
+(``mp4meta.py`` for MP4, ``clip_meta.py`` for WebM, animated WebP and GIF).
 """
 from nodegraph import FileKind, SocketType
 
 from . import camera_lora, frames, interpolate, svd, video_io  # noqa: F401  (importing registers the nodes)
 from .demo import DEMOS  # noqa: F401  (registered with the core)
+from .clip_meta import WORKFLOW_READERS as CLIP_READERS
 from .mp4meta import WORKFLOW_READER
 from .values import is_latent_video, is_video
 
@@ -26,4 +27,5 @@ FILE_KINDS = [
     FileKind("checkpoint", "models", "SVD models: diffusers folders or single-file .safetensors (models/checkpoint/)"),
     FileKind("lora", "models", "camera-motion LoRA .safetensors files (models/lora/)"),
 ]
-WORKFLOW_READERS = [WORKFLOW_READER]  # `nodegraph run clip.mp4`: the workflow SaveVideo embedded
+# `nodegraph run clip.mp4` (or .webm, .webp, .gif): the workflow SaveVideo embedded
+WORKFLOW_READERS = [WORKFLOW_READER, *CLIP_READERS]

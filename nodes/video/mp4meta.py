@@ -24,7 +24,12 @@ def read_workflow(path: Path) -> str | None:
     """The workflow JSON a clip saved by SaveVideo embeds: its ``nodegraph.workflow`` tag, else
     its sidecar ``<file>.json`` (``{"workflow": ...}``), for files another tool re-muxed without
     the tags; None when neither has one (the video pack's ``WorkflowReader``)."""
-    text = read_tags(path).get(PNG_WORKFLOW_KEY)
+    return with_sidecar(read_tags(path).get(PNG_WORKFLOW_KEY), path)
+
+
+def with_sidecar(text: str | None, path: Path) -> str | None:
+    """``text`` (the workflow a clip embeds), else the workflow in its sidecar ``<file>.json``;
+    None when neither has one. Shared by the readers of every clip format (``clip_meta.py``)."""
     sidecar = Path(str(path) + ".json")
     if not text and sidecar.is_file():
         try:

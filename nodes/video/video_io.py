@@ -6,9 +6,11 @@ frames are encoded in-process from numpy arrays (no ffmpeg subprocess and pipe, 
 imageio-ffmpeg would use), and container metadata can be written and read back directly.
 GIF and animated WebP go through Pillow (FFmpeg's WebP decoder does not read animated files).
 
-Provenance: an MP4 carries the workflow and the provenance (node versions, input-file sha256s)
-as the metadata tags ``nodegraph.workflow`` / ``nodegraph.provenance``; every saved clip also
-gets a sidecar ``<file>.json`` with both. ``nodegraph run clip.mp4`` re-runs the workflow.
+Provenance: an MP4 or WebM carries the workflow and the provenance (node versions, input-file
+sha256s) as the metadata tags ``nodegraph.workflow`` / ``nodegraph.provenance``, an animated WebP
+as EXIF text and a GIF (the workflow only) as its comment (``clip_meta.py``); every saved clip
+also gets a sidecar ``<file>.json`` with both. ``nodegraph run clip.mp4`` (.webm, .webp, .gif)
+re-runs the workflow.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from nodegraph import FileInput, Node, NodeError, Socket, Widget, node
 from nodegraph.files.roots import atomic_write
 from nodegraph.graph.workflow import PNG_WORKFLOW_KEY
 
+from .clip_meta import gif_comment, webp_exif
 from .values import video_value
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif", ".webp")
@@ -141,11 +144,17 @@ def _yuv420p_frame(rgb):
     return av.VideoFrame.from_ndarray(planes, format="yuv420p")
 
 
-def write_pillow(path: Path, frames, fps: float, fmt: str, quality: int) -> None:
+def write_pillow(path: Path, frames, fps: float, fmt: str, quality: int, tags: dict[str, str] | None = None) -> None:
+    """An animated WebP or GIF; ``tags`` (the workflow, the provenance) go into the WebP's EXIF
+    and the GIF's comment (``clip_meta.py``), where ``nodegraph run`` and the canvas read them."""
     from PIL import Image
     images = [Image.fromarray(a) for a in frames]
     duration = max(1, round(1000.0 / fps))
     kwargs = {"quality": quality, "method": 4} if fmt == "webp" else {"optimize": False}
+    if tags and fmt == "webp":
+        kwargs["exif"] = webp_exif(tags)
+    elif tags and gif_comment(tags):
+        kwargs["comment"] = gif_comment(tags)
     images[0].save(path, format=fmt.upper(), save_all=True, append_images=images[1:], duration=duration, loop=0,
                    **kwargs)
 
@@ -155,8 +164,9 @@ class SaveVideo(Node):
     """Save a clip to the output folder: MP4 (H.264, yuv420p, plays in browsers), WebM (VP9),
     animated WebP or GIF, or a folder of PNG frames.
 
-    The workflow and provenance go into the MP4's metadata and, for every format, a sidecar
-    `<file>.json`; `nodegraph run clip.mp4` (or drop it on the canvas) brings the workflow back.
+    The workflow and provenance go into the file (MP4/WebM tags, WebP EXIF, the GIF's comment)
+    and, for every format, a sidecar `<file>.json`; `nodegraph run clip.mp4` (or .webm, .webp,
+    .gif; or open it on the canvas) brings the workflow back.
     File names come from the node's cache key (the inputs and the output folder): the same
     workflow, inputs and output folder give the same name, and the same bytes in every format.
     """
@@ -197,7 +207,7 @@ class SaveVideo(Node):
                 codec = "libx264" if self.format == "mp4" else "libvpx-vp9"
                 encode = lambda tmp: write_av(tmp, frames, fps, codec, crf, tags)  # noqa: E731
             else:
-                encode = lambda tmp: write_pillow(tmp, frames, fps, self.format, self.quality)  # noqa: E731
+                encode = lambda tmp: write_pillow(tmp, frames, fps, self.format, self.quality, tags)  # noqa: E731
             # On a writer thread, whole or not at all; in a GPU server while the next job runs.
             ctx.write_files([(path, encode)])
         ctx.ui["videos" if self.format in ("mp4", "webm") else "images" if self.format != "png" else "folders"] = \

@@ -1,6 +1,7 @@
 """Opening files, clearing and fitting as a person does: Open takes the clips nodegraph writes
-(MP4 and WebM carry their workflow; a WebP or GIF clip's sidecar does), Clear starts a new
-workflow name, and Fit never leaves a node under the minimap."""
+(MP4, WebM, animated WebP and GIF carry their workflow; a clip rewritten without it points to
+its sidecar, which opens), Clear starts a new workflow name, and Fit never leaves a node under
+the minimap."""
 from __future__ import annotations
 
 import json
@@ -26,21 +27,22 @@ def wait_for_nodes(page, ids) -> None:
                            arg=sorted(ids))
 
 
-def clip(path: Path, fmt: str) -> Path:
+def clip(path: Path, fmt: str, embedded: bool = True) -> Path:
+    """A clip as SaveVideo writes it (``embedded``: with the workflow in the file)."""
     from nodegraph_nodes.video.video_io import write_av, write_pillow
     frames = (np.arange(2 * 32 * 32 * 3) % 251).astype(np.uint8).reshape(2, 32, 32, 3)
+    tags = {"nodegraph.workflow": json.dumps(WORKFLOW)} if embedded else {}
     if fmt in ("mp4", "webm"):
-        write_av(path, frames, 6.0, "libx264" if fmt == "mp4" else "libvpx-vp9", 30,
-                 {"nodegraph.workflow": json.dumps(WORKFLOW)})
+        write_av(path, frames, 6.0, "libx264" if fmt == "mp4" else "libvpx-vp9", 30, tags)
     else:
-        write_pillow(path, frames, 6.0, fmt, 80)
+        write_pillow(path, frames, 6.0, fmt, 80, tags)
     return path
 
 
 def test_open_offers_and_reads_the_clips_nodegraph_writes(canvas, page, tmp_path):
     accepted = page.locator("#file-input").get_attribute("accept").split(",")
     assert {".json", ".png", ".mp4", ".webm", ".webp", ".gif"} <= set(accepted)
-    for fmt in ("mp4", "webm"):
+    for fmt in ("mp4", "webm", "webp", "gif"):
         page.evaluate("nodegraph.graph.clear()")
         opened(canvas, page, clip(tmp_path / f"walk_{fmt}.{fmt}", fmt))
         wait_for_nodes(page, WORKFLOW["nodes"])
@@ -48,10 +50,10 @@ def test_open_offers_and_reads_the_clips_nodegraph_writes(canvas, page, tmp_path
         assert page.locator("#wf-name").input_value() == f"walk_{fmt}.json"
 
 
-def test_a_webp_or_gif_clip_points_to_its_sidecar_which_opens(canvas, page, tmp_path):
+def test_a_webp_or_gif_clip_without_its_workflow_points_to_its_sidecar_which_opens(canvas, page, tmp_path):
     for fmt in ("webp", "gif"):
         page.evaluate("nodegraph.graph.clear()")
-        media = clip(tmp_path / f"loop.{fmt}", fmt)
+        media = clip(tmp_path / f"loop.{fmt}", fmt, embedded=False)  # as another tool rewrote it
         opened(canvas, page, media)
         alert = page.locator(".toast.error", has_text=f"loop.{fmt}.json")
         alert.wait_for()

@@ -27,6 +27,8 @@ class FakeOpenAI:
         self.headers: list[dict] = []
         self.scripts: dict[str, list[str]] = {}
         self.answer: Callable[[str, str], str] = lambda system, user: f"ANSWER<{user}>"
+        # when set, answers from the whole request (body and headers) instead of ``answer``
+        self.reply: Callable[[dict, dict], str] | None = None
         self.hang_after: int | None = None  # answer this many requests, hang on the rest
         self.release = threading.Event()  # ends every hang
         self.api_key: str | None = None
@@ -113,7 +115,7 @@ class FakeOpenAI:
                 if action == "hang":
                     fake.release.wait(30)
                 system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
-                content = fake.answer(system, user)
+                content = fake.reply(body, dict(self.headers)) if fake.reply else fake.answer(system, user)
                 reply = {"id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
                          "choices": [{"index": 0, "finish_reason": "stop",
                                       "message": {"role": "assistant", "content": content}}],

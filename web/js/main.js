@@ -9,7 +9,7 @@ import { Palette } from "./palette.js";
 import { applyControlsAfterQueue, isComfyData, isWebp, readWebpTexts } from "./comfy.js";
 import { WORKFLOW_KEY, isPng, readPngText } from "./png.js";
 import { SweepPanel } from "./sweep.js";
-import { MEDIA_RE, isMatroska, isMp4, isWebpOrGif, readVideoWorkflow } from "./video.js";
+import { MEDIA_RE, isGif, isMatroska, isMp4, isWebpOrGif, readGifWorkflow, readVideoWorkflow } from "./video.js";
 import { el } from "./widgets.js";
 
 const STORAGE_KEY = "nodegraph.canvas.workflow";
@@ -174,6 +174,13 @@ function loadObject(data, name) {
   return true;
 }
 
+/** Workflow JSON text found in a file's metadata onto the canvas. */
+function loadText(text, name) {
+  let wf = null;
+  try { wf = JSON.parse(text); } catch (err) { toast(`Cannot read ${name}: ${err.message}`, "error"); return false; }
+  return loadObject(wf, name);
+}
+
 async function loadFile(file) {
   const bytes = await file.arrayBuffer();
   const head = new Uint8Array(bytes);
@@ -189,22 +196,27 @@ async function loadFile(file) {
     toast(`${file.name} holds no nodegraph workflow (nor a ComfyUI one)`, "error");
     return false;
   }
-  if (isWebp(head)) {  // an animated WebP saved by ComfyUI's SaveAnimatedWEBP: its EXIF holds the workflow
+  if (isWebp(head)) {  // an animated WebP: its EXIF holds the workflow (SaveVideo's, or ComfyUI's SaveAnimatedWEBP's)
     const text = readWebpTexts(head);
+    if (WORKFLOW_KEY in text) return loadText(text[WORKFLOW_KEY], file.name);
     if (text.workflow || text.prompt) return importFile({ workflow: text.workflow, prompt: text.prompt, name: file.name }, file.name);
+  }
+  if (isGif(head)) {  // a GIF saved by SaveVideo: its comment holds the workflow
+    const text = readGifWorkflow(bytes);
+    if (text) return loadText(text, file.name);
   }
   if (isMp4(head) || isMatroska(head)) {  // a clip saved by SaveVideo carries its workflow in a metadata tag
     let wf = null;
     try { wf = readVideoWorkflow(bytes); } catch (err) { toast(`${file.name}: ${err.message}`, "error"); return false; }
     return loadObject(wf, file.name);
   }
-  if (isWebpOrGif(head)) {  // SaveVideo writes their workflow only into the sidecar next to them
-    toast(`${file.name} carries no workflow (animated WebP and GIF cannot): open ${file.name}.json, its sidecar`, "error", 6000);
+  if (isWebpOrGif(head)) {  // rewritten by another tool without the metadata: the sidecar SaveVideo wrote still has it
+    toast(`${file.name} carries no workflow: open ${file.name}.json, the sidecar SaveVideo writes beside it`, "error", 6000);
     return false;
   }
   let data;
   try { data = JSON.parse(new TextDecoder().decode(bytes)); } catch (err) {
-    toast(`${file.name} is neither JSON nor a nodegraph PNG, MP4 or WebM`, "error");
+    toast(`${file.name} is neither JSON nor a nodegraph PNG, MP4, WebM, WebP or GIF`, "error");
     return false;
   }
   if (isComfyData(data)) return importFile({ data, name: file.name }, file.name);

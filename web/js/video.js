@@ -87,11 +87,57 @@ export function readMp4Workflow(buffer) {
   return JSON.parse(text);
 }
 
-/** True for an animated WebP or a GIF: clips whose workflow SaveVideo keeps only in the sidecar. */
+/** True for an animated WebP or a GIF (their workflow: WebP EXIF, readWebpTexts in comfy.js; GIF comment). */
 export function isWebpOrGif(bytes) {
   const b = new Uint8Array(bytes.buffer ? bytes.buffer : bytes, bytes.byteOffset || 0, Math.min(12, bytes.byteLength));
   const text = String.fromCharCode(...b);
   return (text.startsWith("RIFF") && text.slice(8, 12) === "WEBP") || text.startsWith("GIF87a") || text.startsWith("GIF89a");
+}
+
+/** True when the bytes start with a GIF signature. */
+export function isGif(bytes) {
+  const b = new Uint8Array(bytes.buffer ? bytes.buffer : bytes, bytes.byteOffset || 0, Math.min(6, bytes.byteLength));
+  const text = String.fromCharCode(...b);
+  return text === "GIF87a" || text === "GIF89a";
+}
+
+/** The texts of a GIF's comment extensions, in file order. Walks the blocks (extensions and
+ *  images, each a run of length-prefixed sub-blocks) up to the trailer or a damaged block. */
+export function readGifComments(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const comments = [];
+  if (bytes.length < 13) return comments;
+  const table = (flags) => (flags & 0x80 ? 3 * (1 << ((flags & 7) + 1)) : 0);  // colour table bytes
+  let pos = 13 + table(bytes[10]);
+  const subBlocks = (collect) => {  // from pos to just past the terminating zero-length sub-block
+    while (pos < bytes.length && bytes[pos] !== 0) {
+      const n = bytes[pos];
+      if (collect) collect.push(bytes.subarray(pos + 1, Math.min(bytes.length, pos + 1 + n)));
+      pos += 1 + n;
+    }
+    pos += 1;
+  };
+  while (pos < bytes.length) {
+    const block = bytes[pos];
+    if (block === 0x21) {  // extension: label, then its data
+      const label = bytes[pos + 1];
+      pos += 2;
+      const parts = label === 0xfe ? [] : null;  // 0xFE: a comment
+      subBlocks(parts);
+      if (parts) comments.push(parts.map((p) => utf8.decode(p)).join(""));
+    } else if (block === 0x2c) {  // an image: descriptor, local colour table, LZW code size, data
+      const flags = bytes[pos + 9];
+      pos += 10 + table(flags) + 1;
+      subBlocks(null);
+    } else break;  // 0x3B, the trailer, or damage: what was read stands
+  }
+  return comments;
+}
+
+/** The workflow SaveVideo puts in a GIF's comment ("nodegraph.workflow:<json>"), or null. */
+export function readGifWorkflow(buffer) {
+  const text = readGifComments(buffer).find((c) => c.startsWith(WORKFLOW_KEY + ":"));
+  return text ? text.slice(WORKFLOW_KEY.length + 1) : null;
 }
 
 // ---- WebM / Matroska: EBML elements; the muxer keeps tags as Segment > Tags > Tag > SimpleTag
