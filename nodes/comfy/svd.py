@@ -15,6 +15,7 @@ from nodegraph import Node, Socket, Widget, imported, node
 from .access import pipeline, vae_module
 from .handles import ComfyClipVision, ComfyVae
 from .latent import MAX_RESOLUTION, upscale
+from .loaders import demos_of
 from .values import handle_of, latent
 
 
@@ -31,6 +32,11 @@ class SVD_img2vid_Conditioning(Node):
     motion_bucket_id: int = Widget(127, ge=1, le=1023)
     fps: int = Widget(6, ge=1, le=1024)
     augmentation_level: float = Widget(0.0, ge=0.0, le=10.0, step=0.01)
+
+    @classmethod
+    def upstream_demos(cls, input_name: str) -> tuple[str, ...]:
+        """--demo-models: the checkpoint its clip_vision and vae come from is an SVD one."""
+        return demos_of(video=True) if input_name in ("clip_vision", "vae") else ()
 
     def run(self, ctx):
         torch = imported("torch")
