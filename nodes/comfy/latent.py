@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from nodegraph import Node, NodeError, Socket, Widget, imported, node
 
-from .access import vae_module
+from .access import vae_module, vae_precision
 from .handles import ComfyVae
 from .values import handle_of, latent, samples_of
 
@@ -88,9 +88,8 @@ class VAEDecode(Node):
         torch = imported("torch")
         samples = samples_of(self.samples, "samples")
         vae = handle_of(self.vae, ComfyVae, "vae", "VAE")
-        with torch.inference_mode(), vae_module(ctx, vae) as module:
-            param = next(module.parameters())
-            x = samples.to(param.device, param.dtype)
+        with vae_module(ctx, vae) as module, vae_precision(module) as dtype, torch.inference_mode():
+            x = samples.to(next(module.parameters()).device, dtype)
             if vae.family == "svd":
                 pieces = [module.decode(x[i:i + VIDEO_DECODE_CHUNK], num_frames=len(x[i:i + VIDEO_DECODE_CHUNK])).sample
                           for i in range(0, len(x), VIDEO_DECODE_CHUNK)]
@@ -116,9 +115,8 @@ class VAEEncode(Node):
             raise NodeError(f"image of {pixels.shape[2]}x{pixels.shape[1]} is smaller than 8 pixels", input="pixels")
         top, left = (pixels.shape[1] % 8) // 2, (pixels.shape[2] % 8) // 2
         pixels = pixels[:, top:top + height, left:left + width]
-        with torch.inference_mode(), vae_module(ctx, vae) as module:
-            param = next(module.parameters())
-            x = pixels.movedim(-1, 1).to(param.device, param.dtype) * 2 - 1
+        with vae_module(ctx, vae) as module, vae_precision(module) as dtype, torch.inference_mode():
+            x = pixels.movedim(-1, 1).to(next(module.parameters()).device, dtype) * 2 - 1
             samples = module.encode(x).latent_dist.mode()
         return {"latent": latent(samples)}
 
