@@ -46,8 +46,12 @@ def installed(tmp_path_factory):
 
 
 def _workflow_files() -> list[Path]:
-    return sorted(p for p in FOLDER.glob("*.json")
-                  if source_format(json.loads(p.read_text(encoding="utf-8"))) != "unknown")
+    """The templates; the package's index files (template lists, search options) are not workflows."""
+    files = sorted(FOLDER.glob("*.json"))
+    kinds = {p: source_format(json.loads(p.read_text(encoding="utf-8"))) for p in files}
+    others = [p.name for p, kind in kinds.items() if kind == "unknown"]
+    assert all(name.startswith(("index", "fuse_options")) for name in others), others
+    return [p for p, kind in kinds.items() if kind != "unknown"]
 
 
 def _problems(path: Path, registry, env) -> list:
