@@ -1,5 +1,5 @@
 """Latents and pixels: EmptyLatentImage, VAEEncode, VAEDecode, LatentUpscale, LatentUpscaleBy,
-ImageScale. LATENT values are ComfyUI's ``{"samples": raw VAE latents}`` (values.py); IMAGE is
+ImageScale, ImageScaleBy. LATENT values are ComfyUI's ``{"samples": raw VAE latents}`` (values.py); IMAGE is
 [batch, height, width, channels] in 0..1 as everywhere in nodegraph. A video latent is one
 latent per frame (the batch); VAEDecode decodes it with SVD's temporal decoder.
 """
@@ -171,4 +171,18 @@ class ImageScale(Node):
     def run(self, ctx):
         width, height = _keep_aspect(self.width, self.height, self.image.shape[2], self.image.shape[1])
         resized = upscale(self.image.movedim(-1, 1), width, height, self.upscale_method, self.crop)
+        return {"image": resized.movedim(1, -1).clamp(0, 1).float().cpu().contiguous()}
+
+
+@node("ImageScaleBy", category="image/upscaling", outputs={"image": "IMAGE"})
+class ImageScaleBy(Node):
+    """Resize images by a factor (each side rounded to whole pixels)."""
+    image: Any = Socket("IMAGE")
+    upscale_method: Literal[IMAGE_METHODS] = Widget("nearest-exact")  # type: ignore[valid-type]
+    scale_by: float = Widget(1.0, ge=0.01, le=8.0, step=0.01)
+
+    def run(self, ctx):
+        height, width = self.image.shape[1:3]
+        size = max(1, round(width * self.scale_by)), max(1, round(height * self.scale_by))
+        resized = upscale(self.image.movedim(-1, 1), *size, self.upscale_method, "disabled")
         return {"image": resized.movedim(1, -1).clamp(0, 1).float().cpu().contiguous()}

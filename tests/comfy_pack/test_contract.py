@@ -90,6 +90,8 @@ COMFY = {
                                ("sampler", "SAMPLER", None, None, None), ("sigmas", "SIGMAS", None, None, None),
                                ("latent_image", "LATENT", None, None, None)], [("output", "LATENT"), ("denoised_output", "LATENT")]),
     # model-free utilities of ComfyUI's templates
+    "ImageScaleBy": ([("image", "IMAGE", None, None, None), ("upscale_method", ("nearest-exact", "bilinear", "area", "bicubic", "lanczos"),
+                      "nearest-exact", None, None), ("scale_by", "FLOAT", 1.0, 0.01, 8.0)], [("image", "IMAGE")]),
     "PrimitiveInt": ([("value", "INT", 0, -MAXSIZE, MAXSIZE)], [("int", "INT")]),
     "PrimitiveFloat": ([("value", "FLOAT", 0.0, -MAXSIZE, MAXSIZE)], [("float", "FLOAT")]),
     "PrimitiveString": ([("value", "STRING", "", None, None)], [("string", "STRING")]),

@@ -116,3 +116,17 @@ def test_switch_picks_by_a_linked_boolean(session):
     assert _ui(session, fine)["4"]["text"] == "2"
     fine["5"]["inputs"]["value"] = False
     assert _ui(session, fine)["4"]["text"] == "0"
+
+
+def test_image_scale_by_follows_the_factor(session):
+    def size(scale: float) -> tuple[str, str]:
+        ui = _ui(session, {"1": {"class_type": "SolidImage", "inputs": {"width": 10, "height": 6}},
+                           "2": {"class_type": "ImageScaleBy", "inputs": {"image": ["1", 0], "upscale_method": "bilinear",
+                                                                          "scale_by": scale}},
+                           "3": {"class_type": "GetImageSize", "inputs": {"image": ["2", 0]}},
+                           "4": {"class_type": "PreviewAny", "inputs": {"source": ["3", 0]}},
+                           "5": {"class_type": "PreviewAny", "inputs": {"source": ["3", 1]}}})
+        return ui["4"]["text"], ui["5"]["text"]
+    assert size(1.0) == ("10", "6")
+    assert size(2.5) == ("25", "15")
+    assert size(0.25) == ("2", "2")  # 2.5 -> 2, 1.5 -> 2: Python's rounding, as ComfyUI's
