@@ -80,3 +80,21 @@ def test_template_runs_on_the_demo_models(name, registry, make_session):
         with Image.open(path) as img:
             assert img.size == (64, 64)
             assert img.convert("L").getextrema()[0] < img.convert("L").getextrema()[1]  # not one flat colour
+
+
+def test_image_upscale_template_runs_and_follows_its_factor(registry, make_session, tmp_path):
+    """utility_interpolation_image_upscale (LoadImage → ImageScaleBy lanczos ×2 → SaveImage, and an
+    ImageCompare of before and after): model-free, so it runs as published on its input image."""
+    (tmp_path / "input").mkdir(exist_ok=True)
+    Image.radial_gradient("L").resize((20, 12)).convert("RGB").save(tmp_path / "input" / "pray.png")
+    session = make_session()
+    data = load_any(FOLDER / "utility_interpolation_image_upscale.json", registry).to_json()
+    for scale, size in ((2, (40, 24)), (0.5, (10, 6))):
+        data["nodes"]["3"]["inputs"]["scale_by"] = scale
+        result, _ = run(session, parse_workflow(data))
+        assert result.status == "success", result.error
+        saved = [Path(p) for p in result.outputs if p.endswith(".png") and "temp" not in Path(p).parts]
+        assert len(saved) == 1
+        with Image.open(saved[0]) as img:
+            assert img.size == size
+        assert len(result.ui["7"]["a_images"]) == len(result.ui["7"]["b_images"]) == 1

@@ -30,7 +30,7 @@ templates = pytest.importorskip("comfyui_workflow_templates_json", reason="the t
 FOLDER = Path(templates.__file__).parent / "templates"
 # The templates of the families the comfy pack covers: they must import and validate.
 RUNNABLE = {"image_sdxl_simple", "sdxl_simple_example", "sdxl_refiner_prompt_example", "sdxlturbo_example",
-            "txt_to_image_to_video"}
+            "txt_to_image_to_video", "utility_interpolation_image_upscale"}
 MISSING = re.compile(r"^(\d+) ComfyUI node types? that no installed pack provides: (.*)\. Install the packs")
 
 
