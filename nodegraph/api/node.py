@@ -228,6 +228,12 @@ class Node(BaseModel):
         return env.files.resolve(spec.file_kind, value)
 
     @classmethod
+    def unneeded_links(cls, literals: dict[str, Any]) -> set[str]:
+        """Linked inputs these literals leave unread (a switch's other branch): their links are
+        dropped before planning, so what only feeds them does not run. Override for lazy inputs."""
+        return set()
+
+    @classmethod
     def check_inputs(cls, literals: dict[str, Any], env: Any) -> list[tuple[str | None, str]]:
         """Node-specific validation of literal inputs: a list of (input name, message). An
         override that takes a ``node_id`` keyword also gets the node's id."""

@@ -17,6 +17,13 @@ from ..graph.workflow import FORMAT, VERSION, Link, parse_workflow
 from .classes import ComfyClass, comfy_class_of, missing_classes_problem, resolve_class
 
 
+# ComfyUI's savers that (in its current versions) also output their input unchanged: a link from
+# that output is a link from whatever feeds the input. nodegraph's savers have no outputs, so the
+# import follows such a link back to its source.
+PASS_THROUGH_OUTPUTS = {"SaveImage": "images", "PreviewImage": "images", "SaveVideo": "video"}
+MAX_PASS_THROUGH = 64  # savers chained output to input; bounds a cycle in a malformed file
+
+
 def is_api_prompt(data: Any) -> bool:
     """Does ``data`` look like an API-format prompt (every value a node with a ``class_type``)?"""
     return (isinstance(data, dict) and bool(data)
@@ -96,18 +103,24 @@ def _comfy_inputs(comfy: ComfyClass) -> list[str]:
 
 def _link_from_slot(node_id: str, input_name: str, value: list, prompt: dict, classes: dict[str, ComfyClass],
                     missing: dict[str, list[str]]) -> tuple[dict | None, Problem | None]:
-    source_id, slot = value
-    if source_id not in prompt:
-        return None, Problem("bad_link", f"links to node {source_id!r}, which does not exist", node_id, input_name)
-    source = classes.get(source_id)
-    if source is None:  # an unknown class (listed once, above) or a malformed node (named already)
-        return None, None
-    slots = source.output_slots
-    if not 0 <= slot < len(slots):
-        have = ", ".join(f"{i}: {n}" for i, n in enumerate(slots)) or "none"
-        return None, Problem("bad_link", f"links to output slot {slot} of node {source_id!r} ({source.comfy_name}), "
-                                         f"which has no such slot (slots: {have})", node_id, input_name)
-    return {"from": source_id, "output": slots[slot]}, None
+    for _ in range(MAX_PASS_THROUGH):
+        source_id, slot = value
+        if source_id not in prompt:
+            return None, Problem("bad_link", f"links to node {source_id!r}, which does not exist", node_id, input_name)
+        source = classes.get(source_id)
+        if source is None:  # an unknown class (listed once, above) or a malformed node (named already)
+            return None, None
+        slots = source.output_slots
+        if 0 <= slot < len(slots):
+            return {"from": source_id, "output": slots[slot]}, None
+        through = PASS_THROUGH_OUTPUTS.get(source.comfy_name)
+        fed = (prompt[source_id].get("inputs") or {}).get(through) if through and slot == 0 else None
+        if not is_api_link(fed):
+            have = ", ".join(f"{i}: {n}" for i, n in enumerate(slots)) or "none"
+            return None, Problem("bad_link", f"links to output slot {slot} of node {source_id!r} ({source.comfy_name}), "
+                                             f"which has no such slot (slots: {have})", node_id, input_name)
+        value = fed  # the saver's output is its input unchanged: link to what feeds it
+    return None, Problem("bad_link", "links through a cycle of savers", node_id, input_name)
 
 
 def workflow_to_api(workflow: dict, registry: Registry) -> dict:

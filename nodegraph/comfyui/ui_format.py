@@ -21,6 +21,7 @@ from typing import Any
 from ..api.errors import Problem, WorkflowInvalid
 from ..api.registry import Registry
 from ..graph.workflow import FORMAT, VERSION
+from .api_format import MAX_PASS_THROUGH, PASS_THROUGH_OUTPUTS
 from .classes import ComfyClass, missing_classes_problem, resolve_class
 
 CONTROL_VALUES = ("fixed", "randomize", "increment", "decrement")
@@ -51,6 +52,13 @@ class _Ref:
     """A real node's output slot."""
     node: str
     slot: int
+
+
+@dataclass(frozen=True)
+class _MutedSaver:
+    """A muted saver's pass-through output: nothing comes out of it (the modes say so)."""
+    node: str
+    output: str
 
 
 @dataclass(frozen=True)
@@ -230,8 +238,10 @@ class _Converter:
                                              node.id, comfy_name))
                 continue
             points: list[list[float]] = []
-            source = self._resolve(*feed, points=points, seen=set())
-            if isinstance(source, _Ref):
+            source = self._through_savers(self._resolve(*feed, points=points, seen=set()), points)
+            if isinstance(source, _MutedSaver):
+                inputs[native] = {"from": source.node, "output": source.output}
+            elif isinstance(source, _Ref):
                 output = self._output_name(node.id, str(comfy_name), source)
                 if output is not None:
                     inputs[native] = {"from": source.node, "output": output}
@@ -315,6 +325,28 @@ class _Converter:
         if node.kind == "note":
             return None
         return _Ref(node_id, slot)
+
+    def _through_savers(self, source: Any, points: list) -> Any:
+        """A link from a saver's pass-through output (PASS_THROUGH_OUTPUTS) as a link from what
+        feeds that saver's input; any other source as it is. A muted saver passes nothing on, as
+        in ComfyUI: the link stays on it (``_MutedSaver``) and the modes leave its consumer
+        without input (bypass.py: the clear error for a required input); a bypassed one passes its
+        input through, as any bypassed node does."""
+        for _ in range(MAX_PASS_THROUGH):
+            comfy = self.classes.get(source.node) if isinstance(source, _Ref) else None
+            through = PASS_THROUGH_OUTPUTS.get(comfy.comfy_name) if comfy is not None else None
+            if through is None or source.slot != 0 or source.slot < len(comfy.output_slots):
+                return source
+            if MODES.get(self.flat.nodes[source.node].mode) == "mute":
+                return _MutedSaver(source.node, through)
+            raw_inputs = self.flat.nodes[source.node].raw.get("inputs") or []
+            index = next((i for i, inp in enumerate(raw_inputs) if isinstance(inp, dict) and inp.get("name") == through),
+                         None)
+            feed = self.flat.feeds.get((source.node, index)) if index is not None else None
+            if feed is None:
+                return source  # nothing feeds it: named as a link to a missing slot
+            source = self._resolve(*feed, points=points, seen=set())
+        return source
 
     def _output_name(self, node_id: str, input_name: str, source: _Ref) -> str | None:
         comfy = self.classes.get(source.node)

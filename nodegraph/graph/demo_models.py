@@ -2,12 +2,18 @@
 names, so a workflow (a ComfyUI one above all) can be shown to map and run before anyone
 downloads weights, and tests run real workflow files offline.
 
-Generic: every file input whose kind has demo assets (``DemoAsset``) gets one of them:
-- the demo whose ``hints`` best match the file name (the longest matching hint wins, then the
-  most matched), e.g. ``sd_xl_refiner_1.0.safetensors`` -> the demo hinted ``("refiner",)``;
-- else the node's choice: a node class may define ``default_demo(input_name, value)`` returning
-  a demo name (an SVD loader answers its SVD demo whatever the file is called);
-- else the first demo of the kind without hints, else the first of the kind.
+Generic: every file input whose kind has demo assets (``DemoAsset``) gets one of them. The node
+and the graph around it decide first, the file name after:
+- the loader: a node class may define ``demo_choices(input_name)`` returning the demo values that
+  input can take (an image-to-video loader: its video demo only); the others are never chosen;
+- the graph: a node class may define ``upstream_demos(input_name)`` returning the demo values
+  the loader feeding that input directly must stand in with (an SVD conditioning node claims the
+  SVD demo for the checkpoint its clip_vision and vae come from); every consumer's claim counts;
+- then, among those, the demo whose ``hints`` best match the file name (the longest matching hint
+  wins, then the most matched), e.g. ``sd_xl_refiner_1.0.safetensors`` -> the demo hinted
+  ``("refiner",)``;
+- else the node's choice: ``default_demo(input_name, value)`` returning a demo value;
+- else the first demo without hints, else the first one left.
 Kinds kept in models/ (checkpoints, LoRAs, VAEs, ...) are always replaced; kinds of the input
 folder (images) only when the file named is not there. Links, empty values and demos stay.
 """
@@ -25,7 +31,7 @@ def use_demo_models(workflow: Workflow, registry: Registry, env: Any = None) -> 
     """``workflow`` with every replaceable file input pointing at a demo asset."""
     data = workflow.to_json()
     changed = False
-    for entry in data["nodes"].values():
+    for node_id, entry in data["nodes"].items():
         cls = registry.get(entry["type"])
         if cls is None:
             continue
@@ -38,7 +44,8 @@ def use_demo_models(workflow: Workflow, registry: Registry, env: Any = None) -> 
                 continue
             if demo_name(value) is not None or _kept_file(registry, spec.file_kind, value, env):
                 continue
-            entry["inputs"][name] = pick_demo(value, demos, cls, name).value
+            claimed = downstream_claims(data["nodes"], node_id, registry)
+            entry["inputs"][name] = pick_demo(value, demos, cls, name, claimed).value
             changed = True
     return parse_workflow(data) if changed else workflow
 
@@ -54,8 +61,34 @@ def _kept_file(registry: Registry, kind: str, value: str, env: Any) -> bool:
         return True
 
 
-def pick_demo(value: str, demos: list[DemoAsset], cls: Any = None, input_name: str = "") -> DemoAsset:
-    """The demo that stands in for the file ``value`` among ``demos`` (all of one kind)."""
+def downstream_claims(nodes: dict[str, dict], node_id: str, registry: Registry) -> list[set[str]]:
+    """The demo values each direct consumer of ``node_id``'s outputs asks its source to be
+    (``upstream_demos(input_name)`` of the consumer's class), one set per claiming input."""
+    claims = []
+    for entry in nodes.values():
+        cls = registry.get(entry.get("type"))
+        claim = getattr(cls, "upstream_demos", None)
+        if not callable(claim):
+            continue
+        for name, value in entry.get("inputs", {}).items():
+            if isinstance(value, dict) and value.get("from") == node_id:
+                wanted = claim(name)
+                if wanted:
+                    claims.append(set(wanted))
+    return claims
+
+
+def pick_demo(value: str, demos: list[DemoAsset], cls: Any = None, input_name: str = "",
+              claimed: list[set[str]] | None = None) -> DemoAsset:
+    """The demo that stands in for the file ``value`` among ``demos`` (all of one kind): the
+    node's own choices, narrowed by what the graph claims, then by the file name's hints."""
+    choices = getattr(cls, "demo_choices", None)
+    allowed = set(choices(input_name) or ()) if callable(choices) else set()
+    if allowed:
+        demos = [d for d in demos if d.value in allowed] or demos
+    for claim in claimed or ():
+        narrowed = [d for d in demos if d.value in claim]
+        demos = narrowed or demos  # a claim no candidate meets (another family's loader) is ignored
     text = PurePath(value.replace("\\", "/")).as_posix().lower()
     best, best_score = None, None
     for order, demo in enumerate(demos):

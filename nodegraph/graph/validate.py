@@ -80,6 +80,9 @@ def _build(workflow: Workflow, registry: Registry, env: Any) -> tuple[Graph, lis
             problems.extend(_check_link(node_id, name, link, gnode, workflow, registry))
 
     problems.extend(_check_cycles(workflow))
+    for gnode in graph.nodes.values():  # lazy inputs the literals leave unread: their sources need not run
+        for name in gnode.cls.unneeded_links(gnode.literals) & gnode.links.keys():
+            del gnode.links[name]
     if graph.nodes and not any(g.cls.output_node for g in graph.nodes.values()):
         problems.append(Problem("no_output", "the workflow has no output node (e.g. SaveImage), so nothing would run"))
     elif not workflow.nodes:

@@ -188,16 +188,22 @@ class PreviewImage(Node):
     images: Any = Socket("IMAGE")
 
     def run(self, ctx):
-        import random
-        import string
-        pictures = tensor_to_pil(self.images)
-        base = "ComfyUI_temp_" + "".join(random.choice(string.ascii_lowercase) for _ in range(5))
-        folder = ctx.env.output_dir / PREVIEW_FOLDER
-        paths = numbered_paths(folder, base, len(pictures), ".png", ctx.output_exists)
-        info = _png_info(ctx, ctx.embedded_texts("comfyui"))
-        ctx.write_files([(path, _png_writer(picture, info, 1)) for path, picture in zip(paths, pictures)])
-        ctx.ui["images"] = [{"filename": p.name, "subfolder": "", "type": "temp"} for p in paths]
+        ctx.ui["images"] = write_previews(ctx, self.images)
         return {}
+
+
+def write_previews(ctx, images, label: str = "ComfyUI_temp") -> list[dict[str, str]]:
+    """Write ``images`` as preview PNGs (``<label>_xxxxx_00001_.png`` in the temp folder, fast
+    compression, SaveImage's metadata); ComfyUI's ``{filename, subfolder, type}`` of each."""
+    import random
+    import string
+    pictures = tensor_to_pil(images)
+    base = label + "_" + "".join(random.choice(string.ascii_lowercase) for _ in range(5))
+    folder = ctx.env.output_dir / PREVIEW_FOLDER
+    paths = numbered_paths(folder, base, len(pictures), ".png", ctx.output_exists)
+    info = _png_info(ctx, ctx.embedded_texts("comfyui"))
+    ctx.write_files([(path, _png_writer(picture, info, 1)) for path, picture in zip(paths, pictures)])
+    return [{"filename": p.name, "subfolder": "", "type": "temp"} for p in paths]
 
 
 PREVIEW_FOLDER = "temp"  # inside the output folder: what ComfyUI's API calls the "temp" folder

@@ -12,7 +12,8 @@ from nodegraph import FileKind, Resources, SocketType
 from nodegraph.api.types import is_tensor
 from nodegraph_nodes.sdxl import SOCKET_TYPES as _SDXL_TYPES
 
-from . import custom_sampling, ksampler, latent, loaders, svd, text, video  # noqa: F401  (registers the nodes)
+from . import (custom_sampling, image_size, ksampler, latent, loaders, logic, preview, primitives,  # noqa: F401
+               svd, text, video)  # (registers the nodes)
 from .demo import DEMOS  # noqa: F401  (registered with the core)
 
 _SHARED = [t for t in _SDXL_TYPES if t.name in ("MODEL", "LATENT", "CONDITIONING")]

@@ -45,6 +45,25 @@ def vae_module(ctx, vae: ComfyVae) -> Iterator[Any]:
         yield pipe.vae
 
 
+@contextmanager
+def vae_precision(module) -> Iterator[Any]:
+    """The dtype to encode and decode with: diffusers' rule for VAEs whose config sets
+    ``force_upcast`` (SD 1.x and SDXL VAEs overflow in float16: black or NaN pictures) is float32
+    when the weights are float16; the module is float32 for the block and float16 again after
+    (it is shared and warm: the manager's lock, held by the caller, keeps other users out)."""
+    import torch
+    dtype = next(module.parameters()).dtype
+    if dtype != torch.float16 or not getattr(module.config, "force_upcast", False):
+        yield dtype
+        return
+    # torch's own .to(): diffusers' override warns on every dtype cast (its keep-in-fp32 list)
+    torch.nn.Module.to(module, torch.float32)
+    try:
+        yield torch.float32
+    finally:
+        torch.nn.Module.to(module, torch.float16)
+
+
 class VaeManager(WarmModelManager[ModelSource, Any]):
     """Separate VAE files (VAELoader), warm across jobs like the pipelines."""
 

@@ -1,5 +1,5 @@
 """Latents and pixels: EmptyLatentImage, VAEEncode, VAEDecode, LatentUpscale, LatentUpscaleBy,
-ImageScale. LATENT values are ComfyUI's ``{"samples": raw VAE latents}`` (values.py); IMAGE is
+ImageScale, ImageScaleBy. LATENT values are ComfyUI's ``{"samples": raw VAE latents}`` (values.py); IMAGE is
 [batch, height, width, channels] in 0..1 as everywhere in nodegraph. A video latent is one
 latent per frame (the batch); VAEDecode decodes it with SVD's temporal decoder.
 """
@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from nodegraph import Node, NodeError, Socket, Widget, imported, node
 
-from .access import vae_module
+from .access import vae_module, vae_precision
 from .handles import ComfyVae
 from .values import handle_of, latent, samples_of
 
@@ -88,9 +88,8 @@ class VAEDecode(Node):
         torch = imported("torch")
         samples = samples_of(self.samples, "samples")
         vae = handle_of(self.vae, ComfyVae, "vae", "VAE")
-        with torch.inference_mode(), vae_module(ctx, vae) as module:
-            param = next(module.parameters())
-            x = samples.to(param.device, param.dtype)
+        with vae_module(ctx, vae) as module, vae_precision(module) as dtype, torch.inference_mode():
+            x = samples.to(next(module.parameters()).device, dtype)
             if vae.family == "svd":
                 pieces = [module.decode(x[i:i + VIDEO_DECODE_CHUNK], num_frames=len(x[i:i + VIDEO_DECODE_CHUNK])).sample
                           for i in range(0, len(x), VIDEO_DECODE_CHUNK)]
@@ -116,9 +115,8 @@ class VAEEncode(Node):
             raise NodeError(f"image of {pixels.shape[2]}x{pixels.shape[1]} is smaller than 8 pixels", input="pixels")
         top, left = (pixels.shape[1] % 8) // 2, (pixels.shape[2] % 8) // 2
         pixels = pixels[:, top:top + height, left:left + width]
-        with torch.inference_mode(), vae_module(ctx, vae) as module:
-            param = next(module.parameters())
-            x = pixels.movedim(-1, 1).to(param.device, param.dtype) * 2 - 1
+        with vae_module(ctx, vae) as module, vae_precision(module) as dtype, torch.inference_mode():
+            x = pixels.movedim(-1, 1).to(next(module.parameters()).device, dtype) * 2 - 1
             samples = module.encode(x).latent_dist.mode()
         return {"latent": latent(samples)}
 
@@ -173,4 +171,18 @@ class ImageScale(Node):
     def run(self, ctx):
         width, height = _keep_aspect(self.width, self.height, self.image.shape[2], self.image.shape[1])
         resized = upscale(self.image.movedim(-1, 1), width, height, self.upscale_method, self.crop)
+        return {"image": resized.movedim(1, -1).clamp(0, 1).float().cpu().contiguous()}
+
+
+@node("ImageScaleBy", category="image/upscaling", outputs={"image": "IMAGE"})
+class ImageScaleBy(Node):
+    """Resize images by a factor (each side rounded to whole pixels)."""
+    image: Any = Socket("IMAGE")
+    upscale_method: Literal[IMAGE_METHODS] = Widget("nearest-exact")  # type: ignore[valid-type]
+    scale_by: float = Widget(1.0, ge=0.01, le=8.0, step=0.01)
+
+    def run(self, ctx):
+        height, width = self.image.shape[1:3]
+        size = max(1, round(width * self.scale_by)), max(1, round(height * self.scale_by))
+        resized = upscale(self.image.movedim(-1, 1), *size, self.upscale_method, "disabled")
         return {"image": resized.movedim(1, -1).clamp(0, 1).float().cpu().contiguous()}

@@ -121,12 +121,22 @@ class _Loader(Node):
         return device_key(getattr(env, "device", "auto"))  # where the weights go, and so their dtype
 
 
+def demos_of(video: bool) -> tuple[str, ...]:
+    """The demo checkpoints an image loader (video=False) or an image-to-video loader can take."""
+    return tuple(value for value, family in DEMO_FAMILIES.items() if (family == "svd") == video)
+
+
 @node("CheckpointLoaderSimple", category=CATEGORY, outputs={"model": "MODEL", "clip": "CLIP", "vae": "VAE"})
 class CheckpointLoaderSimple(_Loader):
     """Load a Stable Diffusion 1.x, SDXL or SDXL refiner checkpoint: a single .safetensors file
     (no config folder needed: the architecture is read from its tensors), a diffusers folder,
     or a demo (demo:tiny-sd15, demo:tiny-sdxl, demo:tiny-sdxl-refiner)."""
     ckpt_name: str = FileInput("checkpoint", directory=True, description="the checkpoint to load")
+
+    @classmethod
+    def demo_choices(cls, input_name: str) -> tuple[str, ...]:
+        """--demo-models: never the SVD demo (this loader cannot load it)."""
+        return demos_of(video=False)
 
     @classmethod
     def check_inputs(cls, literals, env):
@@ -147,6 +157,15 @@ class ImageOnlyCheckpointLoader(_Loader):
     """Load a Stable Video Diffusion checkpoint (svd.safetensors, svd_xt.safetensors: single
     files need no config folder), a diffusers img2vid folder, or demo:tiny-svd."""
     ckpt_name: str = FileInput("checkpoint", directory=True, description="the SVD checkpoint to load")
+
+    @classmethod
+    def demo_choices(cls, input_name: str) -> tuple[str, ...]:
+        """--demo-models: the SVD demo, whatever the file is called (its name may lack "svd")."""
+        return demos_of(video=True)
+
+    @classmethod
+    def default_demo(cls, input_name: str, value: str) -> str:
+        return demos_of(video=True)[0]
 
     @classmethod
     def check_inputs(cls, literals, env):
@@ -287,6 +306,11 @@ class VideoLinearCFGGuidance(Node):
     """Guidance that rises linearly over the frames from `min_cfg` (first) to the sampler's cfg (last)."""
     model: Any = Socket("MODEL")
     min_cfg: float = Widget(1.0, ge=0.0, le=100.0, step=0.5)
+
+    @classmethod
+    def upstream_demos(cls, input_name: str) -> tuple[str, ...]:
+        """--demo-models: the checkpoint feeding `model` is an SVD one."""
+        return demos_of(video=True)
 
     def run(self, ctx):
         model = handle_of(self.model, ComfyModel, "model", "MODEL")

@@ -109,12 +109,28 @@ def _set_sigmas(scheduler, sigmas, config: dict, device) -> None:
     if "sigmas" in params and type(scheduler).__name__ == "EulerDiscreteScheduler":
         scheduler.set_timesteps(sigmas=values, device=device)  # the whole list: its last value is the end
         return
+    if type(scheduler).__name__ == "EulerAncestralDiscreteScheduler":
+        _set_ancestral_sigmas(scheduler, values, config, device)
+        return
     if "timesteps" not in params:
         raise NodeError(f"{type(scheduler).__name__} cannot follow an explicit SIGMAS schedule; with SamplerCustom "
-                        "use euler, heun, dpmpp_2m, dpmpp_2m_sde, lcm or ddpm", input="sampler")
+                        "use euler, euler_ancestral, heun, dpmpp_2m, dpmpp_2m_sde, lcm or ddpm", input="sampler")
     sigma_table = _training_sigmas(config)
     timesteps = [_timestep_of(s, sigma_table) for s in values if s > 0]
     scheduler.set_timesteps(timesteps=timesteps, device=device)
+
+
+def _set_ancestral_sigmas(scheduler, values: list[float], config: dict, device) -> None:
+    """Euler ancestral on an explicit sigma schedule (ComfyUI's SDXL Turbo template: SamplerCustom
+    with euler_ancestral and SDTurboScheduler). diffusers' set_timesteps takes a step count only,
+    and its step reads ``sigmas[i]`` -> ``sigmas[i + 1]``: the schedule is set as that method
+    leaves its own (sigmas on the CPU, float32; timesteps those sigmas' training timesteps)."""
+    import torch
+    table = _training_sigmas(config)
+    scheduler.set_timesteps(len(values) - 1, device=device)
+    scheduler.sigmas = torch.tensor(values, dtype=torch.float32)
+    scheduler.timesteps = torch.tensor([float(_timestep_of(s, table)) for s in values[:-1]], dtype=torch.float32,
+                                       device=device)
 
 
 def _training_sigmas(config: dict):

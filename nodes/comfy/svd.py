@@ -12,9 +12,10 @@ from typing import Any
 
 from nodegraph import Node, Socket, Widget, imported, node
 
-from .access import pipeline, vae_module
+from .access import pipeline, vae_module, vae_precision
 from .handles import ComfyClipVision, ComfyVae
 from .latent import MAX_RESOLUTION, upscale
+from .loaders import demos_of
 from .values import handle_of, latent
 
 
@@ -32,6 +33,11 @@ class SVD_img2vid_Conditioning(Node):
     fps: int = Widget(6, ge=1, le=1024)
     augmentation_level: float = Widget(0.0, ge=0.0, le=10.0, step=0.01)
 
+    @classmethod
+    def upstream_demos(cls, input_name: str) -> tuple[str, ...]:
+        """--demo-models: the checkpoint its clip_vision and vae come from is an SVD one."""
+        return demos_of(video=True) if input_name in ("clip_vision", "vae") else ()
+
     def run(self, ctx):
         torch = imported("torch")
         from nodegraph_nodes.basic.image import tensor_to_pil
@@ -47,9 +53,10 @@ class SVD_img2vid_Conditioning(Node):
             if self.augmentation_level > 0:
                 generator = torch.Generator("cpu").manual_seed(0)
                 pixels = pixels + self.augmentation_level * torch.randn(pixels.shape, generator=generator)
-            with vae_module(ctx, vae) as module:
-                param = next(module.parameters())
-                image_latent = module.encode(pixels.to(param.device, param.dtype)).latent_dist.mode().float().cpu()
+        # the VAE may change dtype for the encode (force_upcast): outside inference mode
+        with vae_module(ctx, vae) as module, vae_precision(module) as dtype, torch.inference_mode():
+            x = pixels.to(next(module.parameters()).device, dtype)
+            image_latent = module.encode(x).latent_dist.mode().float().cpu()
         extras = {"motion_bucket_id": self.motion_bucket_id, "fps": self.fps,
                   "augmentation_level": self.augmentation_level}
         positive = [[embeds.contiguous(), {**extras, "concat_latent_image": image_latent.contiguous()}]]

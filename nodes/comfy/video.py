@@ -112,23 +112,52 @@ class SaveAnimatedPNG(Node):
         return {}
 
 
+# ComfyUI's CreateVideo/GetVideoComponents choices (its current contract). nodegraph's VIDEO is
+# 8-bit sRGB frames: the other choices are refused at validation, never silently replaced.
+BIT_DEPTHS = ("auto", 8, 10)
+COLOR_SPACES = ("sRGB", "HDR", "HDR PQ")
+VIDEO_CODECS = ("none", "auto", "h264", "av1")
+
+
 @node("CreateVideo", category="image/video", outputs={"video": "VIDEO"})
 class CreateVideo(Node):
-    """A video from images at `fps` (audio is not supported: the input is accepted only unlinked)."""
+    """A video from images at `fps`, 8-bit sRGB (audio is not supported: the input is accepted
+    only unlinked; `codec` is left to the saver, which encodes H.264)."""
     images: Any = Socket("IMAGE")
     fps: float = Widget(30.0, ge=1.0, le=120.0, step=1.0)
     audio: Any = Socket("AUDIO", optional=True)
+    bit_depth: Literal[BIT_DEPTHS] = Widget("auto", socket="*")  # type: ignore[valid-type]
+    color_space: Literal[COLOR_SPACES] = Widget("sRGB", socket="*")  # type: ignore[valid-type]
+    codec: Literal[VIDEO_CODECS] = Widget("none")  # type: ignore[valid-type]
+
+    @classmethod
+    def check_inputs(cls, literals, env):
+        problems = []
+        if literals.get("bit_depth") == 10:
+            problems.append(("bit_depth", "10-bit video is not supported (nodegraph's VIDEO holds 8-bit frames); "
+                                          "supported: auto, 8"))
+        if literals.get("color_space", "sRGB") != "sRGB":
+            problems.append(("color_space", f"{literals['color_space']!r} (HDR) is not supported; supported: sRGB"))
+        if literals.get("codec") == "av1":
+            problems.append(("codec", "'av1' is not supported (videos are saved as H.264); supported: none, auto, "
+                                      "h264"))
+        return problems
 
     def run(self, ctx):
         if self.audio is not None:
             raise NodeError("audio is not supported: nodegraph's VIDEO holds frames and a frame rate", input="audio")
+        if self.bit_depth == 10 or self.color_space != "sRGB":  # linked values reach here unchecked
+            raise NodeError(f"only 8-bit sRGB video is supported (got {self.bit_depth}, {self.color_space})",
+                            input="bit_depth" if self.bit_depth == 10 else "color_space")
         return {"video": make_video(self.images[..., :3], self.fps)}
 
 
-@node("GetVideoComponents", category="image/video", outputs={"images": "IMAGE", "audio": "AUDIO", "fps": "FLOAT"})
+@node("GetVideoComponents", category="image/video",
+      outputs={"images": "IMAGE", "audio": "AUDIO", "fps": "FLOAT", "bit_depth": "*", "color_space": "*"})
 class GetVideoComponents(Node):
-    """A video's frames, audio (always none here) and frame rate."""
+    """A video's frames, audio (always none here), frame rate, bit depth (8) and colour space (sRGB)."""
     video: Any = Socket("VIDEO")
 
     def run(self, ctx):
-        return {"images": self.video["frames"], "audio": None, "fps": float(self.video["fps"])}
+        return {"images": self.video["frames"], "audio": None, "fps": float(self.video["fps"]), "bit_depth": 8,
+                "color_space": "sRGB"}

@@ -3,11 +3,14 @@
 output slots (types, and names as ComfyUI's output names lower-cased)."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from nodegraph_nodes.comfy.sampler_names import SAMPLER_NAMES, SCHEDULER_NAMES
 
 BIG = 0xFFFFFFFFFFFFFFFF
+MAXSIZE = sys.maxsize  # PrimitiveInt/PrimitiveFloat's bounds
 R = 16384  # MAX_RESOLUTION
 S = "SAMPLERS"
 C = "SCHEDULERS"
@@ -64,9 +67,12 @@ COMFY = {
                           ("quality", "INT", 80, 0, 100), ("method", ("default", "fastest", "slowest"), "default", None, None)], []),
     "SaveAnimatedPNG": ([("images", "IMAGE", None, None, None), ("filename_prefix", "STRING", "ComfyUI", None, None),
                          ("fps", "FLOAT", 6.0, 0.01, 1000.0), ("compress_level", "INT", 4, 0, 9)], []),
-    "CreateVideo": ([("images", "IMAGE", None, None, None), ("fps", "FLOAT", 30.0, 1.0, 120.0), ("audio", "AUDIO", None, None, None)],
+    "CreateVideo": ([("images", "IMAGE", None, None, None), ("fps", "FLOAT", 30.0, 1.0, 120.0), ("audio", "AUDIO", None, None, None),
+                     ("bit_depth", ("auto", 8, 10), "auto", None, None), ("color_space", ("sRGB", "HDR", "HDR PQ"), "sRGB", None, None),
+                     ("codec", ("none", "auto", "h264", "av1"), "none", None, None)],
                     [("video", "VIDEO")]),
-    "GetVideoComponents": ([("video", "VIDEO", None, None, None)], [("images", "IMAGE"), ("audio", "AUDIO"), ("fps", "FLOAT")]),
+    "GetVideoComponents": ([("video", "VIDEO", None, None, None)], [("images", "IMAGE"), ("audio", "AUDIO"), ("fps", "FLOAT"),
+                                                                    ("bit_depth", "*"), ("color_space", "*")]),
     "KSamplerSelect": ([("sampler_name", S, "euler", None, None)], [("sampler", "SAMPLER")]),
     "BasicScheduler": ([("model", "MODEL", None, None, None), ("scheduler", C, "normal", None, None), ("steps", "INT", 20, 1, 10000),
                         ("denoise", "FLOAT", 1.0, 0.0, 1.0)], [("sigmas", "SIGMAS")]),
@@ -83,8 +89,23 @@ COMFY = {
     "SamplerCustomAdvanced": ([("noise", "NOISE", None, None, None), ("guider", "GUIDER", None, None, None),
                                ("sampler", "SAMPLER", None, None, None), ("sigmas", "SIGMAS", None, None, None),
                                ("latent_image", "LATENT", None, None, None)], [("output", "LATENT"), ("denoised_output", "LATENT")]),
+    # model-free utilities of ComfyUI's templates
+    "ImageScaleBy": ([("image", "IMAGE", None, None, None), ("upscale_method", ("nearest-exact", "bilinear", "area", "bicubic", "lanczos"),
+                      "nearest-exact", None, None), ("scale_by", "FLOAT", 1.0, 0.01, 8.0)], [("image", "IMAGE")]),
+    "PrimitiveInt": ([("value", "INT", 0, -MAXSIZE, MAXSIZE)], [("int", "INT")]),
+    "PrimitiveFloat": ([("value", "FLOAT", 0.0, -MAXSIZE, MAXSIZE)], [("float", "FLOAT")]),
+    "PrimitiveString": ([("value", "STRING", "", None, None)], [("string", "STRING")]),
+    "PrimitiveStringMultiline": ([("value", "STRING", "", None, None)], [("string", "STRING")]),
+    "PrimitiveBoolean": ([("value", "BOOLEAN", False, None, None)], [("boolean", "BOOLEAN")]),
+    "GetImageSize": ([("image", "IMAGE", None, None, None)], [("width", "INT"), ("height", "INT"), ("batch_size", "INT")]),
+    "PreviewAny": ([("source", "*", None, None, None)], [("string", "STRING")]),
+    "ImageCompare": ([("image_a", "IMAGE", None, None, None), ("image_b", "IMAGE", None, None, None)], []),
+    "ComfySwitchNode": ([("switch", "BOOLEAN", False, None, None), ("on_false", "*", None, None, None),
+                         ("on_true", "*", None, None, None)], [("output", "*")]),
 }
-SEEDS = {("KSampler", "seed"), ("KSamplerAdvanced", "noise_seed"), ("RandomNoise", "noise_seed"), ("SamplerCustom", "noise_seed")}
+SEEDS = {("KSampler", "seed"), ("KSamplerAdvanced", "noise_seed"), ("RandomNoise", "noise_seed"), ("SamplerCustom", "noise_seed"),
+         ("PrimitiveInt", "value")}
+OUTPUT_NODES_WITH_OUTPUTS = {"PreviewAny"}  # shows its text and also outputs it
 
 
 @pytest.mark.parametrize("name", sorted(COMFY))
@@ -108,7 +129,7 @@ def test_node_matches_comfyui_object_info(registry, name):
         assert (spec.minimum, spec.maximum) == (low, high) or low is None, input_name
         assert spec.control_after_generate == ((name, input_name) in SEEDS)
     assert [(n, o.type) for n, o in cls.outputs.items()] == outputs, "output slots"
-    assert cls.output_node == (not outputs)
+    assert cls.output_node == (not outputs or name in OUTPUT_NODES_WITH_OUTPUTS)
 
 
 def test_comfyui_sampler_lists_are_complete():

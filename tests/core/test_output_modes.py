@@ -30,6 +30,10 @@ SMALL = {  # output types no shipped workflow uses
                         "tested": {"type": "SaveAnimatedPNG", "inputs": {"images": link("image", "image")}}},
     "SaveAnimatedWEBP": {"image": {"type": "SolidImage", "inputs": {}},
                          "tested": {"type": "SaveAnimatedWEBP", "inputs": {"images": link("image", "image")}}},
+    "PreviewAny": {"text": {"type": "String", "inputs": {"value": "hello"}},
+                   "tested": {"type": "PreviewAny", "inputs": {"source": link("text")}}},
+    "ImageCompare": {"image": {"type": "SolidImage", "inputs": {}},
+                     "tested": {"type": "ImageCompare", "inputs": {"image_a": link("image", "image")}}},
 }
 
 
@@ -66,7 +70,8 @@ def test_every_builtin_output_type_has_a_case(registry):
 @pytest.mark.parametrize("mode", ["bypass", "mute"])
 @pytest.mark.parametrize("node_type", ["SaveImage", "SaveVideo", "SaveCheckpoint", "SaveText", "Show",
                                        "PreviewRecords", "SaveDataset", "RecallHeatmap", "SaveReport",
-                                       "SaveAnimatedPNG", "SaveAnimatedWEBP", "PreviewImage"])
+                                       "SaveAnimatedPNG", "SaveAnimatedWEBP", "PreviewImage", "PreviewAny",
+                                       "ImageCompare"])
 def test_a_bypassed_or_muted_output_executes_and_writes_nothing(registry, session, env, node_type, mode):
     assert node_type in output_types(registry)
     nodes, node_id = case(registry, node_type)
