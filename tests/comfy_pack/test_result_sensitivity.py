@@ -268,6 +268,16 @@ COVERED_ELSEWHERE = {
                                      "the demo LoRA: nothing to scale, as in ComfyUI)",
     ("LoraLoaderModelOnly", "lora_name"): "test_results' test_lcm_lora_four_steps_cfg_one",
     ("LoraLoaderModelOnly", "strength_model"): "test_lora_model_only_strength_changes_the_latent below",
+    # The model-free utility nodes: test_utility_nodes.py varies each and checks the result.
+    **{(cls, "value"): "test_utility_nodes' test_primitives_pass_their_value_on"
+       for cls in ("PrimitiveInt", "PrimitiveFloat", "PrimitiveString", "PrimitiveStringMultiline", "PrimitiveBoolean")},
+    ("ComfySwitchNode", "switch"): "test_utility_nodes' test_switch_runs_only_the_branch_it_selects and "
+                                   "test_switch_picks_by_a_linked_boolean",
+    ("ImageScaleBy", "scale_by"): "test_utility_nodes' test_image_scale_by_follows_the_factor",
+    ("ImageScaleBy", "upscale_method"): "test_utility_nodes' test_image_scale_by_follows_the_method",
+    # One encoding is supported (8-bit sRGB H.264): every other choice is refused at validation.
+    **{("CreateVideo", name): "test_utility_nodes' test_create_video_refuses_what_it_cannot_encode_at_validation"
+       for name in ("bit_depth", "color_space", "codec")},
 }
 
 

@@ -130,3 +130,38 @@ def test_image_scale_by_follows_the_factor(session):
     assert size(1.0) == ("10", "6")
     assert size(2.5) == ("25", "15")
     assert size(0.25) == ("2", "2")  # 2.5 -> 2, 1.5 -> 2: Python's rounding, as ComfyUI's
+
+
+@pytest.mark.parametrize("name, value", [("bit_depth", 10), ("color_space", "HDR"), ("color_space", "HDR PQ"),
+                                         ("codec", "av1")])
+def test_create_video_refuses_what_it_cannot_encode_at_validation(session, name, value):
+    """CreateVideo's newer widgets: 8-bit sRGB H.264 is what nodegraph writes; any other choice is
+    refused before anything runs, naming the node and the input (never silently ignored)."""
+    prompt = {"1": {"class_type": "SolidImage", "inputs": {"width": 8, "height": 8}},
+              "2": {"class_type": "CreateVideo", "inputs": {"images": ["1", 0], "fps": 8.0, name: value}},
+              "3": {"class_type": "GetVideoComponents", "inputs": {"video": ["2", 0]}},
+              "4": {"class_type": "PreviewAny", "inputs": {"source": ["3", 2]}}}
+    with pytest.raises(WorkflowInvalid, match=f"node '2', input '{name}'"):
+        session.run(prompt)
+    prompt["2"]["inputs"][name] = {"bit_depth": 8, "color_space": "sRGB", "codec": "h264"}[name]
+    assert _ui(session, prompt)["4"]["text"] == "8.0"
+
+
+def test_image_scale_by_follows_the_method(session, tmp_path):
+    (tmp_path / "input").mkdir(exist_ok=True)
+    checker = Image.new("RGB", (6, 6))
+    checker.putdata([(255, 255, 255) if (x + y) % 2 else (0, 0, 0) for y in range(6) for x in range(6)])
+    checker.save(tmp_path / "input" / "checker.png")
+
+    def scaled(method: str) -> list:
+        result = session.run({"1": {"class_type": "LoadImage", "inputs": {"image": "checker.png"}},
+                              "2": {"class_type": "ImageScaleBy", "inputs": {"image": ["1", 0], "upscale_method": method,
+                                                                             "scale_by": 1.5}},
+                              "3": {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": method}}})
+        assert result.status == "success", result.error
+        (path,) = result.outputs
+        picture = Image.open(path).convert("RGB")
+        return [picture.getpixel((x, y)) for y in range(picture.height) for x in range(picture.width)]
+    nearest, bilinear = scaled("nearest-exact"), scaled("bilinear")
+    assert set(nearest) == {(0, 0, 0), (255, 255, 255)}  # nearest keeps the two colours
+    assert nearest != bilinear and len(set(bilinear)) > 2  # bilinear blends them
