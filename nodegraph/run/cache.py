@@ -70,7 +70,15 @@ def canonical_json(parts: Any) -> str:
 
 def cache_key(parts: list[Any]) -> str:
     """Hash of JSON-able parts (canonical form: sorted keys, no whitespace)."""
-    return hashlib.blake2b(canonical_json(parts).encode(), digest_size=20).hexdigest()
+    return key_digest(canonical_json(parts))
+
+
+def key_digest(text: str) -> str:
+    """The key of ``canonical_json`` text (what ``cache_key`` hashes)."""
+    return _blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+_blake2b = hashlib.blake2b  # looked up once: this runs for every node
 
 
 _SCALARS = (int, float, bool, type(None))
