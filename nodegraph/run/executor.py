@@ -27,7 +27,7 @@ from ..files.provenance import prefetch_digests
 from ..files.roots import fingerprint_path
 from ..graph.graph import Graph, GraphNode
 from ..graph.plan import Plan
-from .cache import Cache, CacheEntry, cache_key, canonical_json, key_digest
+from .cache import Cache, CacheEntry, cache_key, continued_key, key_start
 from .context import RUNNING_PHASES, Environment, InterruptToken, RunContext, phase_fields
 from .events import Sink, null_sink
 
@@ -102,9 +102,9 @@ class _KeyFacts:
     custom_fingerprint: bool
     custom_determinism: bool
     fingerprint_node_id: bool  # the fingerprint override takes node_id=
-    # The key text's fixed start, ``[node_type, version, code`` as canonical JSON without its
-    # closing bracket: serialised once per class, not once per node (same bytes either way).
-    prefix: str
+    # The key's fixed parts [node_type, version, code], serialised and hashed once per class
+    # (``continued_key``): the same key as hashing them with every node's.
+    start: Any
 
 
 def _overrides(cls, name: str) -> bool:
@@ -120,7 +120,7 @@ def _key_facts(cls) -> _KeyFacts:
             tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
             _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"),
             takes_node_id(cls.fingerprint),
-            canonical_json([cls.node_type, cls.version, code])[:-1])
+            key_start([cls.node_type, cls.version, code]))
     return facts
 
 
@@ -148,7 +148,7 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts
         for name, link in links.items():
             upstream.append((name, keys[link.node], link.output))
         upstream.sort()
-    parts: list[Any] = [literals, upstream]  # after facts.prefix: [node_type, version, code, *parts]
+    parts: list[Any] = [literals, upstream]  # after facts.start's [node_type, version, code]
     for name, kind in facts.file_inputs:
         value = literals.get(name)
         demo = job.env.demo(value)
@@ -169,8 +169,7 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts
         parts.append(str(job.env.output_dir) if output_dir is None else output_dir)
     if never_cached or not (cls.is_deterministic(literals) if facts.custom_determinism else cls.deterministic):
         parts.append(nonce)
-    # cache_key([node_type, version, code, *parts]), with the first three serialised once per class
-    return key_digest(facts.prefix + "," + canonical_json(parts)[1:])
+    return continued_key(facts.start, parts)  # cache_key([node_type, version, code, *parts])
 
 
 class InProcessExecutor:

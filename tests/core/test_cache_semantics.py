@@ -92,19 +92,20 @@ def _key_material(session, monkeypatch, depth: int) -> list[int]:
     """Bytes hashed into each node's key while running a MathInt chain ``depth`` nodes long."""
     import nodegraph.run.cache as cache_mod
     sizes: list[int] = []
-    real = cache_mod._blake2b  # what every key's text goes through (cache_key and node_key)
+    real = cache_mod.canonical_json
 
-    def recording(data, **options):
-        sizes.append(len(data))
-        return real(data, **options)
-    monkeypatch.setattr(cache_mod, "_blake2b", recording)
+    def recording(parts):
+        text = real(parts)
+        sizes.append(len(text))
+        return text
+    monkeypatch.setattr(cache_mod, "canonical_json", recording)
     nodes = {"n0": ("Int", {"value": 0})}
     for i in range(1, depth):
         nodes[f"n{i}"] = ("MathInt", {"a": link(f"n{i-1}"), "b": 1})
     nodes["out"] = ("Show", {"value": link(f"n{depth - 1}")})
     result, _ = run(session, wf(**nodes))
     assert result.ui["out"]["text"] == str(depth - 1)
-    monkeypatch.setattr(cache_mod, "_blake2b", real)
+    monkeypatch.setattr(cache_mod, "canonical_json", real)
     return sizes
 
 
