@@ -102,9 +102,14 @@ class _KeyFacts:
     custom_fingerprint: bool
     custom_determinism: bool
     fingerprint_node_id: bool  # the fingerprint override takes node_id=
+    node_type: str
+    version: int
     # The key's fixed parts [node_type, version, code], serialised and hashed once per class
     # (``continued_key``): the same key as hashing them with every node's.
-    start: Any
+    start: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", key_start([self.node_type, self.version, self.code]))
 
 
 def _overrides(cls, name: str) -> bool:
@@ -119,8 +124,7 @@ def _key_facts(cls) -> _KeyFacts:
             code,
             tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
             _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"),
-            takes_node_id(cls.fingerprint),
-            key_start([cls.node_type, cls.version, code]))
+            takes_node_id(cls.fingerprint), cls.node_type, cls.version)
     return facts
 
 
@@ -169,7 +173,11 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts
         parts.append(str(job.env.output_dir) if output_dir is None else output_dir)
     if never_cached or not (cls.is_deterministic(literals) if facts.custom_determinism else cls.deterministic):
         parts.append(nonce)
-    return continued_key(facts.start, parts)  # cache_key([node_type, version, code, *parts])
+    # cache_key([node_type, version, code, *parts]); the class's attributes are read for every
+    # node (a class whose version changes keys by the new one)
+    start = facts.start if cls.version is facts.version and cls.node_type is facts.node_type else \
+        key_start([cls.node_type, cls.version, facts.code])
+    return continued_key(start, parts)
 
 
 class InProcessExecutor:
