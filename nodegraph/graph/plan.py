@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 
 from .graph import Graph
 from .order import Children, generations, weakly_connected
@@ -30,11 +31,13 @@ def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
     wanted = targets if targets is not None else [n for n, gn in nodes.items() if gn.cls.output_node]
     needed: set[str] = set()  # the wanted nodes and everything they depend on
     stack = [n for n in wanted if n in nodes]
+    push = stack.append  # plain loops, no generators: planning runs for every node of every job
     while stack:
         node_id = stack.pop()
         if node_id not in needed:
             needed.add(node_id)
-            stack.extend(link.node for link in nodes[node_id].links.values())
+            for link in nodes[node_id].links.values():
+                push(link.node)
     children: Children = {n: {} for n in nodes if n in needed}  # in the workflow's order
     # Consumers count links, not edges: a node reading two outputs of one parent (a loader's
     # MODEL and CLIP) releases that parent's values only after both reads.
@@ -45,5 +48,5 @@ def make_plan(graph: Graph, targets: set[str] | None = None) -> Plan:
             consumers[link.node] += 1
     # Generations are levels of mutually independent nodes; concatenated, a topological order.
     levels = tuple(generations(children))
-    order = tuple(n for level in levels for n in level)
+    order = tuple(chain.from_iterable(levels))
     return Plan(order, levels, consumers, children)

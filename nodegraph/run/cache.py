@@ -73,6 +73,20 @@ def cache_key(parts: list[Any]) -> str:
     return hashlib.blake2b(canonical_json(parts).encode(), digest_size=20).hexdigest()
 
 
+def key_start(fixed: list[Any]) -> Any:
+    """The hash state of a key whose parts begin with ``fixed`` (for ``continued_key``)."""
+    return hashlib.blake2b(canonical_json(fixed)[:-1].encode(), digest_size=20)
+
+
+def continued_key(start: Any, parts: list[Any]) -> str:
+    """``cache_key(fixed + parts)`` where ``start = key_start(fixed)``: the same key, the fixed
+    parts serialised and hashed once (a node class's type, version and code), not once per node."""
+    text = canonical_json(parts)
+    hasher = start.copy()
+    hasher.update(("," + text[1:] if parts else "]").encode())
+    return hasher.hexdigest()
+
+
 _SCALARS = (int, float, bool, type(None))
 
 

@@ -27,7 +27,7 @@ from ..files.provenance import prefetch_digests
 from ..files.roots import fingerprint_path
 from ..graph.graph import Graph, GraphNode
 from ..graph.plan import Plan
-from .cache import Cache, CacheEntry, cache_key
+from .cache import Cache, CacheEntry, cache_key, continued_key, key_start
 from .context import RUNNING_PHASES, Environment, InterruptToken, RunContext, phase_fields
 from .events import Sink, null_sink
 
@@ -102,6 +102,14 @@ class _KeyFacts:
     custom_fingerprint: bool
     custom_determinism: bool
     fingerprint_node_id: bool  # the fingerprint override takes node_id=
+    node_type: str
+    version: int
+    # The key's fixed parts [node_type, version, code], serialised and hashed once per class
+    # (``continued_key``): the same key as hashing them with every node's.
+    start: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", key_start([self.node_type, self.version, self.code]))
 
 
 def _overrides(cls, name: str) -> bool:
@@ -111,11 +119,12 @@ def _overrides(cls, name: str) -> bool:
 def _key_facts(cls) -> _KeyFacts:
     facts = cls.__dict__.get("_ng_key_facts")
     if facts is None:
+        code = implementation_digest(cls)
         facts = cls._ng_key_facts = _KeyFacts(
-            implementation_digest(cls),
+            code,
             tuple((name, spec.file_kind) for name, spec in cls.inputs.items() if spec.file_kind),
             _overrides(cls, "fingerprint"), _overrides(cls, "is_deterministic"),
-            takes_node_id(cls.fingerprint))
+            takes_node_id(cls.fingerprint), cls.node_type, cls.version)
     return facts
 
 
@@ -143,7 +152,7 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts
         for name, link in links.items():
             upstream.append((name, keys[link.node], link.output))
         upstream.sort()
-    parts: list[Any] = [cls.node_type, cls.version, facts.code, literals, upstream]
+    parts: list[Any] = [literals, upstream]  # after facts.start's [node_type, version, code]
     for name, kind in facts.file_inputs:
         value = literals.get(name)
         demo = job.env.demo(value)
@@ -164,7 +173,11 @@ def node_key(gnode: GraphNode, keys: dict[str, str], job: Job, nonce: str, facts
         parts.append(str(job.env.output_dir) if output_dir is None else output_dir)
     if never_cached or not (cls.is_deterministic(literals) if facts.custom_determinism else cls.deterministic):
         parts.append(nonce)
-    return cache_key(parts)
+    # cache_key([node_type, version, code, *parts]); the class's attributes are read for every
+    # node (a class whose version changes keys by the new one)
+    start = facts.start if cls.version is facts.version and cls.node_type is facts.node_type else \
+        key_start([cls.node_type, cls.version, facts.code])
+    return continued_key(start, parts)
 
 
 class InProcessExecutor:
@@ -175,6 +188,8 @@ class InProcessExecutor:
         # then on through ``behind``, which holds them until those files are on disk.
         behind = _WrittenBehind(job.sink)
         emit = job.sink
+        # Nobody listens (a job run for its result): the per-node events are not built at all.
+        quiet = emit is null_sink
         job_tag = {"job": job.id}
         emit({"event": "start", "nodes": list(plan.order), **job_tag})
         nonce = uuid.uuid4().hex
@@ -203,10 +218,11 @@ class InProcessExecutor:
             if known is None:
                 known = by_class[cls] = (_key_facts(cls), persistable(cls, types), output_checks(cls, types))
             key = keys[node_id] = node_key(gnode, keys, job, nonce, known[0], output_dir)
-            entry, _tier = cache.get(key)
-            if entry is not None and entry.files_present():
+            entry = cache.get(key)[0]
+            if entry is not None and (not entry.files or entry.files_present()):
                 cached.append(node_id)
-                emit(finished_event("cached", node_id, job_id, entry))
+                if not quiet:
+                    emit(finished_event("cached", node_id, job_id, entry))
             else:
                 if not digests_started:  # something runs, so an output will want its files' digests
                     digests_started = True
@@ -216,7 +232,8 @@ class InProcessExecutor:
                 inputs = dict(gnode.literals)
                 for name, link in gnode.links.items():
                     inputs[name] = values[link.node][link.output]
-                emit({"event": "executing", "node": node_id, "job": job_id})
+                if not quiet:
+                    emit({"event": "executing", "node": node_id, "job": job_id})
                 ctx = RunContext(node_id, cls.node_type, env, interrupt, behind, graph, job_id, key)
                 node_started = now()
                 recording = record_phases(ctx.phases)  # ``phase`` blocks count towards this node
@@ -238,15 +255,16 @@ class InProcessExecutor:
                 # An entry whose files are missing is a miss: one whose writing fails is never served.
                 cache.put(key, entry, known[1])
                 executed.append(node_id)
-                finished = finished_event("executed", node_id, job_id, entry)
-                finished["seconds"] = round(took, 6)
-                if ctx.phases:
-                    finished.update(phase_fields(ctx.phases))
-                if ctx.pending_writes:  # reported once its files are on disk (a client may fetch them)
-                    behind.after_writes(finished, ctx.pending_writes, cls.node_type)
-                    emit = behind
-                else:
-                    emit(finished)
+                if not quiet or ctx.pending_writes:  # (a failed write behind is found through its event)
+                    finished = finished_event("executed", node_id, job_id, entry)
+                    finished["seconds"] = round(took, 6)
+                    if ctx.phases:
+                        finished.update(phase_fields(ctx.phases))
+                    if ctx.pending_writes:  # reported once its files are on disk (a client may fetch them)
+                        behind.after_writes(finished, ctx.pending_writes, cls.node_type)
+                        emit = behind
+                    else:
+                        emit(finished)
             values[node_id] = entry.outputs
             if cls.output_node:
                 files.extend(entry.files)
