@@ -36,6 +36,7 @@ from ..server.protocol import ProtocolError, loads
 from ..server.uploads import UploadRefused, check_content
 from ..server.web import json_response, text_response
 from . import history, media, object_info, pack_files, prompt_errors
+from .prompt_hooks import prompt_handlers, run_prompt_handlers
 from .api_format import api_to_workflow, workflow_to_api
 from .classes import resolve_class, ui_input_problems, ui_spec_entry
 from .load import STASH_KEY
@@ -270,6 +271,9 @@ class ComfyAPI:
 
     async def post_prompt(self, request: web.Request) -> web.Response:
         body = await self.read_json(request)
+        hooks = prompt_handlers(self.registry.comfy_packs.values())
+        if hooks:  # custom-node packs' add_on_prompt_handler hooks see (and may rewrite) the body first
+            body = await asyncio.to_thread(run_prompt_handlers, body, hooks)
         if not isinstance(body, dict):
             return json_response(comfy_error("invalid_prompt", "the body must be a JSON object"), 400)
         if "prompt" not in body:
