@@ -596,13 +596,17 @@ class ComfyAPI:
         return json_response(await asyncio.to_thread(build))
 
     def _list_flags(self, name: str, info: dict[str, Any]) -> dict[str, Any]:
-        """``is_input_list`` and ``output_is_list`` as ComfyUI reports them: a custom-node pack's
-        ``INPUT_IS_LIST`` / ``OUTPUT_IS_LIST`` (the frontend marks list outputs); False for ours."""
+        """The per-node flags ComfyUI adds to a definition: ``is_input_list`` and ``output_is_list``
+        (a custom-node pack's ``INPUT_IS_LIST`` / ``OUTPUT_IS_LIST``; the frontend marks list
+        outputs), ``has_intermediate_output`` and ``search_aliases`` (always sent), and
+        ``deprecated`` / ``experimental`` / ``dev_only`` / ``api_node`` (only where a pack's class
+        sets them). nodegraph's own nodes: no lists, no intermediate output, no aliases."""
         cls = self.registry.get(name) if name not in self.registry.comfy_aliases else None
         spec = getattr(cls, "comfy_spec", None)
         info["is_input_list"] = bool(getattr(spec, "input_is_list", False))
         if spec is not None and len(spec.outputs) == len(info["output_is_list"]):
             info["output_is_list"] = [bool(o.is_list) for o in spec.outputs]
+        info.update(object_info.v1_flags(getattr(cls, "comfy_class", None) if spec is not None else None))
         return info
 
     async def get_object_class(self, request: web.Request) -> web.Response:

@@ -109,3 +109,19 @@ def test_packs_prompt_hooks_rewrite_the_prompt_before_validation_and_a_broken_on
     log = pack_server.server_log()
     assert "pack comfy:prompt_hook_broken: prompt handler broken_hook failed" in log
     assert "prompt_hook_broken always fails" in log
+
+
+def test_object_info_carries_a_packs_search_aliases_and_its_deprecated_experimental_and_api_flags(pack_server):
+    http = Http(pack_server.port, headers={"Authorization": f"Bearer {TOKEN}"})
+    info = http.get("/object_info").json()
+    old, trial, live = info["FlaggedOldUpper"], info["FlaggedTryOut"], info["FlaggedLivePreview"]
+    assert old["search_aliases"] == ["shout", "capitals"] and old["deprecated"] is True
+    assert "experimental" not in old and "api_node" not in old and old["has_intermediate_output"] is False
+    assert trial["experimental"] is True and trial["api_node"] is False and "deprecated" not in trial
+    assert live["has_intermediate_output"] is True and live["api_node"] is True and live["search_aliases"] == []
+    for plain in ("WebRoutesEcho", "MathInt", "SaveImage", "KSampler"):  # a pack's, ours, an alias of ComfyUI's
+        if plain in info:
+            entry = info[plain]
+            assert entry["has_intermediate_output"] is False and entry["search_aliases"] == [], plain
+            assert not {"deprecated", "experimental", "dev_only", "api_node"} & set(entry), plain
+    assert http.get("/api/object_info/FlaggedOldUpper").json()["FlaggedOldUpper"] == old
