@@ -1,6 +1,7 @@
 """A pack with a prompt hook, as seed and wildcard packs write them: on every POST /prompt it
 gets the request's JSON before validation and returns it rewritten. Asked to by
-``extra_data.prompt_hooks``: "double" doubles every MathInt's ``b``, "fixed_seed" sets it to 1000."""
+``extra_data.prompt_hooks``: "double" doubles every MathInt's ``b``, "fixed_seed" sets it to 1000;
+"not_json" returns a body with a set in it (not JSON)."""
 import json
 
 from server import PromptServer
@@ -18,6 +19,9 @@ def rewrite(json_data):
                 node["inputs"]["b"] = 1000
     if mode:
         extra["prompt_hooks_seen"] = True
+    if mode == "not_json":  # a rewrite the server cannot store or send: skipped like a failure
+        json_data["extra_data"]["tags"] = {"a", "b"}
+        json_data["prompt"]["2"]["inputs"]["b"] = 99
     return json_data
 
 
