@@ -36,11 +36,11 @@ from ..server.protocol import ProtocolError, loads
 from ..server.uploads import UploadRefused, check_content
 from ..server.web import json_response, text_response
 from . import history, media, object_info, pack_files, prompt_errors
-from .prompt_hooks import prompt_handlers, run_prompt_handlers
 from .api_format import api_to_workflow, workflow_to_api
 from .classes import resolve_class, ui_input_problems, ui_spec_entry
 from .load import STASH_KEY
 from .logs import LogTail
+from .prompt_hooks import prompt_handlers, run_prompt_handlers
 from .sockets import PREVIEW_METHODS, ComfySockets
 from .userdata import Refused, UserData
 
