@@ -103,7 +103,8 @@ def test_packs_prompt_hooks_rewrite_the_prompt_before_validation_and_a_broken_on
     doubled, queued = shown(http.prompt(add_show(2, 3), extra_data={"prompt_hooks": "double"}))
     assert doubled == ["8"]  # b: 3 -> 6 before validation and the run
     assert queued[2]["2"]["inputs"]["b"] == 6 and queued[3]["prompt_hooks_seen"] is True  # what was queued
-    seeded, _ = shown(http.post("/api/prompt", {"prompt": add_show(2, 3), "extra_data": {"prompt_hooks": "fixed_seed"}}))
+    seeded, _ = shown(http.post("/api/prompt", {"prompt": add_show(2, 3),
+                                                "extra_data": {"prompt_hooks": "fixed_seed"}}))
     assert seeded == ["1002"]
     kept, _ = shown(http.prompt(add_show(2, 3), extra_data={"prompt_hooks": "not_json"}))
     assert kept == ["5"]  # a hook returning what is not JSON is skipped: the prompt as it was sent
