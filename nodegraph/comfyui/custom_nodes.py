@@ -72,12 +72,16 @@ class ComfyPack:
     display_names: dict[str, str] = field(default_factory=dict)
     web_directory: Path | None = None  # WEB_DIRECTORY, resolved: the pack's frontend files
     routes: list[Any] = field(default_factory=list)  # HTTP routes it declared (method, path, handler, kwargs)
+    # PromptServer.instance.add_on_prompt_handler(fn) calls it made: run on every POST /prompt
+    on_prompt: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was refused or undone while it imported
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "nodes": list(self.nodes), "display_names": dict(self.display_names),
                 "web_directory": str(self.web_directory) if self.web_directory else None,
-                "routes": [{"method": r.method, "path": r.path} for r in self.routes], "notes": list(self.notes)}
+                "routes": [{"method": r.method, "path": r.path} for r in self.routes],
+                "on_prompt_handlers": [getattr(h, "__qualname__", repr(h)) for h in self.on_prompt],
+                "notes": list(self.notes)}
 
 
 @dataclass
@@ -85,6 +89,7 @@ class _Imported:
     module: ModuleType
     notes: list[str]
     routes: list[Any]
+    on_prompt: list[Any]
 
 
 # Pack modules already imported in this process, by path: sys.modules holds them anyway, and a
@@ -137,7 +142,8 @@ def _load_pack(registry: Registry, item: Path, packs: ComfyPackSet, watch: Watch
             registry.failures.append(PluginFailure(name, f"{item}: {why}"))
             return
         display = getattr(module, "NODE_DISPLAY_NAME_MAPPINGS", None) or {}
-        pack = ComfyPack(name, item, module.__name__, routes=list(imported.routes), notes=list(imported.notes))
+        pack = ComfyPack(name, item, module.__name__, routes=list(imported.routes),
+                         on_prompt=list(imported.on_prompt), notes=list(imported.notes))
         web = getattr(module, "WEB_DIRECTORY", None)
         if isinstance(web, str) and web:
             base = Path(module.__file__).resolve().parent
@@ -185,8 +191,10 @@ def _import_once(item: Path, watch: Watch, real: str | None) -> _Imported:
         if known is not None and sys.modules.get(known.module.__name__) is known.module:
             return known
         notes: list[str] = []
-        routes = _routes() if real is None else None
+        routes = _server_list("routes") if real is None else None
         routes_before = len(routes) if routes is not None else 0
+        hooks = _server_list("on_prompt_handlers") if real is None else None
+        hooks_before = len(hooks) if hooks is not None else 0
         before = watch.snapshot()
         try:
             with import_guard.guarded(notes), watch.noting_new_modules(before):
@@ -198,15 +206,18 @@ def _import_once(item: Path, watch: Watch, real: str | None) -> _Imported:
             for change in watch.undo_changes(before):
                 notes.append(f"changed {change.where} while importing ({change.kind}); undone: a pack may not "
                              "patch nodegraph or another pack")
-        imported = _Imported(module, notes, list(routes[routes_before:]) if routes is not None else [])
+        imported = _Imported(module, notes, list(routes[routes_before:]) if routes is not None else [],
+                             list(hooks[hooks_before:]) if hooks is not None else [])
         _IMPORTED[key] = imported
         return imported
 
 
-def _routes() -> Any:
+def _server_list(name: str) -> Any:
+    """What packs add to ``PromptServer.instance`` at import (its ``routes`` or its
+    ``on_prompt_handlers``): the part added while one pack imported is that pack's."""
     server = sys.modules.get("server")
     instance = getattr(getattr(server, "PromptServer", None), "instance", None)
-    return getattr(instance, "routes", None)
+    return getattr(instance, name, None)
 
 
 def _import_path(path: Path) -> ModuleType:

@@ -90,6 +90,14 @@ class Shapes:
     def comfy(self, record) -> dict[str, Any]:
         return (record.meta or {}).get("comfyui") or {}
 
+    def workflow_id(self, record) -> str | None:
+        """The UI workflow's id the frontend sent with the prompt (``extra_data.extra_pnginfo.workflow.id``)."""
+        extra = self.comfy(record).get("extra_data")
+        info = extra.get("extra_pnginfo") if isinstance(extra, dict) else None
+        workflow = info.get("workflow") if isinstance(info, dict) else None
+        found = workflow.get("id") if isinstance(workflow, dict) else None
+        return found if isinstance(found, str) and found else None
+
     def prompt_tuple(self, record) -> list[Any]:
         """``[number, prompt_id, prompt, extra_data, outputs_to_execute]``."""
         comfy = self.comfy(record)
@@ -141,8 +149,7 @@ class Shapes:
         extra = comfy.get("extra_data") or {}
         job: dict[str, Any] = {"id": record.id, "status": status, "priority": _number(comfy.get("number", record.number)),
                                "create_time": _ms(record.created)}
-        workflow_id = ((extra.get("extra_pnginfo") or {}).get("workflow") or {}).get("id") \
-            if isinstance(extra.get("extra_pnginfo"), dict) else None
+        workflow_id = self.workflow_id(record)
         if workflow_id:
             job["workflow_id"] = workflow_id
         outputs: dict[str, Any] = {}

@@ -127,6 +127,27 @@ def node_info(spec: dict[str, Any], files: Callable[[dict[str, Any]], list[str]]
     }
 
 
+def v1_flags(v1: type | None) -> dict[str, Any]:
+    """The flags ComfyUI reads off a custom node's class (``v1``; None for nodegraph's own nodes):
+    ``has_intermediate_output`` (``HAS_INTERMEDIATE_OUTPUT``: the node's UI output is shown while
+    the prompt runs and again when it is cached) and ``search_aliases`` (``SEARCH_ALIASES``: more
+    words the node search matches) always, and ``deprecated``, ``experimental``, ``dev_only`` and
+    ``api_node`` only where the class sets them, as ComfyUI sends them."""
+    flags: dict[str, Any] = {"has_intermediate_output": getattr(v1, "HAS_INTERMEDIATE_OUTPUT", False) is True,
+                             "search_aliases": []}
+    if v1 is None:
+        return flags
+    aliases = getattr(v1, "SEARCH_ALIASES", None)
+    if isinstance(aliases, (list, tuple)):
+        flags["search_aliases"] = [a for a in aliases if isinstance(a, str)]
+    for attribute, key in (("DEPRECATED", "deprecated"), ("EXPERIMENTAL", "experimental"), ("DEV_ONLY", "dev_only")):
+        if getattr(v1, attribute, False):
+            flags[key] = True
+    if hasattr(v1, "API_NODE"):
+        flags["api_node"] = bool(v1.API_NODE)
+    return flags
+
+
 def with_ui_inputs(required: dict[str, Any], alias_order: list[str], ui_specs: dict[str, list]) -> dict[str, Any]:
     """``required`` with each UI-only input inserted after the nearest input listed before it in
     the alias (at the end when none is)."""

@@ -40,6 +40,7 @@ from .api_format import api_to_workflow, workflow_to_api
 from .classes import resolve_class, ui_input_problems, ui_spec_entry
 from .load import STASH_KEY
 from .logs import LogTail
+from .prompt_hooks import prompt_handlers, run_prompt_handlers
 from .sockets import PREVIEW_METHODS, ComfySockets
 from .userdata import Refused, UserData
 
@@ -49,6 +50,8 @@ COMFYUI_API_VERSION = "0.3.64"  # the ComfyUI release whose API this follows
 # ComfyUI's models/ folder names for nodegraph's model file kinds (others keep their own name).
 COMFY_FOLDERS = {"checkpoint": "checkpoints", "lora": "loras", "vae": "vae", "embedding": "embeddings"}
 MAX_HISTORY = 10000
+USAGE_SOURCE_HEADER = "Comfy-Usage-Source"  # which client queued a prompt; kept in extra_data
+JOB_SORTS = ("created_at", "execution_duration")  # /jobs' sort_by values, as ComfyUI names them
 TEMP_FOLDER = "temp"  # inside the output folder, where the basic pack's PreviewImage writes
 LOGGERS = ("nodegraph", "aiohttp")  # what the frontend's Logs panel shows
 # Per-user files ComfyUI's frontend reads at start whether or not the user made them: a missing
@@ -270,10 +273,18 @@ class ComfyAPI:
 
     async def post_prompt(self, request: web.Request) -> web.Response:
         body = await self.read_json(request)
+        hooks = prompt_handlers(self.registry.comfy_packs.values())
+        if hooks:  # custom-node packs' add_on_prompt_handler hooks see (and may rewrite) the body first
+            body = await asyncio.to_thread(run_prompt_handlers, body, hooks)
         if not isinstance(body, dict):
             return json_response(comfy_error("invalid_prompt", "the body must be a JSON object"), 400)
         if "prompt" not in body:
             return json_response(comfy_error("no_prompt", "No prompt provided", "No prompt provided"), 400)
+        prompt_id = body.get("prompt_id")
+        if prompt_id is not None and not is_canonical_uuid(prompt_id):  # absent or null: one is made
+            return json_response(comfy_error("invalid_prompt_id", "prompt_id must be a valid UUID",
+                                             "prompt_id must be a lowercase UUID such as "
+                                             "'0b7c6ab1-3f0e-4d7a-9c1e-2a5b8d9e4f10'"), 400)
         prompt = body["prompt"]
         if not isinstance(prompt, dict):
             return json_response(comfy_error("invalid_prompt", "'prompt' must be an object of node id -> node"), 400)
@@ -282,13 +293,13 @@ class ComfyAPI:
         extra = history.safe_extra(body.get("extra_data"))
         if client_id:
             extra["client_id"] = client_id
+        usage = request.headers.get(USAGE_SOURCE_HEADER)
+        if usage and "comfy_usage_source" not in extra:  # as ComfyUI: the body's own value wins
+            extra["comfy_usage_source"] = usage
         extra["create_time"] = int(time.time() * 1000)  # as ComfyUI stamps a queued prompt (ms)
         number = body.get("number")
         if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))):
             return json_response(comfy_error("invalid_prompt", "'number' must be a number"), 400)
-        prompt_id = body.get("prompt_id")
-        if prompt_id is not None and (not isinstance(prompt_id, str) or not 0 < len(prompt_id) <= 200):
-            return json_response(comfy_error("invalid_prompt", "'prompt_id' must be a string of 1..200 characters"), 400)
         targets = body.get("partial_execution_targets")
         if targets is not None and (not isinstance(targets, list) or not all(isinstance(t, str) for t in targets)):
             return json_response(comfy_error("invalid_prompt", "'partial_execution_targets' must be a list of node ids"),
@@ -440,20 +451,44 @@ class ComfyAPI:
 
     # --- /api/jobs (the frontend's queue and history panels) ----------------------------
     async def get_jobs(self, request: web.Request) -> web.Response:
-        wanted = [s for s in (request.query.get("status") or "").split(",") if s]
+        """ComfyUI's job list: ``status`` (comma-separated), ``workflow_id`` (the UI workflow's id),
+        ``sort_by`` (``created_at``, the queue order, or ``execution_duration``), ``sort_order``
+        (``desc`` by default), ``limit`` (a positive integer; absent: every job) and ``offset``
+        (a negative one counts as 0)."""
+        query = request.query
+        wanted = [s for s in (query.get("status") or "").split(",") if s]
         ours = {"pending": ("pending",), "in_progress": ("running",), "completed": ("success",),
                 "failed": ("failed", "interrupted"), "cancelled": ("cancelled",)}
         unknown = [s for s in wanted if s not in ours]
         if unknown:
             return json_response({"error": f"unknown status {unknown[0]!r}"}, 400)
-        limit, offset = _int(request.query.get("limit"), 200), _int(request.query.get("offset"), 0)
-        if limit is False or offset is False or limit < 0 or offset < 0:
-            return json_response({"error": "limit and offset must be non-negative integers"}, 400)
+        limit, offset = _int(query.get("limit"), None), _int(query.get("offset"), 0)
+        if limit is False or (limit is not None and limit <= 0):
+            return json_response({"error": "limit must be a positive integer"}, 400)
+        if offset is False:
+            return json_response({"error": "offset must be an integer"}, 400)
+        offset = max(offset, 0)
+        sort_by, sort_order = query.get("sort_by", "created_at"), query.get("sort_order", "desc")
+        if sort_by not in JOB_SORTS:
+            return json_response({"error": f"sort_by must be one of {', '.join(JOB_SORTS)}"}, 400)
+        if sort_order not in ("asc", "desc"):
+            return json_response({"error": "sort_order must be 'asc' or 'desc'"}, 400)
+        workflow_id = query.get("workflow_id") or None
         statuses = tuple(s for w in (wanted or list(ours)) for s in ours[w])
-        newest = request.query.get("sort_order", "desc") != "asc"
+        newest = sort_order == "desc"
+        page = min(limit, MAX_HISTORY) if limit is not None else MAX_HISTORY
 
         def read():
-            records, total = self.store.select(statuses, min(limit, MAX_HISTORY), offset, newest_first=newest)
+            if workflow_id is None and sort_by == "created_at":  # one page straight from the queue's order
+                records, total = self.store.select(statuses, page, offset, newest_first=newest)
+            else:  # filtered or sorted here: every job of those statuses (the history keeps MAX_HISTORY)
+                records, _ = self.store.select(statuses, MAX_HISTORY, 0, newest_first=newest)
+                if workflow_id is not None:
+                    records = [r for r in records if self.shapes.workflow_id(r) == workflow_id]
+                if sort_by == "execution_duration":  # stable: equal durations keep the queue order
+                    records.sort(key=_duration, reverse=newest)
+                total = len(records)
+                records = records[offset:offset + page]
             return {"jobs": [self.shapes.job(r) for r in records],
                     "pagination": {"offset": offset, "limit": limit, "total": total,
                                    "has_more": offset + len(records) < total}}
@@ -592,13 +627,17 @@ class ComfyAPI:
         return json_response(await asyncio.to_thread(build))
 
     def _list_flags(self, name: str, info: dict[str, Any]) -> dict[str, Any]:
-        """``is_input_list`` and ``output_is_list`` as ComfyUI reports them: a custom-node pack's
-        ``INPUT_IS_LIST`` / ``OUTPUT_IS_LIST`` (the frontend marks list outputs); False for ours."""
+        """The per-node flags ComfyUI adds to a definition: ``is_input_list`` and ``output_is_list``
+        (a custom-node pack's ``INPUT_IS_LIST`` / ``OUTPUT_IS_LIST``; the frontend marks list
+        outputs), ``has_intermediate_output`` and ``search_aliases`` (always sent), and
+        ``deprecated`` / ``experimental`` / ``dev_only`` / ``api_node`` (only where a pack's class
+        sets them). nodegraph's own nodes: no lists, no intermediate output, no aliases."""
         cls = self.registry.get(name) if name not in self.registry.comfy_aliases else None
         spec = getattr(cls, "comfy_spec", None)
         info["is_input_list"] = bool(getattr(spec, "input_is_list", False))
         if spec is not None and len(spec.outputs) == len(info["output_is_list"]):
             info["output_is_list"] = [bool(o.is_list) for o in spec.outputs]
+        info.update(object_info.v1_flags(getattr(cls, "comfy_class", None) if spec is not None else None))
         return info
 
     async def get_object_class(self, request: web.Request) -> web.Response:
@@ -927,6 +966,24 @@ def _needed(native: dict, outputs: list[str]) -> dict:
         needed.add(node)
         todo.extend(v["from"] for v in nodes[node].get("inputs", {}).values() if isinstance(v, dict) and "from" in v)
     return {**native, "nodes": {nid: entry for nid, entry in nodes.items() if nid in needed}}
+
+
+def is_canonical_uuid(value: Any) -> bool:
+    """A UUID in its canonical text form (lowercase, hyphenated): the only ``prompt_id`` ComfyUI
+    takes from a client, so ids stay safe in paths, filenames and logs."""
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def _duration(record) -> float:
+    """How long a job ran (seconds); 0 for one that has not finished running."""
+    if record.started and record.finished:
+        return max(record.finished - record.started, 0.0)
+    return 0.0
 
 
 def _int(value: str | None, default: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from comfykit import REPO, Http, ServerProcess, wait_until
+from comfykit import REPO, Http, ServerProcess, add_show, wait_until
 
 ROUTE_PACKS = REPO / "tests" / "comfy_nodes" / "route_packs"
 TOKEN = "pack-routes-token"
@@ -87,3 +87,45 @@ def test_a_packs_example_workflows_and_translations_reach_the_frontend(pack_serv
     assert i18n["en"]["nodeDefs"]["WebRoutesWords"]["display_name"] == "Split Words"
     assert i18n["fr"] == {"nodeDefs": {"WebRoutesWords": {"display_name": "Couper en mots"}}}
     assert Http(pack_server.port, "/api").get("/workflow_templates/web_routes/split_and_join.json").status == 401
+
+
+def test_packs_prompt_hooks_rewrite_the_prompt_before_validation_and_a_broken_one_is_skipped(pack_server):
+    http = Http(pack_server.port, headers={"Authorization": f"Bearer {TOKEN}"})
+
+    def shown(reply):
+        assert reply.status == 200, reply
+        pid = reply.json()["prompt_id"]
+        item = wait_until(lambda: http.get(f"/history/{pid}").json().get(pid))
+        return item["outputs"]["3"]["text"], item["prompt"]
+
+    plain, _ = shown(http.prompt(add_show(2, 3)))
+    assert plain == ["5"]  # no request: the hook leaves the prompt alone
+    doubled, queued = shown(http.prompt(add_show(2, 3), extra_data={"prompt_hooks": "double"}))
+    assert doubled == ["8"]  # b: 3 -> 6 before validation and the run
+    assert queued[2]["2"]["inputs"]["b"] == 6 and queued[3]["prompt_hooks_seen"] is True  # what was queued
+    seeded, _ = shown(http.post("/api/prompt", {"prompt": add_show(2, 3),
+                                                "extra_data": {"prompt_hooks": "fixed_seed"}}))
+    assert seeded == ["1002"]
+    kept, _ = shown(http.prompt(add_show(2, 3), extra_data={"prompt_hooks": "not_json"}))
+    assert kept == ["5"]  # a hook returning what is not JSON is skipped: the prompt as it was sent
+    assert "prompt handler rewrite failed" in pack_server.server_log()
+    # the broken pack's hook raised each time (after spoiling extra_data in place): logged, skipped
+    log = pack_server.server_log()
+    assert "pack comfy:prompt_hook_broken: prompt handler broken_hook failed" in log
+    assert "prompt_hook_broken always fails" in log
+
+
+def test_object_info_carries_a_packs_search_aliases_and_its_deprecated_experimental_and_api_flags(pack_server):
+    http = Http(pack_server.port, headers={"Authorization": f"Bearer {TOKEN}"})
+    info = http.get("/object_info").json()
+    old, trial, live = info["FlaggedOldUpper"], info["FlaggedTryOut"], info["FlaggedLivePreview"]
+    assert old["search_aliases"] == ["shout", "capitals"] and old["deprecated"] is True
+    assert "experimental" not in old and "api_node" not in old and old["has_intermediate_output"] is False
+    assert trial["experimental"] is True and trial["api_node"] is False and "deprecated" not in trial
+    assert live["has_intermediate_output"] is True and live["api_node"] is True and live["search_aliases"] == []
+    for plain in ("WebRoutesEcho", "MathInt", "SaveImage", "KSampler"):  # a pack's, ours, an alias of ComfyUI's
+        if plain in info:
+            entry = info[plain]
+            assert entry["has_intermediate_output"] is False and entry["search_aliases"] == [], plain
+            assert not {"deprecated", "experimental", "dev_only", "api_node"} & set(entry), plain
+    assert http.get("/api/object_info/FlaggedOldUpper").json()["FlaggedOldUpper"] == old

@@ -194,12 +194,44 @@ def test_queue_order_front_delete_and_clear(comfy_server):
 
 def test_client_chosen_prompt_id(comfy_server):
     http = Http(comfy_server.port)
-    mine = f"client-{uuid.uuid4()}"
+    mine = str(uuid.uuid4())
     with ComfyWs(comfy_server.port) as ws:
         reply = http.prompt(add_show(1, 2), client_id=ws.client_id, prompt_id=mine).json()
         assert reply["prompt_id"] == mine
         ws.until_done(mine)
     assert http.prompt(add_show(1, 2), prompt_id=mine).json()["error"]["type"] == "duplicate_prompt_id"
+    made = http.prompt(add_show(1, 3), prompt_id=None).json()["prompt_id"]  # null: the server makes one
+    assert str(uuid.UUID(made)) == made
+
+
+@pytest.mark.parametrize("bad", ["client-6f1c2d3e-8a9b-4c5d-9e0f-1a2b3c4d5e6f", "6F1C2D3E-8A9B-4C5D-9E0F-1A2B3C4D5E6F",
+                                 "6f1c2d3e8a9b4c5d9e0f1a2b3c4d5e6f", "../../etc", "", 7, ["a"]],
+                         ids=["prefixed", "uppercase", "no-hyphens", "path", "empty", "number", "list"])
+def test_a_prompt_id_that_is_not_a_uuid_is_refused_as_comfyui_does(comfy_server, bad):
+    http = Http(comfy_server.port, "/api")
+    reply = http.prompt(add_show(4, 5), prompt_id=bad)
+    assert reply.status == 400
+    body = reply.json()
+    assert body["node_errors"] == {} and body["error"]["type"] == "invalid_prompt_id"
+    assert body["error"]["message"] == "prompt_id must be a valid UUID"
+    assert set(body["error"]) == {"type", "message", "details", "extra_info"}
+
+
+def test_the_comfy_usage_source_header_joins_extra_data_unless_the_body_names_one(comfy_server):
+    http = Http(comfy_server.port)
+    sent = http.request("POST", "/prompt", json.dumps({"prompt": add_show(6, 1)}).encode(),
+                        {"Content-Type": "application/json", "Comfy-Usage-Source": "my-farm-script"}).json()
+    named = http.request("POST", "/prompt", json.dumps({"prompt": add_show(6, 2), "extra_data": {
+        "comfy_usage_source": "comfyui-frontend"}}).encode(),
+        {"Content-Type": "application/json", "Comfy-Usage-Source": "my-farm-script"}).json()
+    plain = http.prompt(add_show(6, 3)).json()
+
+    def extra(reply):
+        pid = reply["prompt_id"]
+        return wait_until(lambda: http.get(f"/history/{pid}").json().get(pid))["prompt"][3]
+    assert extra(sent)["comfy_usage_source"] == "my-farm-script"
+    assert extra(named)["comfy_usage_source"] == "comfyui-frontend"
+    assert "comfy_usage_source" not in extra(plain)
 
 
 def test_history_delete_and_clear_reach_both_histories(comfy_server):

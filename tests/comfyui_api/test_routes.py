@@ -1,6 +1,8 @@
 """Every read-only route answers in ComfyUI's shape, under / and /api/ alike."""
 from __future__ import annotations
 
+import uuid
+
 from comfykit import Http, add_show, sleeper, wait_until
 
 
@@ -82,6 +84,34 @@ def test_jobs_api_shapes(http):
     assert http.get("/jobs/missing").status == 404
     assert http.get("/jobs?status=bogus").status == 400
     assert http.get("/jobs?limit=x").status == 400
+
+
+def test_jobs_filter_by_workflow_sort_by_duration_and_page_as_comfyui(http):
+    workflow = str(uuid.uuid4())
+    salt = int(workflow[:6], 16)  # values no other test ran: nothing comes from the cache
+    tagged = {"extra_pnginfo": {"workflow": {"id": workflow, "nodes": []}}}
+    slow = http.prompt(sleeper(0.6, salt), extra_data=tagged).json()["prompt_id"]
+    quick = http.prompt(add_show(salt, 1), extra_data=tagged).json()["prompt_id"]
+    middle = http.prompt(sleeper(0.3, salt + 1), extra_data=tagged).json()["prompt_id"]
+    other = http.prompt(add_show(salt, 2), extra_data={"extra_pnginfo": {"workflow": {"id": "another"}}}).json()
+    for pid in (slow, quick, middle, other["prompt_id"]):
+        wait_until(lambda pid=pid: http.get(f"/jobs/{pid}").json().get("status") == "completed")
+    mine = http.get(f"/jobs?workflow_id={workflow}").json()
+    assert {j["id"] for j in mine["jobs"]} == {slow, quick, middle} and mine["pagination"]["total"] == 3
+    assert all(j["workflow_id"] == workflow for j in mine["jobs"])
+    assert mine["pagination"]["limit"] is None  # no limit: every job, as ComfyUI answers
+    longest = http.get(f"/jobs?workflow_id={workflow}&sort_by=execution_duration").json()["jobs"]
+    assert [j["id"] for j in longest] == [slow, middle, quick]
+    shortest = http.get(f"/jobs?workflow_id={workflow}&sort_by=execution_duration&sort_order=asc").json()["jobs"]
+    assert [j["id"] for j in shortest] == [quick, middle, slow]
+    page = http.get(f"/jobs?workflow_id={workflow}&sort_by=execution_duration&limit=1&offset=1").json()
+    assert [j["id"] for j in page["jobs"]] == [middle]
+    assert page["pagination"] == {"offset": 1, "limit": 1, "total": 3, "has_more": True}
+    negative = http.get(f"/jobs?workflow_id={workflow}&sort_by=execution_duration&limit=2&offset=-4").json()
+    assert negative["pagination"]["offset"] == 0 and [j["id"] for j in negative["jobs"]] == [slow, middle]
+    for bad in ("limit=0", "limit=-1", "sort_by=duration", "sort_order=up", "offset=x"):
+        assert http.get(f"/jobs?{bad}").status == 400, bad
+    assert http.get("/jobs?workflow_id=no-such-workflow").json()["jobs"] == []
 
 
 def test_jobs_cancel_answers_comfyuis_boolean(comfy_server):

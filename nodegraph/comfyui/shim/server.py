@@ -7,7 +7,9 @@
   decorators of aiohttp's ``RouteTableDef``, recording ``method, path, handler, kwargs``, the
   fields of aiohttp's ``RouteDef``); the loader records them per pack and ``nodegraph serve``
   mounts them (``nodegraph.comfyui.routes``).
-- ``add_on_prompt_handler`` is recorded and never called.
+- ``add_on_prompt_handler(fn)`` is recorded per pack like the routes; ``nodegraph serve`` calls
+  each ``fn`` with the body of every ``POST /prompt`` before validation and goes on with what it
+  returns (``nodegraph.comfyui.prompt_hooks``).
 """
 from __future__ import annotations
 
@@ -112,7 +114,7 @@ class PromptServer:
         return current().node_id
 
     def add_on_prompt_handler(self, handler: Callable) -> None:
-        self.on_prompt_handlers.append(handler)  # recorded, never called: see the module docstring
+        self.on_prompt_handlers.append(handler)  # the loader gives it to the pack that added it
 
     def send_sync(self, event: str, data: Any, sid: Any = None) -> None:
         call = current()
