@@ -49,8 +49,9 @@ class PatternServer:
         self.lock = threading.Lock()
         self.seen: list[dict] = []  # per request: document tokens, needle tokens from the end, status
         self.fail_when: Callable[[int, int], bool] = lambda tokens, from_end: False
-        self.hold_until = 0  # hold each request until this many are in flight (or HOLD_S pass)
-        self.in_flight = self.peak = 0
+        self.hold_until = 0  # hold each request until this many are in flight (or HOLD_S pass) ...
+        self.hold_last = 0  # ... except from this many arrivals on: the last one has no partner left to meet
+        self.in_flight = self.peak = self.arrived = 0
         self.changed = threading.Condition(self.lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -105,9 +106,11 @@ class PatternServer:
                 user = next((m["content"] for m in messages if m["role"] == "user"), "")
                 with fake.changed:
                     fake.in_flight += 1
+                    fake.arrived += 1
                     fake.peak = max(fake.peak, fake.in_flight)
                     fake.changed.notify_all()
-                    fake.changed.wait_for(lambda: fake.in_flight >= fake.hold_until, timeout=HOLD_S)
+                    fake.changed.wait_for(lambda: fake.in_flight >= fake.hold_until
+                                          or 0 < fake.hold_last <= fake.arrived, timeout=HOLD_S)
                 status, content, facts = fake.answer(system, user)
                 with fake.changed:
                     fake.in_flight -= 1

@@ -167,6 +167,7 @@ def test_openai_variant_workflow_runs_against_the_loopback_server(runner, patter
 
 def test_cells_run_at_most_concurrency_at_a_time(runner, pattern_server):
     pattern_server.hold_until = 2  # each request waits for a second one: concurrency 2 is reached
+    pattern_server.hold_last = 8  # (the eighth, last, request may find its partner gone)
     # A request left alone waits out the server's hold: a client timeout above that, so it is
     # not retried (a retry would be a ninth request).
     result, _ = runner.run(grid_workflow(pattern_server.base_url, [1000, 2000], [0, 33, 67, 100],

@@ -95,6 +95,16 @@ class Client:
 
 
 
+def _complete(data: bytes) -> bool:
+    """Whether ``data`` holds a whole HTTP answer: its head and as many body bytes as it says."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value.strip() or 0)
+    return False
+
+
 def raw_request(port: int, path: str, headers: dict[str, str] | None = None, host: str | None = None,
                 method: str = "GET", websocket: bool = False) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request on a plain socket, exactly as written (no client-side path clean-up)."""
@@ -116,8 +126,8 @@ def raw_request(port: int, path: str, headers: dict[str, str] | None = None, hos
             if not chunk:
                 break
             data += chunk
-            if websocket and b"\r\n\r\n" in data and data.startswith(b"HTTP/1.1 101"):
-                break
+            if websocket and b"\r\n\r\n" in data and (data.startswith(b"HTTP/1.1 101") or _complete(data)):
+                break  # an upgrade request keeps the connection open: stop at the end of the answer
     if not data:
         return 0, {}, b""
     head, _, body = data.partition(b"\r\n\r\n")
