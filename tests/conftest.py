@@ -88,3 +88,16 @@ def make_session(pack, demo_dir, manager, registry, tmp_path) -> Callable:
         env.services[pack.service] = own_manager or manager
         return Session(registry, env=env, cache=cache if cache is not None else Cache(enabled=False))
     return make
+
+
+@pytest.fixture
+def comfy_session(tmp_path):
+    """A CPU Session that takes ComfyUI prompts and files (``nodegraph.comfyui.install``), folders
+    under tmp_path (input/, models/, out/), cache off."""
+    from nodegraph.comfyui import install
+    from nodegraph.run.cache import Cache
+    from nodegraph.run.session import Session
+    s = install(Session.open(input_dir=tmp_path / "input", models_dir=tmp_path / "models",
+                             output_dir=tmp_path / "out", cache_enabled=False, device="cpu"))
+    s.cache = Cache(enabled=False)
+    return s

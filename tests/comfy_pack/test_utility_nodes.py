@@ -7,17 +7,11 @@ import pytest
 from PIL import Image
 
 from nodegraph.api.errors import WorkflowInvalid
-from nodegraph.comfyui import install
-from nodegraph.run.cache import Cache
-from nodegraph.run.session import Session
 
 
 @pytest.fixture
-def session(tmp_path):
-    s = install(Session.open(input_dir=tmp_path / "input", models_dir=tmp_path / "models",
-                             output_dir=tmp_path / "out", cache_enabled=False, device="cpu"))
-    s.cache = Cache(enabled=False)
-    return s
+def session(comfy_session):
+    return comfy_session
 
 
 def _ui(session, prompt: dict) -> dict:

@@ -5,10 +5,8 @@ import json
 import pytest
 from PIL import Image
 
-from nodegraph.run.cache import Cache
-from nodegraph.comfyui import api_to_workflow, install
+from nodegraph.comfyui import api_to_workflow
 from nodegraph.comfyui.load import load_any
-from nodegraph.run.session import Session
 
 from comfyui_helpers import UIBuilder, cli, write
 
@@ -20,11 +18,8 @@ def builtins():
 
 
 @pytest.fixture
-def session(builtins, tmp_path):
-    s = install(Session.open(input_dir=tmp_path / "input", models_dir=tmp_path / "models", output_dir=tmp_path / "out",
-                     cache_enabled=False, device="cpu"))
-    s.cache = Cache(enabled=False)
-    return s
+def session(builtins, comfy_session):
+    return comfy_session
 
 
 def _solid_save(prefix="sub/fox", red=0.5):

@@ -7,19 +7,13 @@ from __future__ import annotations
 import pytest
 
 from nodegraph.api.errors import WorkflowInvalid
-from nodegraph.comfyui import install
-from nodegraph.run.cache import Cache
-from nodegraph.run.session import Session
 
 from comfyui_helpers import UIBuilder
 
 
 @pytest.fixture
-def session(tmp_path):
-    s = install(Session.open(input_dir=tmp_path / "input", models_dir=tmp_path / "models",
-                             output_dir=tmp_path / "out", cache_enabled=False, device="cpu"))
-    s.cache = Cache(enabled=False)
-    return s
+def session(comfy_session):
+    return comfy_session
 
 
 def _through_saver(saver: str, mode: int, width: int = 12) -> dict:
