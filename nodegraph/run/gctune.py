@@ -7,6 +7,12 @@ these pure-Python phases. It is *not* frozen during runs: ``gc.freeze`` hides ob
 the collector's bookkeeping of long-lived objects, so in a process holding torch (~460,000
 objects, 250 ms per full collection) later full collections came more often and a 4-step
 SDXL run got 8% slower. Hand-written: it only calls the stdlib ``gc`` module.
+
+What a paused phase builds lives on through the run (a 10,000-node graph is ~80,000 objects).
+Left in the young generations, the run's first collections walk all of it (measured: 25 ms
+in the first generation-1 collection of a 10,000-node chain, 2.5 µs per node, plus a full
+collection every other run); ``collector_paused(built_to_last=True)`` hands it straight to the
+oldest generation instead, without walking it.
 """
 from __future__ import annotations
 
@@ -16,19 +22,36 @@ from typing import Iterator
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(built_to_last: bool = False) -> Iterator[None]:
     """No automatic collections during pure-Python bookkeeping (validation, planning).
 
     These phases create little cyclic garbage, so nothing accumulates; refcounting still frees
-    everything else at once.
+    everything else at once. ``built_to_last``: what the block built is kept for a while (a
+    job's graph and plan), so it is moved to the oldest generation at the end (``promote``).
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if built_to_last:
+            promote()
         if was_enabled:
             gc.enable()
+
+
+def promote() -> None:
+    """Every object the collector tracks moves to its oldest generation, unwalked.
+
+    ``gc.freeze`` moves all generations to the permanent one and ``gc.unfreeze`` puts that back
+    as the oldest: two list splices. The move does not count towards the next full collection
+    (only survivors of young collections do), so full collections come no more often. Skipped
+    while anything is frozen: unfreezing would release what someone else froze on purpose (a
+    server that freezes before forking workers, to keep their memory shared).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 @contextmanager
