@@ -3,8 +3,11 @@ import json
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from core_helpers import cli, link, wf, write
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def lines(stdout):
@@ -95,10 +98,24 @@ def test_nodes_json_has_what_a_ui_needs_to_build_widgets():
 
 
 def test_schema_is_the_json_schema_of_the_workflow_file():
+    import jsonschema
     schema = json.loads(cli("schema").stdout)
     assert schema["properties"]["format"]["const"] == "nodegraph/workflow"
     link_def = schema["$defs"]["Link"]
     assert set(link_def["required"]) == {"from", "output"}
+    validator = jsonschema.Draft202012Validator(schema)
+    shipped = sorted((ROOT / "workflows").glob("*.json"))
+    assert len(shipped) >= 5
+    for path in shipped:  # every example, links and literals alike, is a valid document
+        errors = [e.message for e in validator.iter_errors(json.loads(path.read_text()))]
+        assert not errors, (path.name, errors[:3])
+    bad = json.loads(shipped[0].read_text())
+    node_id = next(iter(bad["nodes"]))
+    bad["nodes"][node_id]["mode"] = "sometimes"
+    assert not validator.is_valid(bad)
+    bad["nodes"][node_id].pop("mode")
+    bad["nodes"][node_id]["type"] = ""
+    assert not validator.is_valid(bad)
 
 
 def test_importing_the_core_and_the_catalogue_does_not_import_torch():
