@@ -58,12 +58,20 @@ def wide(n: int) -> dict:
     return {"format": "nodegraph/workflow", "version": 1, "nodes": nodes}
 
 
+def as_prepared():
+    """The collector as ``Session.prepare`` sets it while validating and planning."""
+    try:
+        return collector_paused(built_to_last=True)
+    except TypeError:  # an engine from before ``built_to_last`` (``--against``)
+        return collector_paused()
+
+
 def measure(shape: str, n: int, registry) -> dict[str, float]:
     data = chain(n) if shape == "chain" else wide(n)
     env = Environment()
     cache = Cache(memory_bytes=1 << 30)
     t0 = time.process_time()
-    with collector_paused(built_to_last=True):  # as Session.prepare does
+    with as_prepared():
         workflow = parse_workflow(data)
         graph = build_graph(workflow, registry, env)
         t1 = time.process_time()
@@ -73,7 +81,7 @@ def measure(shape: str, n: int, registry) -> dict[str, float]:
     result = executor.execute(Job(graph, plan, env, cache, registry.types))
     t3 = time.process_time()
     assert result.ok and len(result.executed) == n, result.status
-    with collector_paused(built_to_last=True):
+    with as_prepared():
         replan = make_plan(graph)
     cached = executor.execute(Job(graph, replan, env, cache, registry.types))
     t4 = time.process_time()

@@ -48,7 +48,8 @@ class HumanProgress:
                 from tqdm import tqdm
                 self._bar = tqdm(total=self._total, desc="nodes", unit="node", file=self.stream, leave=False)
         elif kind in ("cached", "executed"):
-            self._times[event["node"]] = (kind, event.get("seconds"), event.get("phases") or {})
+            if self.profile:
+                self._times[event["node"]] = (kind, event.get("seconds"), event.get("phases") or {})
             if kind == "executed":
                 self._written.update(event.get("outputs") or ())
             self._close_steps()
