@@ -14,17 +14,22 @@ validation, planning, execution, a progress line per node): (time of a 10,000-no
 trivial nodes − time of a 100-node one) / 9,900, so start-up cancels out. Per-node figure of
 issue 30: 91 µs before its work, against 50 in the engine of bb1948c.
 
+`--instructions` also counts the CPU instructions of those two runs under valgrind (callgrind),
+which a shared machine's load does not change at all: on a 2-core VM whose speed drifts by
+±30% from minute to minute, the one way to see a 10% change.
+
 `--against DIR` times another version beside this one, taking turns command by command: DIR is
 a source tree of it (`git worktree add DIR COMMIT`, or `git archive COMMIT nodegraph benchmarks
 | tar -x -C DIR`), put first on PYTHONPATH; the installed packs serve both. Each version keeps
 its stored catalogue in its own cache folder (storing one removes any other).
 
-    python benchmarks/cli_latency.py [--cold] [--against DIR]
+    python benchmarks/cli_latency.py [--cold] [--instructions] [--against DIR]
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -58,6 +63,14 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def instructions(command: list[str], env: dict[str, str]) -> int:
+    """User-space instructions ``command`` executes, counted by valgrind's callgrind."""
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                         capture_output=True, text=True, env=env, cwd=env["NODEGRAPH_CACHE_DIR"])
+    assert out.returncode == 0, out.stderr[-2000:]
+    return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
+
+
 def environment(tree: Path, cache_dir: Path) -> dict[str, str]:
     cache_dir.mkdir(parents=True, exist_ok=True)
     return {**os.environ, "NODEGRAPH_CACHE_DIR": str(cache_dir),
@@ -70,6 +83,8 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="also time them without a stored catalogue")
     parser.add_argument("--against", type=Path, metavar="DIR", help="a source tree of another version to time beside this one")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the run rows' instructions under valgrind (slow: minutes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -109,6 +124,11 @@ def main() -> None:
                     runs[name].append(timed(command, env))
             results[label] = {name: (statistics.median(w for w, _ in r), statistics.median(c for _, c in r))
                               for name, r in runs.items()}
+        counted: dict[str, dict[int, int]] = {}
+        if args.instructions:
+            for name, env in versions.items():
+                counted[name] = {n: instructions([*cli, "run", str(path), *out], env)
+                                 for n, path in ((100, small), (10_000, big))}
     floor = results["python -c pass (the floor)"]["this"]
     header = f"{'':36} {'wall ms':>8} {'CPU ms':>7} {'CPU / python':>12}"
     if args.against is not None:
@@ -129,6 +149,8 @@ def main() -> None:
                                                         results["run 10,000-node chain --no-cache"][name])
         print(f"{label}: nodegraph run, per node ((10,000-node chain - 100-node chain) / 9,900): "
               f"{(wall_big - wall_small) / 9900 * 1e6:.1f} µs wall, {(cpu_big - cpu_small) / 9900 * 1e6:.1f} µs CPU")
+        if name in counted:
+            print(f"{label}: nodegraph run, instructions per node: {(counted[name][10_000] - counted[name][100]) / 9900:,.0f}")
     print("target: validate of the main workflow and nodes < 500 ms wall on an idle 2-core machine")
 
 
