@@ -1,5 +1,5 @@
 """The first and last frames of a saved clip, as small pictures: what a sweep's contact sheet
-shows for a cell whose output is a video Pillow cannot open (an MP4). The video pack gives this
+shows for a cell whose output is a video Pillow cannot open (MP4, WebM). The video pack gives this
 to the core as its ``WorkflowReader.frames`` (``mp4meta.py``), so the core imports no video
 library; PyAV is imported here, when a clip is read.
 """

@@ -20,7 +20,7 @@ from pathlib import Path
 from nodegraph import WorkflowReader
 from nodegraph.graph.workflow import PNG_WORKFLOW_KEY
 
-from .mp4meta import with_sidecar
+from .mp4meta import first_and_last_frames, with_sidecar
 
 PROVENANCE_KEY = "nodegraph.provenance"
 EXIF_IMAGE_DESCRIPTION, EXIF_DOCUMENT_NAME = 0x010E, 0x010D  # ComfyUI counts down from 0x010F
@@ -91,7 +91,10 @@ def is_gif(head: bytes) -> bool:
 
 
 WORKFLOW_READERS = [
-    WorkflowReader("WebM", (".webm", ".mkv"), read_webm_workflow, sniff=is_webm, missing="(and no .json sidecar)"),
+    # a sweep's contact sheet shows a WebM cell's first and last frames, as an MP4's (Pillow reads
+    # WebP and GIF itself)
+    WorkflowReader("WebM", (".webm", ".mkv"), read_webm_workflow, sniff=is_webm, missing="(and no .json sidecar)",
+                   frames=first_and_last_frames),
     WorkflowReader("WebP", (".webp",), read_webp_workflow, sniff=is_webp, missing="(and no .json sidecar)"),
     WorkflowReader("GIF", (".gif",), read_gif_workflow, sniff=is_gif, missing="(and no .json sidecar)"),
 ]

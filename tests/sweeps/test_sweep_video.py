@@ -1,5 +1,5 @@
-"""A sweep whose cells save MP4 clips: the contact sheet shows each clip's first and last frames
-(read by the video pack), not the file's name."""
+"""A sweep whose cells save MP4 or WebM clips: the contact sheet shows each clip's first and last
+frames (read by the video pack), not the file's name."""
 from __future__ import annotations
 
 import json
@@ -28,17 +28,18 @@ def _close(pixel, colour):
     return all(abs(a - b) <= 40 for a, b in zip(pixel, colour))
 
 
-def test_mp4_cells_show_their_first_and_last_frames(make_session, tmp_path):
+@pytest.mark.parametrize("fmt", ["mp4", "webm"])
+def test_clip_cells_show_their_first_and_last_frames(make_session, tmp_path, fmt):
     (tmp_path / "input").mkdir()
     _write_clip(tmp_path / "input" / "colours.mp4")
     workflow = {"format": "nodegraph/workflow", "version": 1, "nodes": {
         "load": {"type": "LoadVideo", "inputs": {"video": "colours.mp4", "start_frame": 0}},
         "save": {"type": "SaveVideo", "inputs": {"video": {"from": "load", "output": "video"},
-                                                 "prefix": "clip", "format": "mp4"}}},
+                                                 "prefix": "clip", "format": fmt}}},
         "sweep": {"axes": [{"node": "load", "input": "start_frame", "values": [0, 2]}]}}
     events, result = run_sweep(make_session(), workflow)
     assert result.ok, result.error
-    assert all(o.endswith(".mp4") for e in events if e["event"] == "cell" for o in e["outputs"])
+    assert all(o.endswith(f".{fmt}") for e in events if e["event"] == "cell" for o in e["outputs"])
     with Image.open(events[-1]["sweep"]["sheet"]) as sheet:
         page = json.loads(sheet.text[SHEET_KEY])
         pixels = sheet.convert("RGB")
