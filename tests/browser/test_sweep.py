@@ -130,3 +130,52 @@ def test_a_reload_mid_sweep_rebuilds_the_grid_and_follows_the_job(canvas, page):
     assert page.locator(".sweep-cell[data-status='done']").count() == 4
     assert page.locator(".sweep-cell .sweep-label").all_inner_texts() == [
         "steps=3", "steps=4", "steps=5", "steps=6"]
+
+
+def test_any_sweep_in_the_history_shows_its_grid(canvas, page):
+    def sweep_of(name, values):
+        return {"format": "nodegraph/workflow", "version": 1, "nodes": {
+            "solid": {"type": "SolidImage", "inputs": {"width": 8, "height": 8, "red": 0.5, "green": 0.5, "blue": 0.5}},
+            "save": {"type": "SaveImage", "inputs": {"images": {"from": "solid", "output": "image"}, "prefix": name}}},
+            "sweep": {"axes": [{"node": "solid", "input": name, "values": values}]}}
+
+    jobs = []
+    for name, values in (("red", [0.1, 0.9]), ("green", [0.2, 0.4, 0.6])):
+        page.evaluate("wf => nodegraph.loadObject(wf, 'history-sweep.json')", sweep_of(name, values))
+        canvas.queue()
+        page.wait_for_selector(f".sweep-progress[data-done='{len(values)}'][data-total='{len(values)}']", timeout=60000)
+        assert canvas.wait_done() == "success"
+        jobs.append(page.evaluate("nodegraph.sweepPanel.job"))
+    assert jobs[0] != jobs[1]
+    page.locator("#queue-panel .history-list").locator("button[data-action='show-sweep']").first.wait_for()
+    # the first sweep's row: its grid replaces the one shown (the last sweep queued)
+    page.locator(f".history-list .job[data-job='{jobs[0]}'] [data-action='show-sweep']").click()
+    page.wait_for_selector(".sweep-progress[data-done='2'][data-total='2'][data-status='success']")
+    assert page.locator(".sweep-cell .sweep-label").all_inner_texts() == ["red=0.1", "red=0.9"]
+    for i in range(2):
+        img = page.locator(f".sweep-cell[data-cell='{i}'] img.sweep-thumb")
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=img.element_handle())
+    # and back to the second; a reload keeps the one shown last
+    page.locator(f".history-list .job[data-job='{jobs[1]}'] [data-action='show-sweep']").click()
+    page.wait_for_selector(".sweep-progress[data-done='3'][data-total='3']")
+    assert page.locator(".sweep-cell .sweep-label").all_inner_texts() == ["green=0.2", "green=0.4", "green=0.6"]
+    page.locator(f".history-list .job[data-job='{jobs[0]}'] [data-action='show-sweep']").click()
+    page.wait_for_selector(".sweep-progress[data-total='2']")
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+    page.wait_for_selector(".sweep-progress[data-done='2'][data-total='2'][data-status='success']")
+    assert page.locator(".sweep-cell .sweep-label").all_inner_texts() == ["red=0.1", "red=0.9"]
+    # a job that is not a sweep has no Grid button
+    plain = sweep_of("red", [0.3])
+    del plain["sweep"]
+    page.evaluate("wf => nodegraph.loadObject(wf, 'plain.json')", plain)
+    canvas.queue()
+    assert canvas.wait_done() == "success"
+    records = page.evaluate("nodegraph.api.request('history', {limit: 50})")["jobs"]
+    swept = {r["job"]: bool(r.get("sweep")) for r in records if r["status"] == "success"}
+    assert set(swept.values()) == {True, False}
+    page.wait_for_function("n => document.querySelectorAll('.history-list .job[data-status=success]').length >= n",
+                           arg=len(swept))
+    for job, is_sweep in swept.items():
+        row = page.locator(f".history-list .job[data-job='{job}']")
+        assert row.locator("[data-action='show-sweep']").count() == int(is_sweep), job

@@ -85,6 +85,9 @@ const panel = new QueuePanel($("#queue-panel"), api, {
       if (reply.workflow) loadObject(reply.workflow, `job-${String(job).slice(0, 8)}.json`);
     } catch (err) { toast(`Cannot open job: ${err.message}`, "error"); }
   },
+  onShowSweep: async (job) => {
+    if (!(await sweepPanel.show(job))) toast("That sweep is no longer on the server", "error");
+  },
 });
 
 const sweepPanel = new SweepPanel($("#queue-panel"), graph, api, { onOpenCell: (cell) => openCell(cell), onFollowJob: followJob });

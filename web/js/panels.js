@@ -4,9 +4,10 @@ import { el } from "./widgets.js";
 import { MEDIA_RE, mediaElement } from "./video.js";
 
 export class QueuePanel {
-  constructor(root, api, { onInterrupt, onOpenOutput, onOpenJob } = {}) {
+  constructor(root, api, { onInterrupt, onOpenOutput, onOpenJob, onShowSweep } = {}) {
     this.root = root;
     this.onOpenJob = onOpenJob;
+    this.onShowSweep = onShowSweep; // (job id): a sweep job's grid in the sweep panel
     this.api = api;
     this.onInterrupt = onInterrupt;
     this.onOpenOutput = onOpenOutput;
@@ -124,6 +125,11 @@ export class QueuePanel {
         const open = el("button", { class: "small", type: "button", text: "Open", title: "load this job's workflow onto the canvas", "data-action": "open-job" });
         open.addEventListener("click", () => this.onOpenJob(job.job));
         row.querySelector(".job-time").after(open);
+      }
+      if (job.sweep && this.onShowSweep) {
+        const grid = el("button", { class: "small", type: "button", text: "Grid", title: "show this sweep's cells in the sweep panel", "data-action": "show-sweep" });
+        grid.addEventListener("click", () => this.onShowSweep(job.job));
+        row.querySelector(".job-time").after(grid);
       }
       if (job.error) {
         const msg = typeof job.error === "string" ? job.error : `${job.error.node ? `#${job.error.node}: ` : ""}${job.error.message || ""}`;

@@ -6,7 +6,7 @@ import { el } from "./widgets.js";
 import { MEDIA_RE, mediaElement } from "./video.js";
 
 const RANGE_MAX_VALUES = 1000; // as the engine: a typo in a range is an error, not a day of work
-const LAST_SWEEP_KEY = "nodegraph.sweepJob"; // the sweep this canvas queued last: rebuilt after a reload
+const LAST_SWEEP_KEY = "nodegraph.sweepJob"; // the sweep this canvas showed last: rebuilt after a reload
 const TRUE = ["1", "true", "yes", "on"];
 const FALSE = ["0", "false", "no", "off"];
 
@@ -103,8 +103,9 @@ const shortName = (name) => name.slice(name.lastIndexOf(".") + 1);
  * and, once a sweep is queued, its cells in a grid — rows and columns labelled with the swept
  * values for two crossed axes, one labelled tile per cell otherwise — filled in as `cell` events
  * arrive, with "k / N cells". A finished cell's tile loads that cell's workflow when clicked.
- * After a page reload, `restore` rebuilds the grid of the last sweep from the server's record of
- * the job and the sweep's index, and keeps filling it while the job runs.
+ * `show` rebuilds the grid of any sweep job (the history's "Grid") from the server's record of
+ * the job and the sweep's index, and keeps filling it while the job runs; after a page reload,
+ * `restore` shows the sweep shown last.
  */
 export class SweepPanel {
   constructor(root, graph, api, { onOpenCell, onFollowJob } = {}) {
@@ -181,21 +182,28 @@ export class SweepPanel {
     if (this.indexUrl) this.readIndex(); // a rebuilt grid: cells that finished before we subscribed
   }
 
-  /**
-   * After a page reload: the last sweep this canvas queued, from the server's record of its job
-   * (axes, the URLs of its index and sheet) and its index (the finished cells). A job still
-   * running is followed (`onFollowJob`) so its next cells fill in as they finish.
-   */
+  /** After a page reload: the grid of the sweep shown last (`show`). */
   async restore() {
     let jobId = null;
     try { jobId = localStorage.getItem(LAST_SWEEP_KEY); } catch { /* private mode */ }
     if (!jobId || this.job) return false;
+    const shown = await this.show(jobId);
+    if (!shown) {
+      try { localStorage.removeItem(LAST_SWEEP_KEY); } catch { /* private mode */ }
+    }
+    return shown;
+  }
+
+  /**
+   * The grid of any sweep job (the history's "Grid"), from the server's record of the job (axes,
+   * the URLs of its index and sheet) and its index (the finished cells). A job still running is
+   * followed (`onFollowJob`) so its next cells fill in as they finish. False when the job is
+   * gone or was not a sweep.
+   */
+  async show(jobId) {
     let record;
     try { record = await this.api.request("job", { job: jobId }); } catch { record = null; }
-    if (!record || !record.sweep) {
-      try { localStorage.removeItem(LAST_SWEEP_KEY); } catch { /* private mode */ }
-      return false;
-    }
+    if (!record || !record.sweep) return false;
     const sweep = record.sweep;
     this.begin({ job: jobId, axes: sweep.axes, zip: sweep.zip, cells: sweep.cells });
     this.status = record.status === "pending" || record.status === "running" ? "running" : record.status;
