@@ -34,7 +34,7 @@ JsonValue = Union[None, bool, int, float, str, list[Any], dict[str, Any]]
 
 
 def _input_kind(value: Any) -> str:
-    return "link" if isinstance(value, dict) and "from" in value else "value"
+    return "link" if isinstance(value, Link) or (isinstance(value, dict) and "from" in value) else "value"
 
 
 # An input is a link exactly when it is an object with "from" (parse_workflow names a malformed
