@@ -107,3 +107,29 @@ def test_the_example_script_runs_comfyuis_default_graph(comfy_server, tmp_path):
     picture = Image.open(io.BytesIO(image.read_bytes()))
     assert picture.size == (64, 64)
     assert json.loads(picture.info["prompt"])["3"]["class_type"] == "KSampler"  # ComfyUI's own metadata
+
+
+def test_comfy_script_from_pypi_builds_and_runs_comfyuis_default_graph(comfy_server, tmp_path):
+    """ComfyScript turns /object_info into Python node functions: every node it calls must be
+    described as ComfyUI describes it, and what it queues must run; the seed it passes is used."""
+    pytest.importorskip("comfy_script", reason="the test extra installs comfy-script[client]")
+    from PIL import Image
+
+    def run(seed: int, name: str):
+        out = tmp_path / name
+        done = subprocess.run([sys.executable, str(HERE / "comfy_script_client.py"), comfy_server.address,
+                               str(seed), "a lighthouse at dusk", str(out)],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert "Nodes:" in done.stdout  # the catalogue it generated its functions from
+        return Image.open(out).convert("RGB")
+
+    first, again, other = run(5, "a.png"), run(5, "b.png"), run(6, "c.png")
+    assert first.size == (64, 64)
+    assert first.tobytes() == again.tobytes()  # the same graph and seed: the same picture
+    assert first.tobytes() != other.tobytes()  # another seed: another picture
+    saved = sorted((comfy_server.root / "output").glob("comfyscript_*.png"))
+    assert saved, "SaveImage wrote nothing on the server"
+    prompt = json.loads(Image.open(saved[-1]).info["prompt"])
+    (sampler,) = [n for n in prompt.values() if n["class_type"] == "KSampler"]
+    assert sampler["inputs"]["seed"] == 6 and sampler["inputs"]["steps"] == 2
