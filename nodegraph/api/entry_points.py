@@ -4,7 +4,7 @@
 each call (~20 ms on a 2-core machine with a system's site-packages) and importing
 ``importlib.metadata`` costs ~35 ms more: together a third of ``nodegraph nodes`` with a stored
 catalogue. The entry points of the ``nodegraph.*`` groups (node packs, executors, pack-folder
-loaders) change only when a distribution is installed, upgraded or removed, which adds, renames
+loaders) and of installed ComfyUI node packs change only when a distribution is installed, upgraded or removed, which adds, renames
 or rewrites a ``*.dist-info`` (or ``*.egg-info``) folder on ``sys.path``: they are kept in the
 cache folder (``packages/``, beside the other stored scans) under a key of those folders' names and mtimes (``environment_key``, ~1 ms), and in
 the process while the path's folders keep their mtimes. ``NODEGRAPH_STORED_SCANS=0`` scans
@@ -25,7 +25,12 @@ from ..files.cache_home import default_cache_dir
 from ..files.roots import kept_answer
 
 DIST_SUFFIXES = (".dist-info", ".egg-info")
-KEPT_GROUPS = "nodegraph."  # the groups kept; any other is scanned when asked for
+# Packs in another format that pip installs, per format: the entry-point group their distributions
+# declare, each entry naming the pack's package. ComfyUI node packs published for pip-installed
+# ComfyUI declare ``comfyui_legacy.custom_nodes`` (``name = package``). Loaded by api/plugins.py.
+INSTALLED_PACK_GROUPS = {"comfy": "comfyui_legacy.custom_nodes"}
+# The groups kept (prefixes); any other is scanned when asked for.
+KEPT_GROUPS = ("nodegraph.", *INSTALLED_PACK_GROUPS.values())
 _VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
 
@@ -75,6 +80,11 @@ def installed_entry_points(group: str) -> list[Any]:
     return [ep for ep in _kept(_path_state()) if ep.group == group]
 
 
+def installed_packs_exist() -> bool:
+    """Whether pip installed any pack of another format (``INSTALLED_PACK_GROUPS``)."""
+    return any(installed_entry_points(group) for group in INSTALLED_PACK_GROUPS.values())
+
+
 def environment_key() -> str:
     """Changes when any distribution visible on ``sys.path`` is added, removed or rewritten."""
     parts = [sys.version]
@@ -113,7 +123,9 @@ def _kept(path_state: tuple) -> tuple[InstalledEntryPoint, ...]:
     if os.environ.get("NODEGRAPH_STORED_SCANS", "1") == "0":
         rows = _scan()
     else:
-        rows = kept_answer(default_cache_dir() / "packages", "entry-points", environment_key(), _scan, decode=_rows)
+        # the groups join the key: a scan kept for other groups is not reused
+        key = hashlib.blake2b(f"{environment_key()} {KEPT_GROUPS}".encode(), digest_size=10).hexdigest()
+        rows = kept_answer(default_cache_dir() / "packages", "entry-points", key, _scan, decode=_rows)
     return tuple(InstalledEntryPoint(name, value, group) for group, name, value in rows)
 
 

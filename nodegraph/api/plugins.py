@@ -10,7 +10,9 @@ registration of a node type wins and later ones are refused with an error naming
 
 Folders of packs in another format (ComfyUI's ``custom_nodes``) come last, each format through
 its loader registered in the entry-point group ``nodegraph.pack_folders`` (the ComfyUI adapter
-registers ``comfy``): the engine never imports a loader it is not asked for.
+registers ``comfy``): the engine never imports a loader it is not asked for. Packs of such a
+format that pip installed are found by the entry-point group their distributions declare
+(``entry_points.INSTALLED_PACK_GROUPS``) and loaded with the folders, each package folder as one pack.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable, Mapping
 
-from .entry_points import installed_entry_points
+from .entry_points import INSTALLED_PACK_GROUPS, installed_entry_points
 from .node import is_node_class
 from .registry import PluginFailure, Registry
 from .stored_catalogue import ENTRY_POINT_GROUP  # "nodegraph.nodes": kept where the light commands read it
@@ -66,14 +68,26 @@ def load_registry(plugin_dirs: Iterable[str | Path] = (), *, use_entry_points: b
                 continue
             if item.suffix == ".py" or (item.is_dir() and (item / "__init__.py").exists()):
                 _load(registry, f"{folder.name}/{item.name}", lambda item=item: _import_path(item))
-    _load_pack_folders(registry, pack_folders or {}, use_env, files, device)
+    _load_pack_folders(registry, pack_folders or {}, use_env, files, device, use_entry_points)
     return registry
 
 
 def _load_pack_folders(registry: Registry, given: Mapping[str, Iterable[str | Path]], use_env: bool,
-                       files: Any, device: str) -> None:
-    """Each format's folders through its registered loader, imported only when it has some."""
-    wanted: dict[str, list[Path]] = {name: [Path(d) for d in dirs] for name, dirs in given.items()}
+                       files: Any, device: str, installed: bool = True) -> None:
+    """Each format's folders through its registered loader, imported only when it has some;
+    with ``installed``, the package folders of packs pip installed in that format first."""
+    wanted: dict[str, list[Path]] = {}
+    if installed:
+        for name, group in INSTALLED_PACK_GROUPS.items():
+            for ep in installed_entry_points(group):
+                folder = _package_folder(ep.module)
+                if folder is None:
+                    registry.failures.append(PluginFailure(f"{name}:{ep.name}", f"installed pack {ep.value!r} "
+                                                           f"(entry point {group}): no such package"))
+                else:
+                    wanted.setdefault(name, []).append(folder)
+    for name, dirs in given.items():
+        wanted.setdefault(name, []).extend(Path(d) for d in dirs)
     loaders = {ep.name: ep for ep in installed_entry_points(PACK_FOLDERS_GROUP)}
     for name in loaders:
         value = os.environ.get(f"NODEGRAPH_{name.upper()}_NODES") if use_env else None
@@ -87,6 +101,18 @@ def _load_pack_folders(registry: Registry, given: Mapping[str, Iterable[str | Pa
                                                               f"(entry-point group {PACK_FOLDERS_GROUP})"))
             continue
         loaders[name].load()(registry, folders, files, device)
+
+
+def _package_folder(module: str) -> Path | None:
+    """The folder of top-level package ``module`` (the file, for a one-file module), found
+    without importing it: its format's loader imports it, under its own guards."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin)
 
 
 def _ep_module(ep) -> ModuleType:

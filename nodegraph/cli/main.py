@@ -274,13 +274,14 @@ def _registry(args, only_entry_points=None):
 
 def _stored_catalogue(args):
     """(stored catalogue or None, its key) for commands that only read the catalogue, when
-    nothing but the installed packs is asked for (no --plugins, --comfy-nodes or their
-    environment variables): see api/stored_catalogue.py. (None, None) otherwise."""
+    nothing but the installed nodegraph packs is asked for (no --plugins, --comfy-nodes or their
+    environment variables, no ComfyUI packs installed with pip): see api/stored_catalogue.py.
+    (None, None) otherwise."""
     from ..api import stored_catalogue
-    from ..api.entry_points import installed_entry_points
+    from ..api.entry_points import installed_entry_points, installed_packs_exist
     from ..api.stored_catalogue import ENTRY_POINT_GROUP
     if args.plugins or args.comfy_nodes or any(k.startswith("NODEGRAPH_") and k.endswith(("_NODES", "_PLUGINS"))
-                                               and v for k, v in os.environ.items()):
+                                               and v for k, v in os.environ.items()) or installed_packs_exist():
         return None, None
     key = stored_catalogue.catalogue_key(installed_entry_points(ENTRY_POINT_GROUP))
     return stored_catalogue.read(default_cache_dir(), key), key

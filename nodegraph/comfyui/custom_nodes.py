@@ -1,9 +1,10 @@
-"""Loading ComfyUI custom-node packs (``--comfy-nodes DIR``, ``$NODEGRAPH_COMFY_NODES``) as
-nodegraph plugins.
+"""Loading ComfyUI custom-node packs (``--comfy-nodes DIR``, ``$NODEGRAPH_COMFY_NODES``, and the
+packs pip installed: entry-point group ``comfyui_legacy.custom_nodes``) as nodegraph plugins.
 
 A folder is read as ComfyUI reads its ``custom_nodes/``: every package (a folder with
 ``__init__.py``) and every ``.py`` file is one pack, in name order; names starting with ``.`` or
-``_`` and those ending ``.disabled`` are skipped. A pack exports ``NODE_CLASS_MAPPINGS``
+``_`` and those ending ``.disabled`` are skipped. A folder given that is itself a package (an
+installed pack, or one pack's folder) is that one pack. A pack exports ``NODE_CLASS_MAPPINGS``
 (node type -> class), optionally ``NODE_DISPLAY_NAME_MAPPINGS`` and ``WEB_DIRECTORY``. Each
 class becomes a node type through ``v1_adapter``; the pack is the plugin ``comfy:<name>``.
 
@@ -106,6 +107,9 @@ def load_custom_nodes(registry: Registry, folders: Iterable[str | Path], files: 
     watch = Watch()
     real = surface_mod.real_comfyui()
     for folder in (Path(f) for f in folders):
+        if _is_pack(folder):  # a pack itself (a package pip installed, or one pack's folder)
+            _load_pack(registry, folder, packs, watch, files, device, real)
+            continue
         if not folder.is_dir():
             registry.failures.append(PluginFailure(f"{PLUGIN_PREFIX}{folder}", "ComfyUI custom_nodes folder "
                                                                                f"{folder} does not exist"))
@@ -113,11 +117,17 @@ def load_custom_nodes(registry: Registry, folders: Iterable[str | Path], files: 
         for item in sorted(folder.iterdir()):
             if item.name.startswith((".", "_")) or item.name.endswith(".disabled"):
                 continue
-            if item.is_dir() and (item / "__init__.py").is_file() or (item.is_file() and item.suffix == ".py"):
+            if _is_pack(item):
                 _load_pack(registry, item, packs, watch, files, device, real)
             elif item.is_dir():
                 registry.failures.append(PluginFailure(f"{PLUGIN_PREFIX}{item.name}",
                                                        f"{item}: not a pack (a pack folder has an __init__.py)"))
+
+
+def _is_pack(path: Path) -> bool:
+    """A package folder (with ``__init__.py``) or a ``.py`` file: one pack. A ``custom_nodes``
+    folder has no ``__init__.py``: it holds packs."""
+    return (path.is_dir() and (path / "__init__.py").is_file()) or (path.is_file() and path.suffix == ".py")
 
 
 def _load_pack(registry: Registry, item: Path, packs: ComfyPackSet, watch: Watch, files: FileRoots, device: str,
