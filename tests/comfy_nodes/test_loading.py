@@ -28,7 +28,7 @@ def test_every_good_pack_loads_and_each_bad_one_is_reported_with_its_folder(regi
     assert "needs_samplers.py" in samplers and "comfy.samplers" in samplers and "only inside ComfyUI" in samplers
     assert "NeedsSampler" not in registry.nodes
     [core] = failures_of(registry, "needs_core_node")
-    assert "nodes.SaveImage" in core and "SaveWithSuffix" not in registry.nodes
+    assert "nodes.KSampler" in core and "SamplerWithSuffix" not in registry.nodes
 
 
 def test_a_class_breaking_the_contract_is_reported_and_its_pack_mates_load(registry):

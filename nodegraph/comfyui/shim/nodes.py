@@ -1,12 +1,15 @@
 """ComfyUI's ``nodes`` module for custom-node packs: its constants, the mappings of the packs
-loaded so far, and the interrupt check ComfyUI calls before each node. ComfyUI's own node classes
-(``nodes.SaveImage``, ``nodes.KSampler``, ``common_ksampler``...) are not provided: a pack that
-imports or subclasses them fails to load, naming the class."""
+loaded so far, the interrupt check ComfyUI calls before each node, and the image nodes packs
+most often call or subclass (``SaveImage``, ``PreviewImage``, ``LoadImage``: core_nodes.py).
+ComfyUI's other node classes (``nodes.KSampler``, ``common_ksampler``...) are not provided: a
+pack that imports or subclasses them fails to load, naming the class."""
 from __future__ import annotations
 
 from typing import Any
 
 from nodegraph.comfyui.surface import current
+
+from .core_nodes import LoadImage, PreviewImage, SaveImage  # noqa: F401 - for packs to import
 
 MAX_RESOLUTION = 16384
 

@@ -1,9 +1,9 @@
-"""A pack that subclasses one of ComfyUI's own nodes (nodes.SaveImage)."""
-from nodes import SaveImage
+"""A pack that subclasses one of ComfyUI's own nodes that nodegraph does not provide (nodes.KSampler)."""
+from nodes import KSampler
 
 
-class SaveWithSuffix(SaveImage):
+class SamplerWithSuffix(KSampler):
     pass
 
 
-NODE_CLASS_MAPPINGS = {"SaveWithSuffix": SaveWithSuffix}
+NODE_CLASS_MAPPINGS = {"SamplerWithSuffix": SamplerWithSuffix}
