@@ -58,12 +58,13 @@ def wide(n: int) -> dict:
     return {"format": "nodegraph/workflow", "version": 1, "nodes": nodes}
 
 
-def as_prepared():
-    """The collector as ``Session.prepare`` sets it while validating and planning."""
+def as_prepared(nodes: int):
+    """The collector as ``Session.prepare`` sets it while validating and planning ``nodes``."""
     try:
-        return collector_paused(built_to_last=True)
-    except TypeError:  # an engine from before ``built_to_last`` (``--against``)
+        from nodegraph.run.gctune import BIG_GRAPH_NODES
+    except ImportError:  # an engine from before ``built_to_last`` (``--against``)
         return collector_paused()
+    return collector_paused(built_to_last=nodes >= BIG_GRAPH_NODES)
 
 
 def measure(shape: str, n: int, registry) -> dict[str, float]:
@@ -71,7 +72,7 @@ def measure(shape: str, n: int, registry) -> dict[str, float]:
     env = Environment()
     cache = Cache(memory_bytes=1 << 30)
     t0 = time.process_time()
-    with as_prepared():
+    with as_prepared(n):
         workflow = parse_workflow(data)
         graph = build_graph(workflow, registry, env)
         t1 = time.process_time()
@@ -81,7 +82,7 @@ def measure(shape: str, n: int, registry) -> dict[str, float]:
     result = executor.execute(Job(graph, plan, env, cache, registry.types))
     t3 = time.process_time()
     assert result.ok and len(result.executed) == n, result.status
-    with as_prepared():
+    with as_prepared(n):
         replan = make_plan(graph)
     cached = executor.execute(Job(graph, replan, env, cache, registry.types))
     t4 = time.process_time()

@@ -20,6 +20,11 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator
 
+# Graphs from this many nodes are handed to the oldest generation when built: below it the
+# collector's walk costs little, and a server of many small jobs keeps its young collections
+# (which free the cyclic garbage of requests and tasks soonest).
+BIG_GRAPH_NODES = 1000
+
 
 @contextmanager
 def collector_paused(built_to_last: bool = False) -> Iterator[None]:

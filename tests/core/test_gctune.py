@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from nodegraph.run.gctune import collector_paused
+from nodegraph.run.gctune import BIG_GRAPH_NODES, collector_paused
 from nodegraph.run.session import Session
 
 
@@ -31,12 +31,22 @@ def _generations_of(*objects) -> list[int | None]:
     return [next((g for g in range(3) if id(obj) in ids[g]), None) for obj in objects]
 
 
-def test_a_prepared_jobs_graph_and_plan_are_in_the_oldest_generation(session):
-    job = session.prepare(_chain(200))
+def test_a_big_prepared_jobs_graph_and_plan_are_in_the_oldest_generation(session):
+    job = session.prepare(_chain(BIG_GRAPH_NODES))
     assert gc.isenabled()
     nodes = list(job.graph.nodes.values())
     assert _generations_of(job.graph, job.plan, nodes[0], nodes[-1]) == [2, 2, 2, 2]
-    assert session.execute(job).ui["out"] == {"text": "198"}  # and it runs as before
+    assert session.execute(job).ui["out"] == {"text": str(BIG_GRAPH_NODES - 2)}  # and it runs as before
+
+
+def test_a_small_jobs_graph_is_left_to_the_young_collections(session):
+    gc.collect()
+    job = session.prepare(_chain(20))
+    gc.disable()  # no collection may move them while they are looked for
+    try:
+        assert 2 not in _generations_of(job.graph, job.plan)
+    finally:
+        gc.enable()
 
 
 def test_the_collector_comes_back_as_it_was():
