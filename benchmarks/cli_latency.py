@@ -38,14 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def chain(n: int) -> dict:
-    """``n`` trivial nodes, each adding 1 to the one before, the last one shown."""
-    nodes = {"n0": {"type": "Int", "inputs": {"value": 0}}}
-    for i in range(1, n - 1):
-        nodes[f"n{i}"] = {"type": "MathInt", "inputs": {"a": {"from": f"n{i-1}", "output": "value"}, "b": 1}}
-    nodes["out"] = {"type": "Show", "inputs": {"value": {"from": f"n{n - 2}", "output": "value"}}}
-    return {"format": "nodegraph/workflow", "version": 1, "nodes": nodes}
+from graphs import chain  # this folder's: the executor benchmark's graphs
 
 
 MAIN_JOB = Path(__file__).resolve().parents[1] / "workflows" / "lcm_lora_sdxl.json"

@@ -41,21 +41,7 @@ from nodegraph.run.context import Environment, InterruptToken, RunContext
 from nodegraph.run.executor import InProcessExecutor, Job
 from nodegraph.run.gctune import collector_paused
 
-
-def chain(n: int) -> dict:
-    nodes = {"n0": {"type": "Int", "inputs": {"value": 0}}}
-    for i in range(1, n - 1):
-        nodes[f"n{i}"] = {"type": "MathInt", "inputs": {"a": {"from": f"n{i-1}", "output": "value"}, "b": 1}}
-    nodes["out"] = {"type": "Show", "inputs": {"value": {"from": f"n{n-2}", "output": "value"}}}
-    return {"format": "nodegraph/workflow", "version": 1, "nodes": nodes}
-
-
-def wide(n: int) -> dict:
-    nodes = {}
-    for i in range(n // 2):
-        nodes[f"v{i}"] = {"type": "Int", "inputs": {"value": i}}
-        nodes[f"s{i}"] = {"type": "Show", "inputs": {"value": {"from": f"v{i}", "output": "value"}}}
-    return {"format": "nodegraph/workflow", "version": 1, "nodes": nodes}
+from graphs import chain, wide  # this folder's: the same graphs in every benchmark
 
 
 def as_prepared(nodes: int):
