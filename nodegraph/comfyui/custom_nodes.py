@@ -103,7 +103,7 @@ def load_custom_nodes(registry: Registry, folders: Iterable[str | Path], files: 
                       device: str = "auto") -> None:
     """Register the packs of every ``custom_nodes``-style folder into ``registry``."""
     files = files if files is not None else FileRoots()
-    packs = ComfyPackSet()
+    packs = ComfyPackSet(registry)
     watch = Watch()
     real = surface_mod.real_comfyui()
     for folder in (Path(f) for f in folders):

@@ -56,6 +56,8 @@ class SurfaceCall:
     classes: dict[str, type] = field(default_factory=dict)
     display_names: dict[str, str] = field(default_factory=dict)
     web_dirs: dict[str, str] = field(default_factory=dict)
+    registry: Any = None  # the catalogue the packs load into: ComfyUI's core nodes come from it
+    natives: dict[str, type] = field(default_factory=dict)  # nodes.<core node> classes made so far
 
     @property
     def temp_dir(self) -> Path:

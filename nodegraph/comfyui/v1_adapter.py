@@ -49,13 +49,16 @@ INSTANCES_KEPT = 256  # node objects kept between runs per session (ComfyUI keep
 class ComfyPackSet:
     """What ``nodes.NODE_CLASS_MAPPINGS`` and friends show packs: the ComfyUI classes of one load."""
 
-    def __init__(self) -> None:
+    def __init__(self, registry: Any = None) -> None:
         self.classes: dict[str, type] = {}
         self.display_names: dict[str, str] = {}
         self.web_dirs: dict[str, str] = {}
+        self.registry = registry
+        self.natives: dict[str, type] = {}
 
     def call(self, files: FileRoots, device: str = "auto", ctx: Any = None, node_id: str | None = None) -> SurfaceCall:
-        return SurfaceCall(files, device, ctx, node_id, self.classes, self.display_names, self.web_dirs)
+        return SurfaceCall(files, device, ctx, node_id, self.classes, self.display_names, self.web_dirs,
+                           self.registry, self.natives)
 
 
 class ComfyV1Node(Node):

@@ -1,9 +1,13 @@
-"""ComfyUI's own image nodes that custom-node packs most often call or subclass (``nodes.SaveImage``,
-``nodes.PreviewImage``, ``nodes.LoadImage``), written here to ComfyUI's V1 contract: the same
+"""ComfyUI's own nodes that custom-node packs most often call or subclass. The image nodes
+(``nodes.SaveImage``, ``nodes.PreviewImage``, ``nodes.LoadImage``) are written here to ComfyUI's V1 contract: the same
 inputs, function names, attributes a subclass sets (``output_dir``, ``type``, ``prefix_append``,
 ``compress_level``) and file naming. They are classes for packs to build on, not node types of
 their own: a pack that lists one (or a subclass) in its ``NODE_CLASS_MAPPINGS`` gets it adapted
 like any of its classes.
+
+The loaders (``NATIVE_FUNCTIONS``) are the comfy pack's nodes of those names behind ComfyUI's
+contract: ``INPUT_TYPES`` as ``/object_info`` describes them, ComfyUI's function name
+(``load_checkpoint``...) running the native node in the calling node's context.
 
 Written for nodegraph (no ComfyUI code): torch, numpy and Pillow are imported when a node runs.
 """
@@ -13,6 +17,7 @@ import hashlib
 import json
 import os
 import random
+import copy
 import string
 from typing import Any
 
@@ -143,3 +148,68 @@ class LoadImage:
         if not folder_paths.exists_annotated_filepath(image):
             return f"Invalid image file: {image}"
         return True
+
+
+# ComfyUI's function name of each core node a pack may subclass, served by the comfy pack's node.
+NATIVE_FUNCTIONS = {"CheckpointLoaderSimple": "load_checkpoint", "LoraLoader": "load_lora",
+                    "LoraLoaderModelOnly": "load_lora_model_only"}
+
+
+def native_class(name: str, call: Any) -> type:
+    """``nodes.<name>`` for packs: a ComfyUI V1 class over the catalogue's node ``name``, made once
+    per load (subclasses made at import keep it)."""
+    made = call.natives.get(name)
+    if made is not None:
+        return made
+    native = call.registry.get(name) if call.registry is not None else None
+    if native is None:
+        raise AttributeError(f"nodes.{name} is one of ComfyUI's own nodes; the pack that provides it "
+                             "(builtin.comfy) is not loaded")
+    from nodegraph.comfyui.object_info import node_info
+    files, demos = call.files, call.registry.demos.values()
+
+    def choices(file: dict) -> list[str]:  # the files of its kind, then the packs' demos of it
+        kind = file["kind"]
+        return files.listing(kind, tuple(file.get("extensions") or ())) + sorted(d.value for d in demos if d.kind == kind)
+
+    info = node_info(native.to_json(), choices)
+    inputs = {"required": info["input"]["required"], "optional": info["input"]["optional"]}
+
+    def input_types(cls) -> dict[str, Any]:
+        return copy.deepcopy(inputs)  # a subclass may change what it gets
+
+    order = [*inputs["required"], *inputs["optional"]]
+
+    def run(self, *args: Any, **values: Any) -> tuple:  # positional arguments in ComfyUI's input order
+        return _run_native(name, {**dict(zip(order, args)), **values})
+
+    function = NATIVE_FUNCTIONS[name]
+    made = call.natives[name] = type(name, (), {
+        "__doc__": native.description, "__module__": __name__, "INPUT_TYPES": classmethod(input_types),
+        "RETURN_TYPES": tuple(info["output"]), "FUNCTION": function,  # unnamed outputs, as ComfyUI's loaders
+        "CATEGORY": info["category"], "DESCRIPTION": info["description"], function: run})
+    return made
+
+
+def _run_native(name: str, values: dict[str, Any]) -> tuple:
+    """The catalogue's node ``name`` run on ``values`` (literals checked by its declared types),
+    inside the node call in progress; its outputs in ComfyUI's slot order."""
+    from nodegraph.api.errors import NodeError
+    from nodegraph.api.node import instantiate, normalise_literal, widget_defaults
+    from nodegraph.comfyui.surface import current
+
+    call = current()
+    native = call.registry.get(name) if call.registry is not None else None
+    if call.ctx is None or native is None:
+        raise RuntimeError(f"nodes.{name}.{NATIVE_FUNCTIONS[name]} runs only inside a running node")
+    inputs = dict(widget_defaults(native))
+    for key, value in values.items():
+        spec = native.inputs.get(key)
+        if spec is None:
+            continue  # an input a subclass added: its own business
+        try:
+            inputs[key] = normalise_literal(spec, value) if spec.widget is not None else value
+        except ValueError as exc:  # pydantic's ValidationError too
+            raise NodeError(f"{name}: {key}={value!r} is refused: {exc}", input=key) from None
+    outputs = instantiate(native, inputs).run(call.ctx)
+    return tuple(outputs[output] for output in native.outputs)

@@ -1,15 +1,17 @@
 """ComfyUI's ``nodes`` module for custom-node packs: its constants, the mappings of the packs
 loaded so far, the interrupt check ComfyUI calls before each node, and the image nodes packs
-most often call or subclass (``SaveImage``, ``PreviewImage``, ``LoadImage``: core_nodes.py).
-ComfyUI's other node classes (``nodes.KSampler``, ``common_ksampler``...) are not provided: a
-pack that imports or subclasses them fails to load, naming the class."""
+most often call or subclass (``SaveImage``, ``PreviewImage``, ``LoadImage``), and the loaders
+they subclass (``CheckpointLoaderSimple``, ``LoraLoader``, ``LoraLoaderModelOnly``: the comfy
+pack's nodes behind ComfyUI's contract), all in core_nodes.py. ComfyUI's other node classes
+(``nodes.KSampler``, ``common_ksampler``...) are not provided: a pack that imports or subclasses
+them fails to load, naming the class."""
 from __future__ import annotations
 
 from typing import Any
 
 from nodegraph.comfyui.surface import current
 
-from .core_nodes import LoadImage, PreviewImage, SaveImage  # noqa: F401 - for packs to import
+from .core_nodes import NATIVE_FUNCTIONS, LoadImage, PreviewImage, SaveImage, native_class  # noqa: F401
 
 MAX_RESOLUTION = 16384
 
@@ -32,4 +34,6 @@ def __getattr__(name: str) -> Any:
         return call.display_names
     if name == "EXTENSION_WEB_DIRS":
         return call.web_dirs
+    if name in NATIVE_FUNCTIONS:
+        return native_class(name, call)
     raise AttributeError(f"nodes.{name} is one of ComfyUI's own nodes or internals, which nodegraph does not provide")
