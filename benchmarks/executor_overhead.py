@@ -47,10 +47,9 @@ from graphs import chain, wide  # this folder's: the same graphs in every benchm
 def as_prepared(nodes: int):
     """The collector as ``Session.prepare`` sets it while validating and planning ``nodes``."""
     try:
-        from nodegraph.run.gctune import BIG_GRAPH_NODES
-    except ImportError:  # an engine from before ``built_to_last`` (``--against``)
+        return collector_paused(graph_nodes=nodes)
+    except TypeError:  # an engine from before ``graph_nodes`` (``--against``)
         return collector_paused()
-    return collector_paused(built_to_last=nodes >= BIG_GRAPH_NODES)
 
 
 def measure(shape: str, n: int, registry) -> dict[str, float]:

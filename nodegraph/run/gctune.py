@@ -11,7 +11,7 @@ SDXL run got 8% slower. Hand-written: it only calls the stdlib ``gc`` module.
 What a paused phase builds lives on through the run (a 10,000-node graph is ~80,000 objects).
 Left in the young generations, the run's first collections walk all of it (measured: 25 ms
 in the first generation-1 collection of a 10,000-node chain, 2.5 µs per node, plus a full
-collection every other run); ``collector_paused(built_to_last=True)`` hands it straight to the
+collection every other run); ``collector_paused(graph_nodes=...)`` hands a big one straight to the
 oldest generation instead, without walking it.
 """
 from __future__ import annotations
@@ -27,19 +27,20 @@ BIG_GRAPH_NODES = 1000
 
 
 @contextmanager
-def collector_paused(built_to_last: bool = False) -> Iterator[None]:
+def collector_paused(graph_nodes: int = 0) -> Iterator[None]:
     """No automatic collections during pure-Python bookkeeping (validation, planning).
 
     These phases create little cyclic garbage, so nothing accumulates; refcounting still frees
-    everything else at once. ``built_to_last``: what the block built is kept for a while (a
-    job's graph and plan), so it is moved to the oldest generation at the end (``promote``).
+    everything else at once. ``graph_nodes``: the size of the graph the block builds, kept for a
+    while (a job's graph and plan); from ``BIG_GRAPH_NODES`` on, what the block built is moved to
+    the oldest generation at the end (``promote``).
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if built_to_last:
+        if graph_nodes >= BIG_GRAPH_NODES:
             promote()
         if was_enabled:
             gc.enable()

@@ -34,7 +34,7 @@ from .cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Cache
 from .context import Environment, InterruptToken
 from .events import Sink
 from .executor import Executor, InProcessExecutor, Job, RunResult
-from .gctune import BIG_GRAPH_NODES, collector_paused
+from .gctune import collector_paused
 from .sweep import SweepTracker
 from .sweep_sheet import frames_from_readers
 
@@ -107,7 +107,7 @@ class Session:
         if workflow.sweep is not None:
             return self._prepare_sweep(workflow, sink, interrupt, job_id)
         runnable, mode_problems = apply_modes(workflow, self.registry)
-        with collector_paused(built_to_last=len(runnable.nodes) >= BIG_GRAPH_NODES):  # the job's graph and plan
+        with collector_paused(graph_nodes=len(runnable.nodes)):  # the job's graph and plan
             try:
                 graph = build_graph(runnable, self.registry, self.env)
             except WorkflowInvalid as exc:
@@ -128,7 +128,7 @@ class Session:
     def _prepare_sweep(self, workflow: Workflow, sink: Sink | None, interrupt: InterruptToken | None,
                        job_id: str | None) -> Job:
         """One job for every cell of the sweep: the cells' graphs combined (graph/sweep.py)."""
-        with collector_paused(built_to_last=len(workflow.nodes) >= BIG_GRAPH_NODES):
+        with collector_paused(graph_nodes=len(workflow.nodes)):
             sweep = plan_sweep(workflow, self.registry, self.env)
         job = Job(sweep.graph, sweep.plan, self.env, self.cache, self.registry.types)
         job.sweep = sweep

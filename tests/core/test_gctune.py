@@ -52,12 +52,12 @@ def test_a_small_jobs_graph_is_left_to_the_young_collections(session):
 def test_the_collector_comes_back_as_it_was():
     gc.disable()
     try:
-        with collector_paused(built_to_last=True):
+        with collector_paused(graph_nodes=BIG_GRAPH_NODES):
             assert not gc.isenabled()
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
-    with collector_paused(built_to_last=True):
+    with collector_paused(graph_nodes=BIG_GRAPH_NODES):
         assert not gc.isenabled()
     assert gc.isenabled()
 
